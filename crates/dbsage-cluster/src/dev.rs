@@ -1,0 +1,234 @@
+//! The project's persistent dev cluster (`dbsage dev …`), kept under `.dbsage/dev/`.
+//!
+//! Unlike throwaway clusters it outlives dbsage (started with `pg_ctl`, which detaches it). When
+//! dbsage runs as root and the project directory is not reachable by the server user (a project
+//! under `/root`), the data lives in the system temp dir and `.dbsage/dev/cluster.json` says where.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::install::{reachable_by, PgInstall, RunAs};
+use crate::{free_port, template, ClusterError};
+
+/// What `.dbsage/dev/cluster.json` records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevState {
+    /// Directory owned by the server user: `data/` and `server.log`.
+    pub home: PathBuf,
+    pub port: u16,
+    pub pg_version: String,
+}
+
+#[derive(Debug)]
+pub struct DevCluster {
+    state_dir: PathBuf,
+    install: PgInstall,
+    run_as: Option<RunAs>,
+    state: DevState,
+}
+
+impl DevCluster {
+    /// Opens (without starting) the dev cluster of the project rooted at `project_root`.
+    pub fn open(project_root: &Path) -> Result<DevCluster, ClusterError> {
+        let install = PgInstall::find()?;
+        let run_as = RunAs::detect()?;
+        let state_dir = project_root.join(".dbsage").join("dev");
+        fs::create_dir_all(&state_dir).map_err(|e| ClusterError::io("creating .dbsage/dev", e))?;
+        let state_file = state_dir.join("cluster.json");
+        let state = match fs::read_to_string(&state_file)
+            .ok()
+            .and_then(|t| serde_json::from_str::<DevState>(&t).ok())
+        {
+            Some(s) => s,
+            None => {
+                let home = match &run_as {
+                    Some(r) if !reachable_by(r, &state_dir) => {
+                        let mut h = Sha256::new();
+                        h.update(project_root.to_string_lossy().as_bytes());
+                        std::env::temp_dir()
+                            .join(format!("dbsage-dev-{}", unsafe { libc::geteuid() }))
+                            .join(hex::encode(&h.finalize()[..8]))
+                    }
+                    _ => state_dir.clone(),
+                };
+                DevState {
+                    home,
+                    port: free_port()?,
+                    pg_version: install.version.clone(),
+                }
+            }
+        };
+        let dev = DevCluster {
+            state_dir,
+            install,
+            run_as,
+            state,
+        };
+        dev.save()?;
+        Ok(dev)
+    }
+
+    fn save(&self) -> Result<(), ClusterError> {
+        fs::write(
+            self.state_dir.join("cluster.json"),
+            serde_json::to_string_pretty(&self.state).unwrap(),
+        )
+        .map_err(|e| ClusterError::io("writing .dbsage/dev/cluster.json", e))
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.state.home.join("data")
+    }
+    pub fn log_path(&self) -> PathBuf {
+        self.state.home.join("server.log")
+    }
+    pub fn port(&self) -> u16 {
+        self.state.port
+    }
+    pub fn install(&self) -> &PgInstall {
+        &self.install
+    }
+    pub fn url(&self) -> String {
+        format!(
+            "postgresql://postgres@127.0.0.1:{}/postgres",
+            self.state.port
+        )
+    }
+    pub fn exists(&self) -> bool {
+        self.data_dir().join("PG_VERSION").is_file()
+    }
+
+    /// The postmaster's pid when the server is up.
+    pub fn running_pid(&self) -> Option<u32> {
+        let text = fs::read_to_string(self.data_dir().join("postmaster.pid")).ok()?;
+        let pid: u32 = text.lines().next()?.trim().parse().ok()?;
+        let ready = text.lines().nth(7).map(str::trim) == Some("ready");
+        (ready && crate::process_alive(pid)).then_some(pid)
+    }
+
+    /// Creates the cluster when missing and starts it when stopped. Serialised with a file lock
+    /// so concurrent dbsage processes do not race.
+    pub fn ensure_running(&mut self) -> Result<bool, ClusterError> {
+        let _lock = FileLock::acquire(&self.state_dir.join("lock"))?;
+        if self.running_pid().is_some() {
+            return Ok(false);
+        }
+        if !self.exists() {
+            self.create()?;
+        }
+        // A stale pid file from a crash would make pg_ctl refuse; the server removes it itself
+        // when the pid is dead, so only the port needs care.
+        if std::net::TcpListener::bind(("127.0.0.1", self.state.port)).is_err() {
+            self.state.port = free_port()?;
+            self.save()?;
+        }
+        let mut cmd = Command::new(self.install.bin("pg_ctl"));
+        cmd.arg("-D")
+            .arg(self.data_dir())
+            .arg("-l")
+            .arg(self.log_path())
+            .args(["-w", "-t", "60", "-o"])
+            .arg(format!(
+                "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c synchronous_commit=off",
+                self.state.port
+            ))
+            .arg("start")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        RunAs::apply(self.run_as.as_ref(), &mut cmd);
+        let out = cmd
+            .output()
+            .map_err(|e| ClusterError::io("running pg_ctl start", e))?;
+        if !out.status.success() {
+            return Err(ClusterError::Start {
+                reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                log: tail(&fs::read_to_string(self.log_path()).unwrap_or_default(), 30),
+            });
+        }
+        Ok(true)
+    }
+
+    fn create(&mut self) -> Result<(), ClusterError> {
+        let template = template::ensure_template(&self.install, self.run_as.as_ref())?;
+        fs::create_dir_all(&self.state.home)
+            .map_err(|e| ClusterError::io("creating the dev cluster directory", e))?;
+        template::chown_to(self.run_as.as_ref(), &self.state.home)
+            .map_err(|e| ClusterError::io("preparing the dev cluster directory", e))?;
+        template::copy_tree(&template, &self.data_dir(), self.run_as.as_ref())
+            .map_err(|e| ClusterError::io("copying the template", e))?;
+        self.state.pg_version = self.install.version.clone();
+        self.save()
+    }
+
+    /// Stops the server (fast shutdown). Returns false when it was not running.
+    pub fn stop(&self) -> Result<bool, ClusterError> {
+        if self.running_pid().is_none() {
+            return Ok(false);
+        }
+        let mut cmd = Command::new(self.install.bin("pg_ctl"));
+        cmd.arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", "fast", "-w", "-t", "60", "stop"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        RunAs::apply(self.run_as.as_ref(), &mut cmd);
+        let out = cmd
+            .output()
+            .map_err(|e| ClusterError::io("running pg_ctl stop", e))?;
+        if !out.status.success() {
+            return Err(ClusterError::Start {
+                reason: format!(
+                    "pg_ctl stop failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+                log: String::new(),
+            });
+        }
+        Ok(true)
+    }
+
+    /// Stops the server and deletes its data (for `dev reset`).
+    pub fn destroy(&mut self) -> Result<(), ClusterError> {
+        self.stop()?;
+        let data = self.data_dir();
+        if data.exists() {
+            fs::remove_dir_all(&data)
+                .map_err(|e| ClusterError::io("removing the dev cluster", e))?;
+        }
+        Ok(())
+    }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// An exclusive `flock` held until drop.
+struct FileLock(#[allow(dead_code)] fs::File);
+
+impl FileLock {
+    fn acquire(path: &Path) -> Result<FileLock, ClusterError> {
+        use std::os::fd::AsRawFd;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| ClusterError::io("opening the dev cluster lock", e))?;
+        // SAFETY: flock on an fd we own.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(ClusterError::io(
+                "locking the dev cluster",
+                std::io::Error::last_os_error(),
+            ));
+        }
+        Ok(FileLock(file))
+    }
+}

@@ -1,0 +1,174 @@
+//! Finding the PostgreSQL server binaries and the OS user the server runs as.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::ClusterError;
+
+/// A PostgreSQL server installation (the directory holding `initdb`, `postgres`, `pg_ctl`).
+#[derive(Debug, Clone)]
+pub struct PgInstall {
+    pub bin_dir: PathBuf,
+    /// Full version, e.g. `15.18`.
+    pub version: String,
+    pub major: u32,
+}
+
+impl PgInstall {
+    /// Looks in `DBSAGE_PG_BIN`, `pg_config --bindir`, `PATH`, then `/usr/lib/postgresql/*/bin`
+    /// (newest first), and takes the first directory that has `initdb`, `postgres` and `pg_ctl`.
+    pub fn find() -> Result<PgInstall, ClusterError> {
+        let mut tried = Vec::new();
+        if let Some(dir) = std::env::var_os("DBSAGE_PG_BIN") {
+            let dir = PathBuf::from(dir);
+            return Self::at(&dir).ok_or_else(|| ClusterError::NoServer {
+                tried: format!(
+                    "DBSAGE_PG_BIN={} (no initdb/postgres/pg_ctl there)",
+                    dir.display()
+                ),
+            });
+        }
+        let mut candidates: Vec<PathBuf> = Vec::new();
+        if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+            if out.status.success() {
+                candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+            }
+        }
+        if let Some(path) = std::env::var_os("PATH") {
+            candidates.extend(std::env::split_paths(&path));
+        }
+        let mut versioned: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+                Some((v, e.path().join("bin")))
+            })
+            .collect();
+        versioned.sort_by_key(|b| std::cmp::Reverse(b.0));
+        candidates.extend(versioned.into_iter().map(|(_, p)| p));
+        for dir in candidates {
+            if let Some(found) = Self::at(&dir) {
+                return Ok(found);
+            }
+            tried.push(dir.display().to_string());
+        }
+        Err(ClusterError::NoServer {
+            tried: "DBSAGE_PG_BIN (unset), pg_config --bindir, PATH, /usr/lib/postgresql/*/bin"
+                .to_string(),
+        })
+    }
+
+    /// The installation in `dir`, if it holds the three server programs.
+    pub fn at(dir: &Path) -> Option<PgInstall> {
+        let has = |name: &str| dir.join(name).is_file();
+        if !(has("initdb") && has("postgres") && has("pg_ctl")) {
+            return None;
+        }
+        let out = Command::new(dir.join("postgres"))
+            .arg("--version")
+            .output()
+            .ok()?;
+        // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+        let text = String::from_utf8_lossy(&out.stdout);
+        let version = text.split_whitespace().nth(2)?.to_string();
+        let major = version.split('.').next()?.parse().ok()?;
+        Some(PgInstall {
+            bin_dir: dir.to_path_buf(),
+            version,
+            major,
+        })
+    }
+
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.bin_dir.join(name)
+    }
+}
+
+/// The unprivileged OS user the server runs as when dbsage itself runs as root
+/// (PostgreSQL refuses to run as root).
+#[derive(Debug, Clone)]
+pub struct RunAs {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl RunAs {
+    /// `None` when dbsage is not root: the server then runs as the current user.
+    pub fn detect() -> Result<Option<RunAs>, ClusterError> {
+        // SAFETY: geteuid cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            return Ok(None);
+        }
+        let name = std::env::var("DBSAGE_PG_USER").unwrap_or_else(|_| "postgres".to_string());
+        lookup_user(&name)
+            .map(Some)
+            .ok_or(ClusterError::NoServerUser { name })
+    }
+
+    /// Applies the switch to a command about to run a server program.
+    pub fn apply(run_as: Option<&RunAs>, cmd: &mut Command) {
+        use std::os::unix::process::CommandExt;
+        if let Some(r) = run_as {
+            cmd.uid(r.uid)
+                .gid(r.gid)
+                .env("USER", &r.name)
+                .env("LOGNAME", &r.name);
+            cmd.env("HOME", std::env::temp_dir());
+        }
+        // The server and initdb must not depend on a working directory they may not read.
+        cmd.current_dir("/");
+    }
+}
+
+fn lookup_user(name: &str) -> Option<RunAs> {
+    let cname = std::ffi::CString::new(name).ok()?;
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 16 * 1024];
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwnam_r writes into our buffers only.
+    let rc = unsafe {
+        libc::getpwnam_r(
+            cname.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 || result.is_null() {
+        return None;
+    }
+    Some(RunAs {
+        name: name.to_string(),
+        uid: pwd.pw_uid,
+        gid: pwd.pw_gid,
+    })
+}
+
+/// True when the user can reach (traverse) every directory up to and including `path`.
+pub fn reachable_by(run_as: &RunAs, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let mut current = Some(path);
+    while let Some(p) = current {
+        let Ok(meta) = std::fs::metadata(p) else {
+            current = p.parent();
+            continue;
+        };
+        let mode = meta.mode();
+        let ok = if meta.uid() == run_as.uid {
+            mode & 0o100 != 0
+        } else if meta.gid() == run_as.gid {
+            mode & 0o010 != 0
+        } else {
+            mode & 0o001 != 0
+        };
+        if !ok {
+            return false;
+        }
+        current = p.parent();
+    }
+    true
+}

@@ -1,0 +1,348 @@
+//! `dbsage.toml`: finding the project, reading its settings, resolving `${VAR}` references.
+//!
+//! Variables come from the process environment first, then `.env.local`, then `.env` (both at
+//! the project root, neither ever written into the process environment).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+pub const CONFIG_FILE: &str = "dbsage.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub migrations: MigrationsConfig,
+    #[serde(default)]
+    pub migrate: MigrateConfig,
+    #[serde(default)]
+    pub checks: ChecksConfig,
+    #[serde(default)]
+    pub environments: BTreeMap<String, EnvironmentConfig>,
+    /// Sections owned by later workflows (`[lint]`, `[supabase]`, …) are kept as raw TOML here
+    /// so that each workflow reads its own part.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MigrationsConfig {
+    pub dir: PathBuf,
+    /// `schema.table` of the history table; the audit log sits beside it.
+    pub history_table: String,
+    /// Applied after the migrations by `migrate --local` and `dev reset`, when the file exists.
+    pub seed: PathBuf,
+}
+
+impl Default for MigrationsConfig {
+    fn default() -> Self {
+        MigrationsConfig {
+            dir: "migrations".into(),
+            history_table: "dbsage.schema_migrations".into(),
+            seed: "seed.sql".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MigrateConfig {
+    /// `lock_timeout` set for each migration (PostgreSQL syntax: `5s`, `500ms`, `0` = none).
+    pub lock_timeout: String,
+    /// `statement_timeout` set for each migration.
+    pub statement_timeout: String,
+    /// How long a second `dbsage migrate` waits for the one holding the migration lock.
+    pub lock_wait_timeout: String,
+    /// The environment used when no `--env` is given.
+    pub default_environment: String,
+}
+
+impl Default for MigrateConfig {
+    fn default() -> Self {
+        MigrateConfig {
+            lock_timeout: "5s".into(),
+            statement_timeout: "0".into(),
+            lock_wait_timeout: "60s".into(),
+            default_environment: "dev".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckLevel {
+    Error,
+    Warn,
+    Off,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChecksConfig {
+    /// Apply each migration a second time on top of itself (`migrate --local`).
+    pub idempotency: CheckLevel,
+    /// Undo with the down files and re-apply, comparing schemas (`migrate --local`).
+    pub rollback: CheckLevel,
+}
+
+impl Default for ChecksConfig {
+    fn default() -> Self {
+        ChecksConfig {
+            idempotency: CheckLevel::Warn,
+            rollback: CheckLevel::Error,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentConfig {
+    /// A libpq URL or key=value string; `${VAR}` is expanded.
+    pub url: String,
+    /// Production-like: `migrate` needs a local pass, a typed confirmation (or `--yes`), …
+    #[serde(default)]
+    pub protected: bool,
+}
+
+/// A loaded project: its root directory and configuration.
+#[derive(Debug, Clone)]
+pub struct Project {
+    pub root: PathBuf,
+    pub config: Config,
+}
+
+impl Project {
+    /// Finds `dbsage.toml` in `start` or the nearest parent directory.
+    pub fn discover(start: &Path) -> Result<Project> {
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            let candidate = d.join(CONFIG_FILE);
+            if candidate.is_file() {
+                return Self::load(d);
+            }
+            dir = d.parent();
+        }
+        Err(Error::Config {
+            message: format!(
+                "no {CONFIG_FILE} in {} or any parent directory",
+                start.display()
+            ),
+            hint: "run `dbsage init` in your project's root directory".into(),
+        })
+    }
+
+    pub fn load(root: &Path) -> Result<Project> {
+        let path = root.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Config {
+            message: format!("cannot read {}: {e}", path.display()),
+            hint: "check the file's permissions".into(),
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            let location = e
+                .span()
+                .map(|s| {
+                    let lc = dbsage_sql::line_col(&text, s.start);
+                    format!(":{}:{}", lc.line, lc.column)
+                })
+                .unwrap_or_default();
+            Error::Config {
+                message: format!("{}{location}: {}", path.display(), e.message()),
+                hint: "see the commented defaults that `dbsage init` writes".into(),
+            }
+        })?;
+        validate_timeout("migrate.lock_timeout", &config.migrate.lock_timeout)?;
+        validate_timeout(
+            "migrate.statement_timeout",
+            &config.migrate.statement_timeout,
+        )?;
+        validate_timeout(
+            "migrate.lock_wait_timeout",
+            &config.migrate.lock_wait_timeout,
+        )?;
+        HistoryTable::parse(&config.migrations.history_table)?;
+        Ok(Project {
+            root: root.to_path_buf(),
+            config,
+        })
+    }
+
+    pub fn migrations_dir(&self) -> PathBuf {
+        self.root.join(&self.config.migrations.dir)
+    }
+
+    pub fn seed_path(&self) -> PathBuf {
+        self.root.join(&self.config.migrations.seed)
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(".dbsage")
+    }
+
+    pub fn history_table(&self) -> HistoryTable {
+        HistoryTable::parse(&self.config.migrations.history_table).expect("validated on load")
+    }
+
+    /// Looks a variable up in the process environment, `.env.local`, then `.env`.
+    pub fn var(&self, name: &str) -> Option<String> {
+        if let Ok(v) = std::env::var(name) {
+            return Some(v);
+        }
+        for file in [".env.local", ".env"] {
+            let path = self.root.join(file);
+            if let Ok(iter) = dotenvy::from_path_iter(&path) {
+                for (k, v) in iter.flatten() {
+                    if k == name {
+                        return Some(v);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    /// Expands `${VAR}` references; `what` names the setting in error messages.
+    pub fn expand(&self, what: &str, text: &str) -> Result<String> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                return Err(Error::Config {
+                    message: format!("{what}: unterminated `${{` in the value"),
+                    hint: "write variables as ${NAME}".into(),
+                });
+            };
+            let name = &after[..end];
+            let value = self.var(name).ok_or_else(|| Error::Config {
+                message: format!(
+                    "{what} uses ${{{name}}}, which is not set (looked in the environment, .env.local and .env)"
+                ),
+                hint: format!("export {name}=… or add `{name}=…` to .env.local (kept out of git)"),
+            })?;
+            out.push_str(&value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+/// `schema.table` of the migration history; the audit log is `schema.migration_events`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryTable {
+    pub schema: String,
+    pub table: String,
+}
+
+impl HistoryTable {
+    pub fn parse(text: &str) -> Result<HistoryTable> {
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && !s.starts_with(|c: char| c.is_ascii_digit())
+        };
+        match text.split_once('.') {
+            Some((schema, table)) if valid(schema) && valid(table) => Ok(HistoryTable {
+                schema: schema.into(),
+                table: table.into(),
+            }),
+            _ => Err(Error::Config {
+                message: format!("migrations.history_table = {text:?} is not `schema.table`"),
+                hint: "use lower-case identifiers, e.g. \"dbsage.schema_migrations\"".into(),
+            }),
+        }
+    }
+    /// The quoted, qualified history table name.
+    pub fn qualified(&self) -> String {
+        format!("\"{}\".\"{}\"", self.schema, self.table)
+    }
+    pub fn events(&self) -> String {
+        format!("\"{}\".\"migration_events\"", self.schema)
+    }
+}
+
+/// Parses a PostgreSQL-style duration: `0`, `250ms`, `5s`, `2min`, `1h` (a bare number is ms).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let t = text.trim();
+    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let n: u64 = t[..digits_end].parse().ok()?;
+    let ms = match t[digits_end..].trim() {
+        "" | "ms" => n,
+        "s" => n * 1000,
+        "min" => n * 60_000,
+        "h" => n * 3_600_000,
+        _ => return None,
+    };
+    Some(Duration::from_millis(ms))
+}
+
+fn validate_timeout(what: &str, value: &str) -> Result<()> {
+    parse_duration(value)
+        .map(|_| ())
+        .ok_or_else(|| Error::Config {
+            message: format!("{what} = {value:?} is not a duration"),
+            hint: "write it like 5s, 500ms, 2min, or 0 for none".into(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2min"), Some(Duration::from_secs(120)));
+        assert_eq!(parse_duration("0"), Some(Duration::ZERO));
+        assert_eq!(parse_duration("5 parsecs"), None);
+    }
+
+    #[test]
+    fn history_table_names() {
+        assert!(HistoryTable::parse("dbsage.schema_migrations").is_ok());
+        assert!(HistoryTable::parse("schema_migrations").is_err());
+        assert!(HistoryTable::parse("a.b; drop table x").is_err());
+    }
+
+    #[test]
+    fn expands_variables_from_env_files_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(CONFIG_FILE), "").unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            "A_DBSAGE_TEST=from-env\nB_DBSAGE_TEST=b\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join(".env.local"), "A_DBSAGE_TEST=from-local\n").unwrap();
+        let p = Project::load(dir.path()).unwrap();
+        assert_eq!(
+            p.expand("x", "${A_DBSAGE_TEST}/${B_DBSAGE_TEST}").unwrap(),
+            "from-local/b"
+        );
+        let err = p
+            .expand("environments.staging.url", "${NOPE_DBSAGE_TEST}")
+            .unwrap_err();
+        assert!(err.to_string().contains("NOPE_DBSAGE_TEST"), "{err}");
+    }
+
+    #[test]
+    fn bad_toml_names_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE),
+            "[migrate]\nlock_timeout = 5\n",
+        )
+        .unwrap();
+        let err = Project::load(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("dbsage.toml:2:"), "{err}");
+    }
+}

@@ -1,0 +1,485 @@
+//! Connecting to a database the way libpq users expect: URLs or key=value strings, PG*
+//! environment variables for what the URL leaves out, `sslmode` from `disable` to `verify-full`
+//! (TLS through rustls), a 10 s connect timeout, and passwords never shown.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use postgres::config::{Host, SslMode};
+use postgres::Client;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+
+use crate::error::{Error, Result};
+
+/// libpq's `sslmode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    Disable,
+    Allow,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+/// Connection settings parsed from a URL plus the PG* environment.
+#[derive(Debug, Clone)]
+pub struct ConnectSpec {
+    config: postgres::Config,
+    tls: TlsMode,
+    root_cert: Option<String>,
+    /// `host:port`, for messages.
+    pub target: String,
+}
+
+impl ConnectSpec {
+    pub fn parse(url: &str) -> Result<ConnectSpec> {
+        let (stripped, params) = take_params(url, &["sslmode", "sslrootcert"]);
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let mode_text = params
+            .iter()
+            .find(|(k, _)| k == "sslmode")
+            .map(|(_, v)| v.clone())
+            .or_else(|| env("PGSSLMODE"))
+            .unwrap_or_else(|| "prefer".into());
+        let tls = match mode_text.as_str() {
+            "disable" => TlsMode::Disable,
+            "allow" => TlsMode::Allow,
+            "prefer" => TlsMode::Prefer,
+            "require" => TlsMode::Require,
+            "verify-ca" => TlsMode::VerifyCa,
+            "verify-full" => TlsMode::VerifyFull,
+            other => {
+                return Err(Error::Config {
+                    message: format!("sslmode={other} is not a libpq sslmode"),
+                    hint: "use disable, allow, prefer, require, verify-ca or verify-full".into(),
+                })
+            }
+        };
+        let root_cert = params
+            .iter()
+            .find(|(k, _)| k == "sslrootcert")
+            .map(|(_, v)| v.clone())
+            .or_else(|| env("PGSSLROOTCERT"));
+        let mut config = postgres::Config::from_str(&stripped).map_err(|e| Error::Config {
+            message: format!("cannot parse the connection string {}: {e}", redact(url)),
+            hint: "write it as postgresql://user:password@host:5432/dbname?sslmode=require".into(),
+        })?;
+        if config.get_hosts().is_empty() {
+            config.host(env("PGHOST").as_deref().unwrap_or("localhost"));
+        }
+        if config.get_ports().is_empty() {
+            if let Some(p) = env("PGPORT").and_then(|p| p.parse().ok()) {
+                config.port(p);
+            }
+        }
+        if config.get_user().is_none() {
+            let user = env("PGUSER")
+                .or_else(|| env("USER"))
+                .unwrap_or_else(|| "postgres".into());
+            config.user(&user);
+        }
+        if config.get_password().is_none() {
+            if let Some(p) = env("PGPASSWORD") {
+                config.password(p);
+            }
+        }
+        if config.get_dbname().is_none() {
+            if let Some(d) = env("PGDATABASE") {
+                config.dbname(&d);
+            }
+        }
+        if config.get_connect_timeout().is_none() {
+            let secs = env("PGCONNECT_TIMEOUT")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(10);
+            config.connect_timeout(Duration::from_secs(secs));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("dbsage");
+        }
+        config.ssl_mode(match tls {
+            TlsMode::Disable => SslMode::Disable,
+            TlsMode::Allow | TlsMode::Prefer => SslMode::Prefer,
+            _ => SslMode::Require,
+        });
+        let host = match config.get_hosts().first() {
+            Some(Host::Tcp(h)) => h.clone(),
+            Some(Host::Unix(p)) => p.display().to_string(),
+            None => "localhost".into(),
+        };
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        Ok(ConnectSpec {
+            config,
+            tls,
+            root_cert,
+            target: format!("{host}:{port}"),
+        })
+    }
+
+    pub fn set_application_name(&mut self, name: &str) {
+        self.config.application_name(name);
+    }
+
+    pub fn user(&self) -> &str {
+        self.config.get_user().unwrap_or("postgres")
+    }
+
+    /// Opens a connection, turning failures into one-paragraph messages that say what to do.
+    pub fn connect(&self) -> Result<Client> {
+        let result = if self.tls == TlsMode::Disable {
+            self.config.connect(postgres::NoTls)
+        } else {
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(self.rustls_config()?);
+            self.config.connect(tls)
+        };
+        result.map_err(|e| self.explain(e))
+    }
+
+    fn rustls_config(&self) -> Result<rustls::ClientConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default protocol versions");
+        let config = match self.tls {
+            // libpq does not verify the certificate below verify-ca.
+            TlsMode::Allow | TlsMode::Prefer | TlsMode::Require => builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NoVerification(provider)))
+                .with_no_client_auth(),
+            TlsMode::VerifyCa | TlsMode::VerifyFull => {
+                let roots = Arc::new(self.root_store()?);
+                let webpki =
+                    rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider)
+                        .build()
+                        .map_err(|e| Error::Config {
+                            message: format!("cannot set up certificate verification: {e}"),
+                            hint: "check sslrootcert".into(),
+                        })?;
+                let verifier: Arc<dyn ServerCertVerifier> = if self.tls == TlsMode::VerifyCa {
+                    Arc::new(ChainOnly(webpki))
+                } else {
+                    webpki
+                };
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(verifier)
+                    .with_no_client_auth()
+            }
+            TlsMode::Disable => unreachable!(),
+        };
+        Ok(config)
+    }
+
+    /// `sslrootcert`, else `~/.postgresql/root.crt` (as libpq), else the system's trust store.
+    fn root_store(&self) -> Result<rustls::RootCertStore> {
+        let mut store = rustls::RootCertStore::empty();
+        let default_file = std::env::var_os("HOME")
+            .map(|h| std::path::PathBuf::from(h).join(".postgresql/root.crt"))
+            .filter(|p| p.is_file());
+        let file = self.root_cert.clone().map(Into::into).or(default_file);
+        match file {
+            Some(path) if self.root_cert.as_deref() != Some("system") => {
+                let path: std::path::PathBuf = path;
+                let data = std::fs::read(&path).map_err(|e| Error::Config {
+                    message: format!("cannot read sslrootcert {}: {e}", path.display()),
+                    hint: "point sslrootcert at the server's CA certificate (PEM)".into(),
+                })?;
+                for cert in rustls_pemfile::certs(&mut data.as_slice()).flatten() {
+                    let _ = store.add(cert);
+                }
+            }
+            _ => {
+                for cert in rustls_native_certs::load_native_certs().certs {
+                    let _ = store.add(cert);
+                }
+            }
+        }
+        if store.is_empty() {
+            return Err(Error::Config {
+                message: "no CA certificates to verify the server with".into(),
+                hint: "set sslrootcert=/path/to/ca.pem in the URL".into(),
+            });
+        }
+        Ok(store)
+    }
+
+    fn explain(&self, e: postgres::Error) -> Error {
+        let target = self.target.clone();
+        let user = self.user().to_string();
+        if let Some(db) = e.as_db_error() {
+            let code = db.code().code();
+            let (message, hint) = match code {
+                "28P01" | "28000" => (
+                    format!(
+                        "authentication failed for user \"{user}\" ({})",
+                        db.message()
+                    ),
+                    "check the user and password in the environment's URL (or PGPASSWORD)"
+                        .to_string(),
+                ),
+                "3D000" => (
+                    db.message().to_string(),
+                    "create the database first, or fix the database name in the URL".to_string(),
+                ),
+                "53300" => (
+                    db.message().to_string(),
+                    "the server has no free connection slots; retry, or use a pooler".to_string(),
+                ),
+                _ => (db.message().to_string(), String::new()),
+            };
+            return Error::Connect {
+                target,
+                message: format!("{message} [SQLSTATE {code}]"),
+                hint,
+            };
+        }
+        let text = redact(&e.to_string());
+        let lower = text.to_lowercase();
+        let hint = if lower.contains("timed out") || lower.contains("timeout") {
+            format!("nothing answered at {target} within the connect timeout: check the host, port, firewall and VPN")
+        } else if lower.contains("refused") {
+            format!("nothing listens at {target}: is the server running, and is the port right?")
+        } else if lower.contains("lookup")
+            || lower.contains("resolve")
+            || lower.contains("name or service")
+        {
+            "the host name does not resolve: check it for typos".to_string()
+        } else if lower.contains("tls") || lower.contains("certificate") || lower.contains("ssl") {
+            "a TLS problem: check sslmode, and sslrootcert for verify-ca/verify-full".to_string()
+        } else {
+            String::new()
+        };
+        Error::Connect {
+            target,
+            message: text,
+            hint,
+        }
+    }
+}
+
+/// Splits off query/key=value parameters that tokio-postgres does not understand.
+fn take_params(url: &str, keys: &[&str]) -> (String, Vec<(String, String)>) {
+    let mut found = Vec::new();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let Some((base, query)) = url.split_once('?') else {
+            return (url.to_string(), found);
+        };
+        let mut kept = Vec::new();
+        for pair in query.split('&') {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            if keys.contains(&k) {
+                found.push((k.to_string(), percent_decode(v)));
+            } else {
+                kept.push(pair);
+            }
+        }
+        let rebuilt = if kept.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", kept.join("&"))
+        };
+        (rebuilt, found)
+    } else {
+        let mut kept = Vec::new();
+        for part in url.split_whitespace() {
+            match part.split_once('=') {
+                Some((k, v)) if keys.contains(&k) => found.push((k.to_string(), v.to_string())),
+                _ => kept.push(part),
+            }
+        }
+        (kept.join(" "), found)
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 3 <= bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Hides passwords in URLs (`user:***@host`) and key=value strings (`password=***`).
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // URL userinfo: scheme://user:password@host
+    while let Some(idx) = rest.find("://") {
+        let (head, tail) = rest.split_at(idx + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c == '?' || c.is_whitespace())
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match (authority.rfind('@'), authority.find(':')) {
+            (Some(at), Some(colon)) if colon < at => {
+                out.push_str(&authority[..colon]);
+                out.push_str(":***");
+                out.push_str(&authority[at..]);
+            }
+            _ => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    // key=value and query parameters
+    let mut result = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(idx) = rest.find("password=") {
+        let boundary_ok =
+            idx == 0 || matches!(rest.as_bytes()[idx - 1], b' ' | b'?' | b'&' | b'\t');
+        result.push_str(&rest[..idx + 9]);
+        let after = &rest[idx + 9..];
+        if boundary_ok {
+            let end = after
+                .find(|c: char| c == '&' || c.is_whitespace())
+                .unwrap_or(after.len());
+            result.push_str("***");
+            rest = &after[end..];
+        } else {
+            rest = after;
+        }
+    }
+    result.push_str(rest);
+    result
+}
+
+#[derive(Debug)]
+struct NoVerification(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// verify-ca: the chain must lead to a trusted root; the host name is not checked.
+#[derive(Debug)]
+struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
+            | Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact("postgresql://app:s3cr3t@db.example.com:5432/app?sslmode=require"),
+            "postgresql://app:***@db.example.com:5432/app?sslmode=require"
+        );
+        assert_eq!(
+            redact("host=x password=s3cr3t user=u"),
+            "host=x password=*** user=u"
+        );
+        assert_eq!(
+            redact("postgres://h/db?password=abc&x=1"),
+            "postgres://h/db?password=***&x=1"
+        );
+        assert_eq!(redact("postgres://user@h/db"), "postgres://user@h/db");
+        assert!(!redact("error connecting postgres://u:p%40ss@h/db").contains("p%40ss"));
+    }
+
+    #[test]
+    fn parses_libpq_style_urls() {
+        let spec = ConnectSpec::parse(
+            "postgresql://u:pw@db.internal:6543/app?sslmode=verify-full&sslrootcert=/tmp/ca.pem",
+        )
+        .unwrap();
+        assert_eq!(spec.tls, TlsMode::VerifyFull);
+        assert_eq!(spec.root_cert.as_deref(), Some("/tmp/ca.pem"));
+        assert_eq!(spec.target, "db.internal:6543");
+        let err = ConnectSpec::parse("postgresql://h/db?sslmode=sometimes").unwrap_err();
+        assert!(err.to_string().contains("sslmode=sometimes"));
+    }
+}

@@ -1,0 +1,13 @@
+//! dbsage's workflows as a library: the binary only parses arguments and renders results.
+//!
+//! Map (see ARCHITECTURE.md): [`config`] finds and reads `dbsage.toml`; [`env`] turns an
+//! environment name into a connection; [`migrations`] reads migration files; [`history`] owns the
+//! history and audit tables; [`migrate`] applies migrations; [`local`] is `migrate --local`;
+//! [`rollback`] undoes them; [`reverse`] derives undo statements from parsed SQL.
+
+pub mod config;
+pub mod connect;
+pub mod error;
+pub mod migrations;
+
+pub use error::{Error, Result};

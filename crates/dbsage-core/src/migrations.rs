@@ -1,0 +1,294 @@
+//! Migration files on disk: `<14-digit UTC version>_<name>.sql`, an optional
+//! `<version>_<name>.down.sql`, their checksums, and creating new ones.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// One migration as found on disk.
+#[derive(Debug, Clone)]
+pub struct MigrationFile {
+    pub version: String,
+    pub name: String,
+    pub path: PathBuf,
+    pub text: String,
+    pub checksum: String,
+    pub down: Option<DownFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DownFile {
+    pub path: PathBuf,
+    pub text: String,
+    pub checksum: String,
+}
+
+impl MigrationFile {
+    pub fn no_transaction(&self) -> bool {
+        dbsage_sql::is_no_transaction(&self.text)
+    }
+    /// `version_name`, as users read it.
+    pub fn label(&self) -> String {
+        format!("{}_{}", self.version, self.name)
+    }
+}
+
+/// SHA-256 of the text with CRLF normalised to LF: line endings alone never change a checksum.
+pub fn checksum(text: &str) -> String {
+    let normalised = text.replace("\r\n", "\n");
+    hex::encode(Sha256::digest(normalised.as_bytes()))
+}
+
+/// One hash for the whole migration set (versions, checksums and down checksums): what a local
+/// pass stamp certifies.
+pub fn set_hash(files: &[MigrationFile]) -> String {
+    let mut h = Sha256::new();
+    for f in files {
+        h.update(f.version.as_bytes());
+        h.update(b"\0");
+        h.update(f.checksum.as_bytes());
+        h.update(b"\0");
+        if let Some(d) = &f.down {
+            h.update(d.checksum.as_bytes());
+        }
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+enum Kind {
+    Up,
+    Down,
+}
+
+fn parse_name(file_name: &str) -> Option<(String, String, Kind)> {
+    let (stem, kind) = if let Some(s) = file_name.strip_suffix(".down.sql") {
+        (s, Kind::Down)
+    } else {
+        (file_name.strip_suffix(".sql")?, Kind::Up)
+    };
+    let (version, name) = stem.split_once('_')?;
+    let valid_version = version.len() == 14 && version.bytes().all(|b| b.is_ascii_digit());
+    let valid_name = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    (valid_version && valid_name).then(|| (version.to_string(), name.to_string(), kind))
+}
+
+fn read_utf8(path: &Path) -> Result<String> {
+    let bytes = fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    String::from_utf8(bytes).map_err(|e| Error::Config {
+        message: format!(
+            "{} is not valid UTF-8 (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ),
+        hint: "save the file as UTF-8".into(),
+    })
+}
+
+/// Reads every migration in `dir`, sorted by version. A `.sql` file whose name does not follow
+/// the convention is an error rather than silently skipped.
+pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Config {
+                message: format!("the migrations directory {} does not exist", dir.display()),
+                hint: "run `dbsage init`, or set migrations.dir in dbsage.toml".into(),
+            })
+        }
+        Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
+    };
+    let mut ups: BTreeMap<String, MigrationFile> = BTreeMap::new();
+    let mut downs: Vec<(String, String, PathBuf)> = Vec::new();
+    let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    names.sort();
+    for path in names {
+        let Some(file_name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        if !file_name.ends_with(".sql") || !path.is_file() {
+            continue;
+        }
+        let Some((version, name, kind)) = parse_name(&file_name) else {
+            return Err(Error::Config {
+                message: format!(
+                    "{} does not follow the migration file naming <14-digit version>_<name>.sql",
+                    path.display()
+                ),
+                hint: "rename it (e.g. 20261121093000_add_users.sql), or create files with `dbsage new NAME`".into(),
+            });
+        };
+        match kind {
+            Kind::Down => downs.push((version, name, path)),
+            Kind::Up => {
+                let text = read_utf8(&path)?;
+                if let Some(other) = ups.get(&version) {
+                    return Err(Error::Config {
+                        message: format!(
+                            "two migrations share version {version}: {} and {}",
+                            other.path.display(),
+                            path.display()
+                        ),
+                        hint: "give one of them a new version (a later timestamp)".into(),
+                    });
+                }
+                ups.insert(
+                    version.clone(),
+                    MigrationFile {
+                        checksum: checksum(&text),
+                        version,
+                        name,
+                        path,
+                        text,
+                        down: None,
+                    },
+                );
+            }
+        }
+    }
+    for (version, name, path) in downs {
+        let Some(up) = ups.get_mut(&version).filter(|u| u.name == name) else {
+            return Err(Error::Config {
+                message: format!("{} has no matching up migration", path.display()),
+                hint: format!("expected {version}_{name}.sql beside it"),
+            });
+        };
+        let text = read_utf8(&path)?;
+        up.down = Some(DownFile {
+            checksum: checksum(&text),
+            path,
+            text,
+        });
+    }
+    Ok(ups.into_values().collect())
+}
+
+/// The current UTC time as a 14-digit version.
+pub fn version_now() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(time::macros::format_description!(
+        "[year][month][day][hour][minute][second]"
+    ))
+    .expect("static format")
+}
+
+/// Turns a free-form name into `snake_case` fit for a file name.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+/// Creates `<version>_<name>.sql` (and the down file when asked); the version is the current
+/// time, bumped past the newest existing version so files always sort after it.
+pub fn create(
+    dir: &Path,
+    name: &str,
+    with_down: bool,
+    body: &str,
+) -> Result<(PathBuf, Option<PathBuf>)> {
+    let name = slug(name);
+    if name.is_empty() {
+        return Err(Error::Config {
+            message: "the migration name is empty".into(),
+            hint: "name it after what it does: `dbsage new add_user_preferences`".into(),
+        });
+    }
+    fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    let existing = discover(dir)?;
+    let mut version = version_now();
+    if let Some(last) = existing.last() {
+        if last.version >= version {
+            let next: u64 = last.version.parse::<u64>().unwrap_or(0) + 1;
+            version = format!("{next:014}");
+        }
+    }
+    let up = dir.join(format!("{version}_{name}.sql"));
+    fs::write(&up, body).map_err(|e| Error::io(format!("writing {}", up.display()), e))?;
+    let down = if with_down {
+        let p = dir.join(format!("{version}_{name}.down.sql"));
+        fs::write(&p, format!("-- Undo {version}_{name}.sql\n"))
+            .map_err(|e| Error::io(format!("writing {}", p.display()), e))?;
+        Some(p)
+    } else {
+        None
+    };
+    Ok((up, down))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crlf_does_not_change_the_checksum() {
+        assert_eq!(checksum("a\r\nb\r\n"), checksum("a\nb\n"));
+        assert_ne!(checksum("a\nb\n"), checksum("a\nc\n"));
+    }
+
+    #[test]
+    fn discovers_and_pairs_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join("20260101000000_one.sql"), "select 1;").unwrap();
+        fs::write(d.join("20260101000000_one.down.sql"), "select 0;").unwrap();
+        fs::write(d.join("20260102000000_two.sql"), "select 2;").unwrap();
+        fs::write(d.join("README.md"), "notes").unwrap();
+        let files = discover(d).unwrap();
+        assert_eq!(files.len(), 2);
+        assert!(files[0].down.is_some());
+        assert_eq!(files[1].name, "two");
+    }
+
+    #[test]
+    fn rejects_badly_named_and_duplicate_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("001_init.sql"), "").unwrap();
+        assert!(discover(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("001_init.sql"));
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("20260101000000_a.sql"), "").unwrap();
+        fs::write(dir.path().join("20260101000000_b.sql"), "").unwrap();
+        assert!(discover(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("share version"));
+    }
+
+    #[test]
+    fn non_utf8_names_the_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("20260101000000_a.sql"), b"select 1;\xff").unwrap();
+        let err = discover(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("offset 9"), "{err}");
+    }
+
+    #[test]
+    fn new_versions_sort_after_existing_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("99990101000000_future.sql"), "").unwrap();
+        let (up, down) = create(dir.path(), "Add user preferences!", true, "").unwrap();
+        let name = up.file_name().unwrap().to_str().unwrap().to_string();
+        assert_eq!(name, "99990101000001_add_user_preferences.sql");
+        assert!(down.unwrap().exists());
+    }
+}
