@@ -1,0 +1,373 @@
+//! dbsage's import/export workflow as a library: the CLI parses options and opens the
+//! connection; this crate does the production-grade pattern in one call.
+//!
+//! The import pipeline (one transaction, so a failure leaves nothing behind):
+//! 1. read the source client-side, streaming, with bounded memory ([`source`]);
+//! 2. COPY it into a session-temporary all-text staging table ([`load`]);
+//! 3. validate before touching the target: types, NOT NULL, CHECK, duplicate keys, existing
+//!    keys (insert mode), dangling foreign keys ([`validate`]);
+//! 4. merge with one `INSERT … ON CONFLICT` that skips unchanged rows ([`merge`]);
+//! 5. report counts that reconcile, write the reject file ([`rejectfile`]), commit — or roll
+//!    back when the error budget is exceeded or on a dry run. Temporary tables are
+//!    `ON COMMIT DROP`, so they go away with the transaction whatever happens.
+
+mod catalog;
+mod copy_text;
+mod error;
+mod export;
+mod ident;
+mod load;
+mod merge;
+mod options;
+mod rejectfile;
+mod report;
+mod source;
+mod validate;
+
+use fallible_iterator::FallibleIterator;
+use postgres::Client;
+
+pub use error::ImportError;
+pub use export::export;
+pub use options::{ExportSource, Format, ImportOptions, Mode, NoProgress, Progress, Source};
+pub use rejectfile::log_path as reject_log_path;
+pub use report::{ImportReport, Reject, LISTED_REJECTS};
+
+use catalog::Table;
+use error::db;
+use load::{Loaded, Reading, StreamIn};
+use merge::Merge;
+use validate::{Validator, REJECTS};
+
+/// Imports `source` into `options.table`. See the crate docs for the pipeline.
+///
+/// Returns the report when the import was merged (or validated, on a dry run). Rejected rows
+/// over the error budget give [`ImportError::Rejected`] with the report; nothing is merged then.
+pub fn import(
+    client: &mut Client,
+    source: Source,
+    options: &ImportOptions,
+    progress: &dyn Progress,
+) -> Result<ImportReport, ImportError> {
+    let budget = Budget::from_options(options)?;
+    let table = catalog::describe(client, &options.table)?;
+    let (key, mode) = key_and_mode(&table, options)?;
+    let encoding = resolve_encoding(client, options.encoding.as_deref())?;
+    let path_format = match &source {
+        Source::Path(p) => Format::from_path(p),
+        Source::Reader(_) => None,
+    };
+    let mut opened = source::input::open(source, options.reject_file.is_some())?;
+    let format = match options.format.or(path_format) {
+        Some(f) => f,
+        None => source::input::sniff_format(&mut opened.reader)
+            .map_err(|e| ImportError::io(format!("reading {}", opened.name), e))?,
+    };
+    let reading = Reading {
+        format,
+        delimiter: delimiter(format, options.delimiter)?,
+        null_marker: options.null_marker.clone().unwrap_or_default().into_bytes(),
+        encoding,
+        header: options.header.unwrap_or(true),
+        bom_len: opened.bom_len,
+    };
+    let replay = std::mem::replace(&mut opened.replay, source::input::Replay::Unavailable);
+    let stream = StreamIn {
+        reader: opened.reader,
+        total_bytes: opened.total_bytes,
+        name: opened.name,
+    };
+
+    let mut tx = client.transaction().map_err(db("starting the import"))?;
+    // Hash aggregates for the duplicate-key check stay in memory; reset at transaction end.
+    tx.batch_execute("SET LOCAL work_mem = '64MB'")
+        .map_err(db("configuring the import session"))?;
+    let loaded = load::load(&mut tx, &table, stream, &reading, &options.map, progress)?;
+
+    let key_in_file = key.as_deref().filter(|k| {
+        let present: Vec<&str> = loaded
+            .layout
+            .columns(&table)
+            .iter()
+            .map(|(_, c)| c.name.as_str())
+            .collect();
+        k.iter().all(|c| present.contains(&c.as_str()))
+    });
+    if mode != Mode::Insert && key_in_file.is_none() {
+        return Err(ImportError::Usage(format!(
+            "the key ({}) must be in the source for --mode {}",
+            key.unwrap_or_default().join(", "),
+            if mode == Mode::Upsert {
+                "upsert"
+            } else {
+                "skip-existing"
+            }
+        )));
+    }
+    let validator = Validator {
+        table: &table,
+        layout: &loaded.layout,
+        key: key_in_file,
+        mode,
+    };
+    let validation_rejects = validator.run(&mut tx)?;
+    let valid_rows = loaded.staged_rows - validation_rejects;
+    let rejected = loaded.parse_rejects.lines.len() as u64 + validation_rejects;
+    let merge = Merge {
+        table: &table,
+        layout: &loaded.layout,
+        key: key_in_file,
+        mode,
+        valid_rows,
+    };
+    let allowed = budget.allowed(loaded.source_rows);
+    let over_budget = rejected > allowed;
+    let counts = if over_budget || options.dry_run {
+        merge.plan(&mut tx)?
+    } else {
+        merge.apply(&mut tx)?
+    };
+    let (rejects, lines) = collect_rejects(&mut tx, &loaded, options.reject_file.as_deref())?;
+    if let Some(path) = &options.reject_file {
+        rejectfile::write_records(path, &replay, &reading, &lines)?;
+    }
+    let report = ImportReport {
+        source_rows: loaded.source_rows,
+        inserted: counts.inserted,
+        updated: counts.updated,
+        unchanged: counts.unchanged,
+        rejected,
+        rejects,
+        merged: !over_budget && !options.dry_run,
+        dry_run: options.dry_run,
+    };
+    debug_assert!(report.reconciles(), "{report:?}");
+    if over_budget {
+        tx.rollback().map_err(db("rolling back"))?;
+        return Err(ImportError::Rejected {
+            message: format!(
+                "{rejected} of {} rows rejected (error budget: {allowed}); nothing was merged into {}",
+                loaded.source_rows, table.display
+            ),
+            report: Box::new(report),
+        });
+    }
+    if options.dry_run {
+        tx.rollback().map_err(db("rolling back the dry run"))?;
+    } else {
+        tx.commit().map_err(db("committing the import"))?;
+    }
+    Ok(report)
+}
+
+/// The error budget: `--max-errors N` or `--max-error-ratio R`, default 0 (all or nothing).
+struct Budget {
+    max_errors: Option<u64>,
+    max_ratio: Option<f64>,
+}
+
+impl Budget {
+    fn from_options(options: &ImportOptions) -> Result<Budget, ImportError> {
+        if options.max_errors.is_some() && options.max_error_ratio.is_some() {
+            return Err(ImportError::Usage(
+                "give either --max-errors or --max-error-ratio, not both".into(),
+            ));
+        }
+        if let Some(r) = options.max_error_ratio {
+            if !(0.0..=1.0).contains(&r) {
+                return Err(ImportError::Usage(format!(
+                    "--max-error-ratio must be between 0 and 1, not {r}"
+                )));
+            }
+        }
+        Ok(Budget {
+            max_errors: options.max_errors,
+            max_ratio: options.max_error_ratio,
+        })
+    }
+
+    fn allowed(&self, source_rows: u64) -> u64 {
+        match (self.max_errors, self.max_ratio) {
+            (Some(n), _) => n,
+            (None, Some(r)) => (r * source_rows as f64).floor() as u64,
+            (None, None) => 0,
+        }
+    }
+}
+
+/// The key defaults to the primary key; the mode to upsert when a key was given, else insert.
+fn key_and_mode(
+    table: &Table,
+    options: &ImportOptions,
+) -> Result<(Option<Vec<String>>, Mode), ImportError> {
+    let mode = options.mode.unwrap_or(if options.key.is_some() {
+        Mode::Upsert
+    } else {
+        Mode::Insert
+    });
+    let key = match &options.key {
+        Some(k) => {
+            if k.is_empty() {
+                return Err(ImportError::Usage("--key needs at least one column".into()));
+            }
+            for c in k {
+                if table.column(c).is_none() {
+                    return Err(ImportError::Usage(format!(
+                        "--key {c:?}: {} has no such column (columns: {})",
+                        table.display,
+                        table.column_names()
+                    )));
+                }
+            }
+            Some(k.clone())
+        }
+        None => table.primary_key.clone(),
+    };
+    if mode != Mode::Insert {
+        let Some(k) = &key else {
+            return Err(ImportError::Usage(format!(
+                "{} has no primary key: give --key col[,col] for --mode upsert or skip-existing",
+                table.display
+            )));
+        };
+        if !table.has_unique_key(k) {
+            return Err(ImportError::Usage(format!(
+                "no unique index or constraint on exactly ({}) in {}: ON CONFLICT needs one \
+                 (unique keys: {})",
+                k.join(", "),
+                table.display,
+                if table.unique_keys.is_empty() {
+                    "none".to_string()
+                } else {
+                    table
+                        .unique_keys
+                        .iter()
+                        .map(|u| format!("({})", u.join(", ")))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            )));
+        }
+    }
+    Ok((key, mode))
+}
+
+fn delimiter(format: Format, given: Option<u8>) -> Result<u8, ImportError> {
+    let d = given.unwrap_or(if format == Format::Tsv { b'\t' } else { b',' });
+    if matches!(d, b'"' | b'\n' | b'\r') {
+        return Err(ImportError::Usage(format!(
+            "{:?} cannot be the delimiter",
+            d as char
+        )));
+    }
+    Ok(d)
+}
+
+/// `None` for UTF-8 (validated client-side with byte offsets); otherwise a PostgreSQL encoding
+/// name for COPY's ENCODING option. Encodings whose multibyte characters can contain ASCII
+/// bytes (a `"` or `\` inside a Shift-JIS character) cannot be split safely and are refused.
+fn resolve_encoding(
+    client: &mut Client,
+    given: Option<&str>,
+) -> Result<Option<String>, ImportError> {
+    let Some(name) = given else { return Ok(None) };
+    let normalized: String = name
+        .chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .collect::<String>()
+        .to_uppercase();
+    if normalized == "UTF8" {
+        return Ok(None);
+    }
+    if [
+        "SJIS", "SHIFTJIS", "BIG5", "GBK", "UHC", "GB18030", "JOHAB", "CP932", "CP936", "CP949",
+        "CP950",
+    ]
+    .contains(&normalized.as_str())
+        || normalized.starts_with("UTF16")
+        || normalized.starts_with("UTF32")
+        || normalized.starts_with("UCS")
+    {
+        return Err(ImportError::Usage(format!(
+            "encoding {name} is not supported: convert the file to UTF-8 first (iconv -f {name} -t UTF-8)"
+        )));
+    }
+    let row = client
+        .query_one("SELECT pg_char_to_encoding($1) >= 0", &[&name])
+        .map_err(db("checking the encoding"))?;
+    if !row.get::<_, bool>(0) {
+        return Err(ImportError::Usage(format!(
+            "unknown encoding {name:?} (PostgreSQL names such as LATIN1, WIN1252, EUC_JP)"
+        )));
+    }
+    Ok(Some(name.to_string()))
+}
+
+/// Merges parse-phase rejects (in memory) with validation rejects (in the database) in line
+/// order: the first [`LISTED_REJECTS`] go into the report, all of them into the `.log`, and
+/// every rejected line into the list the reject file is cut from.
+fn collect_rejects(
+    tx: &mut postgres::Transaction<'_>,
+    loaded: &Loaded,
+    reject_file: Option<&std::path::Path>,
+) -> Result<(Vec<Reject>, Vec<u64>), ImportError> {
+    let mut log = reject_file.map(rejectfile::LogWriter::create).transpose()?;
+    let mut listed = Vec::new();
+    let mut lines = Vec::new();
+    let keep = |reject: Reject,
+                listed: &mut Vec<Reject>,
+                lines: &mut Vec<u64>,
+                log: &mut Option<rejectfile::LogWriter>|
+     -> Result<(), ImportError> {
+        if lines.last() != Some(&reject.line) {
+            lines.push(reject.line);
+        }
+        if let Some(log) = log {
+            log.add(&reject)?;
+        }
+        if listed.len() < LISTED_REJECTS {
+            listed.push(reject);
+        }
+        Ok(())
+    };
+    let mut parse = loaded.parse_rejects.details.iter().cloned().peekable();
+    let mut parse_lines_beyond_details = loaded
+        .parse_rejects
+        .lines
+        .iter()
+        .skip(loaded.parse_rejects.details.len())
+        .copied();
+    let empty: [&(dyn postgres::types::ToSql + Sync); 0] = [];
+    let mut rows = tx
+        .query_raw(
+            &format!("SELECT line, col, val, reason FROM {REJECTS} ORDER BY line, col, reason"),
+            empty,
+        )
+        .map_err(db("reading rejects"))?;
+    while let Some(row) = rows.next().map_err(db("reading rejects"))? {
+        let reject = Reject {
+            line: row.get::<_, i64>(0) as u64,
+            column: row.get(1),
+            value: row.get::<_, Option<String>>(2).map(|v| report::shorten(&v)),
+            reason: row.get(3),
+        };
+        while parse.peek().is_some_and(|p| p.line < reject.line) {
+            keep(parse.next().unwrap(), &mut listed, &mut lines, &mut log)?;
+        }
+        keep(reject, &mut listed, &mut lines, &mut log)?;
+    }
+    for reject in parse {
+        keep(reject, &mut listed, &mut lines, &mut log)?;
+    }
+    if let Some(log) = log {
+        log.finish()?;
+    }
+    // Parse rejects beyond the kept details still need their records in the reject file.
+    let extra: Vec<u64> = parse_lines_beyond_details.by_ref().collect();
+    if !extra.is_empty() {
+        lines.extend(extra);
+        lines.sort_unstable();
+        lines.dedup();
+    }
+    Ok((listed, lines))
+}
