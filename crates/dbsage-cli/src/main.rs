@@ -1,1 +1,126 @@
-fn main() {}
+//! The `dbsage` binary: argument parsing, prompts and rendering. The workflows themselves live
+//! in the library crates (`dbsage-core` and friends), which the tests call directly.
+
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use output::Out;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  a migration or check failed, or the history is inconsistent
+  2  usage or configuration error (unknown environment, missing variable, unreachable host, …)
+  3  refused by a gate (protected environment not confirmed or not tested locally)
+  130 interrupted (Ctrl-C); local clusters are stopped and nothing is left half-applied";
+
+/// dbsage: work safely with PostgreSQL. Write a migration, test it on a throwaway local
+/// PostgreSQL, then apply it to staging and production with gates.
+#[derive(Parser, Debug)]
+#[command(name = "dbsage", version, about, after_help = EXIT_CODES, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GlobalArgs {
+    /// Output format: human (default) or json (stable shape, for scripts).
+    #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Run as if started in this directory.
+    #[arg(short = 'C', long = "dir", global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Colour: auto (terminal only, honours NO_COLOR), always, never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Set up a project: dbsage.toml, migrations/, .env.example, .gitignore lines, a check.
+    Init(commands::init::InitArgs),
+    /// Create a new migration file: migrations/<UTC timestamp>_<name>.sql
+    New(commands::new::NewArgs),
+    /// Apply pending migrations (to the dev database by default), or test them all locally.
+    #[command(after_help = EXIT_CODES)]
+    Migrate(commands::migrate::MigrateArgs),
+    /// Show each migration's state: applied, pending, modified or missing.
+    Status(commands::status::StatusArgs),
+    /// Undo the newest applied migration(s) with their down files, or print reverse guidance.
+    Rollback(commands::rollback::RollbackArgs),
+    /// Resolve an inconsistent history on purpose (audited): accept an edit, forget a file.
+    Repair(commands::repair::RepairArgs),
+    /// The persistent local dev database (no Docker): start, stop, status, url, psql, reset.
+    Dev(commands::dev::DevArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Out::new(&cli.global);
+    install_signal_handler();
+    if let Some(dir) = &cli.global.dir {
+        if let Err(e) = std::env::set_current_dir(dir) {
+            out.error_text(&format!("cannot enter {}: {e}", dir.display()), None);
+            return ExitCode::from(2);
+        }
+    }
+    // A large stack: deeply nested SQL is parsed recursively.
+    let code = std::thread::Builder::new()
+        .name("dbsage".into())
+        .stack_size(256 * 1024 * 1024)
+        .spawn(move || run(cli.command, &out))
+        .expect("spawning the main thread")
+        .join()
+        .unwrap_or(101);
+    ExitCode::from(code as u8)
+}
+
+fn run(command: Command, out: &Out) -> i32 {
+    let result = match command {
+        Command::Init(a) => commands::init::run(a, out),
+        Command::New(a) => commands::new::run(a, out),
+        Command::Migrate(a) => commands::migrate::run(a, out),
+        Command::Status(a) => commands::status::run(a, out),
+        Command::Rollback(a) => commands::rollback::run(a, out),
+        Command::Repair(a) => commands::repair::run(a, out),
+        Command::Dev(a) => commands::dev::run(a, out),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            out.error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+/// Ctrl-C / SIGTERM / SIGHUP: stop every throwaway cluster, then exit. An open remote
+/// transaction is rolled back by the server when the connection closes.
+fn install_signal_handler() {
+    let _ = ctrlc::set_handler(|| {
+        dbsage_cluster::shutdown_live_clusters();
+        eprintln!("interrupted: local clusters stopped, nothing half-applied");
+        std::process::exit(130);
+    });
+}

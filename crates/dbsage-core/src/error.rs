@@ -136,7 +136,7 @@ impl MigrationError {
             help.push(format!("server hint: {h}"));
         }
         if let Some(h) = &self.dbsage_hint {
-            help.push(format!("hint: {h}"));
+            help.push(h.clone());
         }
         MigrationDiagnostic {
             headline: format!(

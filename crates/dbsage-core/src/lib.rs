@@ -11,3 +11,10 @@ pub mod error;
 pub mod migrations;
 
 pub use error::{Error, Result};
+pub mod env;
+pub mod gates;
+pub mod history;
+pub mod local;
+pub mod migrate;
+pub mod reverse;
+pub mod rollback;

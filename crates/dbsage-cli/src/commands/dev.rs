@@ -1,0 +1,149 @@
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use dbsage_cluster::DevCluster;
+
+use crate::output::Out;
+
+#[derive(Args, Debug)]
+pub struct DevArgs {
+    #[command(subcommand)]
+    pub action: DevAction,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DevAction {
+    /// Start the dev database (created from a template on first use).
+    Start,
+    /// Stop it (data is kept).
+    Stop,
+    /// Is it running, where, and how far migrated.
+    Status,
+    /// Print its connection URL.
+    Url,
+    /// Open psql on it.
+    Psql,
+    /// Drop it, recreate it, apply every migration and the seed file.
+    Reset,
+}
+
+pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let project = super::project()?;
+    let mut dev = DevCluster::open(&project.root)?;
+    match args.action {
+        DevAction::Start => {
+            let started = dev.ensure_running()?;
+            if out.json_mode() {
+                out.json(&json!({ "running": true, "started": started, "url": dev.url() }));
+            } else {
+                out.status(if started { "Started" } else { "Running" }, &dev.url());
+            }
+        }
+        DevAction::Stop => {
+            let stopped = dev.stop()?;
+            if out.json_mode() {
+                out.json(&json!({ "running": false, "stopped": stopped }));
+            } else {
+                out.status(
+                    "Stopped",
+                    if stopped {
+                        "dev database"
+                    } else {
+                        "dev database (was not running)"
+                    },
+                );
+            }
+        }
+        DevAction::Status => {
+            let pid = dev.running_pid();
+            let applied = match pid {
+                Some(_) => {
+                    let files = dbsage_core::migrations::discover(&project.migrations_dir())
+                        .unwrap_or_default();
+                    let target = dbsage_core::env::Target::resolve(&project, Some("dev"))?;
+                    let mut client = target.connect(&project, "dbsage dev status")?;
+                    let entries = dbsage_core::migrate::status(&mut client, &project, &files)?;
+                    Some((
+                        entries
+                            .iter()
+                            .filter(|e| e.state == dbsage_core::migrate::State::Applied)
+                            .count(),
+                        entries
+                            .iter()
+                            .filter(|e| e.state == dbsage_core::migrate::State::Pending)
+                            .count(),
+                    ))
+                }
+                None => None,
+            };
+            if out.json_mode() {
+                out.json(&json!({
+                    "running": pid.is_some(),
+                    "pid": pid,
+                    "url": dev.url(),
+                    "data_dir": dev.data_dir().display().to_string(),
+                    "exists": dev.exists(),
+                    "postgres_version": dev.install().version,
+                    "applied": applied.map(|a| a.0),
+                    "pending": applied.map(|a| a.1),
+                }));
+            } else {
+                match pid {
+                    Some(pid) => out.line(&format!("running (pid {pid}) at {}", dev.url())),
+                    None if dev.exists() => out.line("stopped (start it with `dbsage dev start`)"),
+                    None => out.line("not created yet (`dbsage dev start` creates it)"),
+                }
+                out.line(&format!("data: {}", dev.data_dir().display()));
+                out.line(&format!("PostgreSQL {}", dev.install().version));
+                if let Some((a, p)) = applied {
+                    out.line(&format!("migrations: {a} applied, {p} pending"));
+                }
+            }
+            return Ok(0);
+        }
+        DevAction::Url => {
+            if out.json_mode() {
+                out.json(&json!({ "url": dev.url(), "running": dev.running_pid().is_some() }));
+            } else {
+                println!("{}", dev.url());
+                if dev.running_pid().is_none() {
+                    out.warn("the dev database is not running: `dbsage dev start`");
+                }
+            }
+        }
+        DevAction::Psql => {
+            dev.ensure_running()?;
+            let psql = dev.install().bin("psql");
+            let psql = if psql.is_file() { psql } else { "psql".into() };
+            use std::os::unix::process::CommandExt;
+            let err = std::process::Command::new(psql).arg(dev.url()).exec();
+            return Err(dbsage_core::Error::io("starting psql", err));
+        }
+        DevAction::Reset => {
+            let files = dbsage_core::migrations::discover(&project.migrations_dir())?;
+            dev.destroy()?;
+            dev.ensure_running()?;
+            out.status("Recreated", &dev.url());
+            let target = dbsage_core::env::Target::resolve(&project, Some("dev"))?;
+            let mut client = target.connect(&project, "dbsage dev reset")?;
+            let mut options = dbsage_core::migrate::RunOptions::default();
+            let outcome =
+                dbsage_core::migrate::run(&mut client, &project, &files, &mut options, &mut |p| {
+                    if let dbsage_core::migrate::Progress::Applied(a) = p {
+                        out.status(
+                            "Applied",
+                            &format!("{}_{} in {} ms", a.version, a.name, a.duration_ms),
+                        );
+                    }
+                })?;
+            let seed = dbsage_core::local::apply_seed(&mut client, &project)?;
+            if let Some(s) = &seed {
+                out.status("Seeded", &super::display_path(std::path::Path::new(s)));
+            }
+            if out.json_mode() {
+                out.json(&json!({ "url": dev.url(), "applied": outcome.applied, "seed": seed }));
+            }
+        }
+    }
+    Ok(0)
+}

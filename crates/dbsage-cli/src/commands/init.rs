@@ -1,0 +1,156 @@
+use std::fs;
+use std::path::Path;
+
+use clap::Args;
+use serde_json::json;
+
+use dbsage_core::Error;
+
+use crate::output::Out;
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Skip the connection check.
+    #[arg(long)]
+    pub no_check: bool,
+}
+
+const CONFIG: &str = r#"# dbsage project configuration (https://github.com/dbsage/dbsage)
+
+[migrations]
+dir = "migrations"                           # <14-digit UTC version>_<name>.sql (+ .down.sql)
+history_table = "dbsage.schema_migrations"   # the audit log sits beside it
+seed = "seed.sql"                            # applied by `migrate --local` and `dev reset`
+
+[migrate]
+lock_timeout = "5s"           # a migration waiting longer than this for a lock fails instead of blocking traffic
+statement_timeout = "0"       # per statement; 0 = no limit
+lock_wait_timeout = "60s"     # how long a second `dbsage migrate` waits for the first one
+default_environment = "dev"   # the embedded local dev database
+
+[checks]
+idempotency = "error"   # migrate --local applies each migration twice (error | warn | off)
+rollback = "error"      # migrate --local undoes with the down files and compares schemas
+
+# [environments.staging]
+# url = "${STAGING_DATABASE_URL}"
+#
+# [environments.production]
+# url = "${PRODUCTION_DATABASE_URL}"
+# protected = true      # needs a local pass and a typed confirmation (or --yes)
+"#;
+
+const ENV_EXAMPLE: &str = "# Copy to .env.local (never committed) and fill in.\n\
+# STAGING_DATABASE_URL=postgresql://user:password@staging-host:5432/app?sslmode=require\n\
+# PRODUCTION_DATABASE_URL=postgresql://user:password@prod-host:5432/app?sslmode=verify-full\n";
+
+const GITIGNORE_LINES: &[&str] = &[".dbsage/", ".env.local", ".env"];
+
+pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let root =
+        std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
+    let mut created = Vec::new();
+    let mut kept = Vec::new();
+    write_new(&root.join("dbsage.toml"), CONFIG, &mut created, &mut kept)?;
+    let migrations = root.join("migrations");
+    if migrations.is_dir() {
+        kept.push("migrations/".to_string());
+    } else {
+        fs::create_dir_all(&migrations).map_err(|e| Error::io("creating migrations/", e))?;
+        created.push("migrations/".to_string());
+    }
+    write_new(
+        &root.join(".env.example"),
+        ENV_EXAMPLE,
+        &mut created,
+        &mut kept,
+    )?;
+    let added = ensure_gitignore(&root.join(".gitignore"))?;
+    if !added.is_empty() {
+        created.push(format!(".gitignore ({})", added.join(", ")));
+    }
+    // Validates what is there now (a kept dbsage.toml may be broken).
+    let project = dbsage_core::config::Project::load(&root)?;
+
+    let mut checks = Vec::new();
+    if !args.no_check {
+        match dbsage_cluster::PgInstall::find() {
+            Ok(i) => checks.push(json!({ "what": "local PostgreSQL", "ok": true, "detail": format!("{} at {}", i.version, i.bin_dir.display()) })),
+            Err(e) => checks.push(json!({ "what": "local PostgreSQL", "ok": false, "detail": e.to_string() })),
+        }
+        let mut names: Vec<String> = project.config.environments.keys().cloned().collect();
+        if project.var("DATABASE_URL").is_some() {
+            names.push("DATABASE_URL".into());
+        }
+        for name in names {
+            let result = dbsage_core::env::Target::resolve(&project, Some(&name))
+                .and_then(|t| t.connect(&project, "dbsage init").map(|_| t.display));
+            match result {
+                Ok(display) => checks.push(json!({ "what": format!("environment {name}"), "ok": true, "detail": display })),
+                Err(e) => checks.push(json!({ "what": format!("environment {name}"), "ok": false, "detail": e.to_string() })),
+            }
+        }
+    }
+    if out.json_mode() {
+        out.json(&json!({ "created": created, "kept": kept, "checks": checks }));
+    } else {
+        for c in &created {
+            out.status("Created", c);
+        }
+        for k in &kept {
+            out.status("Kept", &format!("{k} (already there)"));
+        }
+        for c in &checks {
+            let what = c["what"].as_str().unwrap_or_default();
+            let detail = c["detail"].as_str().unwrap_or_default();
+            if c["ok"].as_bool() == Some(true) {
+                out.status("Checked", &format!("{what}: {detail}"));
+            } else {
+                out.warn(&format!("{what}: {detail}"));
+            }
+        }
+        out.line("next: `dbsage new add_first_table`, write SQL, then `dbsage migrate --local`");
+    }
+    Ok(0)
+}
+
+fn write_new(
+    path: &Path,
+    text: &str,
+    created: &mut Vec<String>,
+    kept: &mut Vec<String>,
+) -> dbsage_core::Result<()> {
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    if path.exists() {
+        kept.push(name);
+        return Ok(());
+    }
+    fs::write(path, text).map_err(|e| Error::io(format!("writing {name}"), e))?;
+    created.push(name);
+    Ok(())
+}
+
+/// Adds the lines dbsage needs to .gitignore, keeping what is there.
+fn ensure_gitignore(path: &Path) -> dbsage_core::Result<Vec<String>> {
+    let existing = fs::read_to_string(path).unwrap_or_default();
+    let have: Vec<&str> = existing.lines().map(str::trim).collect();
+    let missing: Vec<String> = GITIGNORE_LINES
+        .iter()
+        .filter(|l| !have.contains(l))
+        .map(|l| l.to_string())
+        .collect();
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    let mut text = existing.clone();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("# dbsage\n");
+    for l in &missing {
+        text.push_str(l);
+        text.push('\n');
+    }
+    fs::write(path, text).map_err(|e| Error::io("writing .gitignore", e))?;
+    Ok(missing)
+}

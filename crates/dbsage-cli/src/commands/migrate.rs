@@ -1,0 +1,243 @@
+use std::cell::RefCell;
+
+use clap::Args;
+use serde_json::json;
+
+use dbsage_core::env::Target;
+use dbsage_core::gates::{self, GateOptions};
+use dbsage_core::local::{self, CheckStatus, LocalProgress};
+use dbsage_core::migrate::{self, AppliedMigration, Progress, RunOptions};
+
+use crate::output::{error_json, Out, Style};
+
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// Test every migration on a throwaway local PostgreSQL (idempotency and rollback checks),
+    /// then tear it down. Required before a protected environment accepts the migration set.
+    #[arg(long, conflicts_with_all = ["env", "to", "dry_run", "yes", "skip_local_check"])]
+    pub local: bool,
+    /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Show what would run; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Stop after this version.
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Apply pending migrations older than the newest applied one.
+    #[arg(long)]
+    pub allow_out_of_order: bool,
+    /// Do not ask for confirmation on a protected environment (for scripts and CI).
+    #[arg(long, short)]
+    pub yes: bool,
+    /// Apply to a protected environment without a local pass (recorded in the audit log).
+    #[arg(long)]
+    pub skip_local_check: bool,
+}
+
+pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let (project, files) = super::project_and_files()?;
+    if args.local {
+        return run_local(&project, &files, out);
+    }
+    let target = Target::resolve(&project, args.env.as_deref())?;
+    let gate = gates::check(
+        &project,
+        &target,
+        &files,
+        &GateOptions {
+            yes: args.yes,
+            skip_local_check: args.skip_local_check,
+            dry_run: args.dry_run,
+        },
+        "migrate",
+        &mut |prompt| out.ask(prompt),
+    )?;
+    let mut client = target.connect(&project, "dbsage migrate")?;
+    let applied: RefCell<Vec<AppliedMigration>> = RefCell::new(Vec::new());
+    let mut options = RunOptions {
+        dry_run: args.dry_run,
+        to: args.to.clone(),
+        allow_out_of_order: args.allow_out_of_order,
+        audit: gate.overrides.clone(),
+        ..Default::default()
+    };
+    for (_, reason) in &gate.overrides {
+        out.warn(reason);
+    }
+    let result = migrate::run(
+        &mut client,
+        &project,
+        &files,
+        &mut options,
+        &mut |p| match p {
+            Progress::WaitingForLock(h) => out.status(
+                "Waiting",
+                &format!(
+                    "for another migration run: pid {} (application_name '{}', user '{}')",
+                    h.pid, h.application_name, h.user
+                ),
+            ),
+            Progress::Applying(f) => out.status("Applying", &f.label()),
+            Progress::Applied(a) => {
+                out.status(
+                    "Applied",
+                    &format!("{}_{} in {} ms", a.version, a.name, a.duration_ms),
+                );
+                applied.borrow_mut().push(a.clone());
+            }
+        },
+    );
+    let applied = applied.into_inner();
+    match result {
+        Ok(outcome) => {
+            if out.json_mode() {
+                let mut value = json!({
+                    "environment": target.name,
+                    "applied": applied,
+                    "passed": true,
+                    "checks": {},
+                });
+                if args.dry_run {
+                    value["dry_run"] = json!(true);
+                    value["planned"] = json!(outcome.planned);
+                }
+                out.json(&value);
+            } else if args.dry_run {
+                if outcome.planned.is_empty() {
+                    out.line(&format!("{}: up to date, nothing would run", target.name));
+                } else {
+                    out.line(&format!(
+                        "would apply to {} ({}):",
+                        target.name, target.display
+                    ));
+                    for p in &outcome.planned {
+                        let mode = if p.no_transaction {
+                            ", no transaction"
+                        } else {
+                            ""
+                        };
+                        out.line(&format!(
+                            "  {}_{} ({} statements{mode})",
+                            p.version, p.name, p.statements
+                        ));
+                    }
+                    out.line("dry run: nothing was applied");
+                }
+            } else if applied.is_empty() {
+                out.line(&format!("{}: up to date", target.name));
+            } else {
+                out.line(&format!(
+                    "{} {} migration(s) to {}",
+                    out.paint("applied", Style::Good),
+                    applied.len(),
+                    target.name
+                ));
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            if out.json_mode() {
+                out.json(&json!({
+                    "environment": target.name,
+                    "applied": applied,
+                    "passed": false,
+                    "checks": {},
+                    "error": error_json(&e),
+                }));
+                Ok(e.exit_code())
+            } else {
+                if !applied.is_empty() {
+                    out.line(&format!(
+                        "{} migration(s) applied before the failure (they stay applied)",
+                        applied.len()
+                    ));
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+fn run_local(
+    project: &dbsage_core::config::Project,
+    files: &[dbsage_core::migrations::MigrationFile],
+    out: &Out,
+) -> dbsage_core::Result<i32> {
+    let result = local::run_local(project, files, &mut |p| match p {
+        LocalProgress::ClusterStarted { millis, version } => out.status(
+            "Started",
+            &format!("throwaway PostgreSQL {version} in {millis} ms"),
+        ),
+        LocalProgress::Migrate(Progress::Applied(a)) => out.status(
+            "Applied",
+            &format!("{}_{} in {} ms", a.version, a.name, a.duration_ms),
+        ),
+        LocalProgress::Migrate(_) => {}
+        LocalProgress::Check(name) if name != "apply" => out.status("Checking", name),
+        LocalProgress::Check(_) => {}
+    });
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if out.json_mode() {
+                out.json(&json!({ "environment": "local", "applied": [], "passed": false, "checks": {}, "error": error_json(&e) }));
+                return Ok(e.exit_code());
+            }
+            return Err(e);
+        }
+    };
+    if out.json_mode() {
+        out.json(&serde_json::to_value(&report).unwrap());
+    } else {
+        if let Some(seed) = &report.seed {
+            out.status("Seeded", &super::display_path(std::path::Path::new(seed)));
+        }
+        for (name, check) in &report.checks {
+            let label = match check.status {
+                CheckStatus::Passed => out.paint("passed", Style::Good),
+                CheckStatus::Failed => out.paint("FAILED", Style::Bad),
+                CheckStatus::Warned => out.paint("warnings", Style::Warn),
+                CheckStatus::Skipped => out.paint("skipped", Style::Dim),
+                CheckStatus::Off => out.paint("off", Style::Dim),
+            };
+            let note = check
+                .note
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            out.line(&format!("{name} check: {label}{note}"));
+            for f in &check.findings {
+                let place = match (&f.file, f.line, f.column) {
+                    (Some(file), Some(l), Some(c)) => format!(
+                        "{}:{l}:{c}: ",
+                        super::display_path(std::path::Path::new(file))
+                    ),
+                    (Some(file), _, _) => {
+                        format!("{}: ", super::display_path(std::path::Path::new(file)))
+                    }
+                    _ => String::new(),
+                };
+                out.line(&format!(
+                    "  - {place}{}_{}: {}",
+                    f.version, f.name, f.message
+                ));
+                for o in &f.objects {
+                    out.line(&format!("      {o}"));
+                }
+            }
+        }
+        let verdict = if report.passed {
+            out.paint("passed", Style::Good)
+        } else {
+            out.paint("FAILED", Style::Bad)
+        };
+        out.line(&format!(
+            "local: {} migration(s) applied on a throwaway database, {verdict} in {} ms; the cluster is gone",
+            report.applied.len(),
+            report.duration_ms
+        ));
+    }
+    Ok(if report.passed { 0 } else { 1 })
+}

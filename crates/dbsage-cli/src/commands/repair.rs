@@ -1,0 +1,54 @@
+use clap::Args;
+use serde_json::json;
+
+use dbsage_core::env::Target;
+
+use crate::output::Out;
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["accept_checksum", "forget"])))]
+pub struct RepairArgs {
+    /// The applied migration was edited harmlessly (comments, formatting): record the file's
+    /// current checksum as applied.
+    #[arg(long, value_name = "VERSION")]
+    pub accept_checksum: Option<String>,
+    /// The applied migration's file was deleted on purpose: remove its history row.
+    #[arg(long, value_name = "VERSION")]
+    pub forget: Option<String>,
+    /// Why (required; recorded in the audit log).
+    #[arg(long, required = true)]
+    pub reason: String,
+    /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
+    #[arg(long, short)]
+    pub env: Option<String>,
+}
+
+pub fn run(args: RepairArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let (project, files) = super::project_and_files()?;
+    let target = Target::resolve(&project, args.env.as_deref())?;
+    let mut client = target.connect(&project, "dbsage repair")?;
+    let repaired = if let Some(version) = &args.accept_checksum {
+        dbsage_core::rollback::accept_checksum(
+            &mut client,
+            &project,
+            &files,
+            version,
+            &args.reason,
+        )?
+    } else {
+        let version = args.forget.as_deref().expect("clap requires one action");
+        dbsage_core::rollback::forget(&mut client, &project, version, &args.reason)?
+    };
+    if out.json_mode() {
+        out.json(&json!({ "environment": target.name, "repaired": repaired }));
+    } else {
+        out.status(
+            "Repaired",
+            &format!(
+                "{} ({}), recorded in the audit log",
+                repaired.version, repaired.action
+            ),
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,91 @@
+use clap::Args;
+use serde_json::json;
+
+use dbsage_core::env::Target;
+use dbsage_core::gates::{self, GateOptions};
+
+use crate::output::{Out, Style};
+
+#[derive(Args, Debug)]
+pub struct RollbackArgs {
+    /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// How many of the newest applied migrations to undo.
+    #[arg(long, default_value_t = 1)]
+    pub steps: usize,
+    /// Without a down file: save the reverse guidance as a new forward migration.
+    #[arg(long)]
+    pub write: bool,
+    /// Do not ask for confirmation on a protected environment.
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+pub fn run(args: RollbackArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let (project, files) = super::project_and_files()?;
+    let target = Target::resolve(&project, args.env.as_deref())?;
+    // A rollback is not a new migration set: only the confirmation gate applies.
+    gates::check(
+        &project,
+        &target,
+        &files,
+        &GateOptions {
+            yes: args.yes,
+            skip_local_check: true,
+            dry_run: false,
+        },
+        "roll back",
+        &mut |prompt| out.ask(prompt),
+    )?;
+    let mut client = target.connect(&project, "dbsage rollback")?;
+    let outcome =
+        dbsage_core::rollback::rollback(&mut client, &project, &files, args.steps, args.write)?;
+    let incomplete = outcome
+        .guidance
+        .as_ref()
+        .is_some_and(|g| g.written.is_none());
+    if out.json_mode() {
+        out.json(&json!({
+            "environment": target.name,
+            "rolled_back": outcome.rolled_back,
+            "guidance": outcome.guidance,
+        }));
+    } else {
+        for r in &outcome.rolled_back {
+            out.status(
+                "Rolled back",
+                &format!("{}_{} in {} ms", r.version, r.name, r.duration_ms),
+            );
+        }
+        if outcome.rolled_back.is_empty() && outcome.guidance.is_none() {
+            out.line(&format!(
+                "{}: nothing is applied, nothing to roll back",
+                target.name
+            ));
+        }
+        if let Some(g) = &outcome.guidance {
+            out.line(&format!(
+                "{}_{} has no down file. Reverse statements derived from the migration:",
+                g.version, g.name
+            ));
+            for s in &g.guidance.statements {
+                out.line(&format!("  {s}"));
+            }
+            if !g.guidance.irreversible.is_empty() {
+                out.line(&out.paint("Cannot be reversed automatically:", Style::Warn));
+                for i in &g.guidance.irreversible {
+                    out.line(&format!(
+                        "  line {}: {} — {}",
+                        i.line, i.statement, i.reason
+                    ));
+                }
+            }
+            match &g.written {
+                Some(path) => out.status("Created", &format!("{} (review it, then `dbsage migrate`)", super::display_path(path))),
+                None => out.line("Save this as a new forward migration with `dbsage rollback --write`, or add a .down.sql file."),
+            }
+        }
+    }
+    Ok(if incomplete { 1 } else { 0 })
+}

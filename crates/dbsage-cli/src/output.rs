@@ -1,0 +1,172 @@
+//! Rendering: human output (colour on a terminal only, NO_COLOR honoured), JSON for scripts,
+//! and errors with file:line:column, the SQL excerpt and a hint.
+
+use std::io::{IsTerminal, Write};
+
+use dbsage_core::Error;
+use serde_json::json;
+
+use crate::{ColorChoice, Format, GlobalArgs};
+
+pub struct Out {
+    pub format: Format,
+    color_out: bool,
+    color_err: bool,
+}
+
+#[derive(Clone, Copy)]
+pub enum Style {
+    Good,
+    Bad,
+    Warn,
+    Bold,
+    Dim,
+}
+
+impl Out {
+    pub fn new(global: &GlobalArgs) -> Out {
+        let wanted = |is_tty: bool| match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_tty
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::env::var("TERM").map_or(true, |t| t != "dumb")
+            }
+        };
+        Out {
+            format: global.format,
+            color_out: wanted(std::io::stdout().is_terminal()),
+            color_err: wanted(std::io::stderr().is_terminal()),
+        }
+    }
+
+    pub fn json_mode(&self) -> bool {
+        self.format == Format::Json
+    }
+
+    fn paint_with(enabled: bool, text: &str, style: Style) -> String {
+        if !enabled {
+            return text.to_string();
+        }
+        let code = match style {
+            Style::Good => "32",
+            Style::Bad => "31;1",
+            Style::Warn => "33",
+            Style::Bold => "1",
+            Style::Dim => "2",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    /// Styles text for stdout.
+    pub fn paint(&self, text: &str, style: Style) -> String {
+        Self::paint_with(self.color_out, text, style)
+    }
+
+    /// Styles text for stderr.
+    pub fn paint_err(&self, text: &str, style: Style) -> String {
+        Self::paint_with(self.color_err, text, style)
+    }
+
+    /// A result line on stdout (human mode only).
+    pub fn line(&self, text: &str) {
+        if !self.json_mode() {
+            println!("{text}");
+        }
+    }
+
+    /// A progress line on stderr, like cargo's `Compiling …` (human mode only).
+    pub fn status(&self, verb: &str, text: &str) {
+        if !self.json_mode() {
+            eprintln!("{:>12} {text}", self.paint_err(verb, Style::Good));
+        }
+    }
+
+    pub fn warn(&self, text: &str) {
+        if !self.json_mode() {
+            eprintln!("{}: {text}", self.paint_err("warning", Style::Warn));
+        }
+    }
+
+    pub fn json(&self, value: &serde_json::Value) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut stdout, value);
+        let _ = writeln!(stdout);
+    }
+
+    /// A plain error message with an optional hint.
+    pub fn error_text(&self, message: &str, hint: Option<&str>) {
+        if self.json_mode() {
+            self.json(&json!({ "error": { "kind": "usage", "message": message, "hint": hint } }));
+            return;
+        }
+        eprintln!("{}: {message}", self.paint_err("error", Style::Bad));
+        if let Some(h) = hint {
+            for (i, line) in h.lines().enumerate() {
+                let label = if i == 0 { "hint" } else { "    " };
+                eprintln!("  {}: {line}", self.paint_err(label, Style::Bold));
+            }
+        }
+    }
+
+    pub fn error(&self, e: &Error) {
+        if self.json_mode() {
+            self.json(&json!({ "error": error_json(e) }));
+            return;
+        }
+        match e {
+            Error::Migration(m) => {
+                let theme = if self.color_err {
+                    miette::GraphicalTheme::unicode()
+                } else {
+                    miette::GraphicalTheme::unicode_nocolor()
+                };
+                let handler =
+                    miette::GraphicalReportHandler::new_themed(theme).with_context_lines(2);
+                let mut rendered = String::new();
+                let _ = handler.render_report(&mut rendered, &m.diagnostic());
+                eprintln!(
+                    "{}: {}",
+                    self.paint_err("error", Style::Bad),
+                    rendered.trim_start_matches(['×', ' '])
+                );
+            }
+            other => self.error_text(&other.to_string(), other.hint()),
+        }
+    }
+
+    /// Asks a person; `None` when stdin is not a terminal (nobody to ask).
+    pub fn ask(&self, prompt: &str) -> Option<String> {
+        if !std::io::stdin().is_terminal() {
+            return None;
+        }
+        dialoguer::Input::<String>::new()
+            .with_prompt(prompt)
+            .allow_empty(true)
+            .interact_text()
+            .ok()
+    }
+}
+
+/// The stable JSON shape of an error.
+pub fn error_json(e: &Error) -> serde_json::Value {
+    match e {
+        Error::Migration(m) => json!({
+            "kind": e.kind(),
+            "file": m.file.display().to_string(),
+            "line": m.line,
+            "column": m.column,
+            "sqlstate": m.sqlstate,
+            "message": m.message,
+            "detail": m.detail,
+            "server_hint": m.server_hint,
+            "hint": m.dbsage_hint,
+        }),
+        other => json!({
+            "kind": other.kind(),
+            "message": other.to_string(),
+            "hint": other.hint(),
+        }),
+    }
+}

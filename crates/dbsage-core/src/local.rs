@@ -1,0 +1,371 @@
+//! `dbsage migrate --local`: replay every migration on a fresh throwaway cluster, run the checks
+//! (idempotency, rollback), record a pass stamp, and always tear the cluster down.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use dbsage_catalog::{Catalog, ReadOptions};
+use postgres::Client;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{CheckLevel, Project};
+use crate::error::{Error, MigrationError, Result};
+use crate::migrate::{self, AppliedMigration, Progress, RunOptions, Timeouts};
+use crate::migrations::{set_hash, MigrationFile};
+use crate::rollback::undo_with_down_file;
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    Passed,
+    Failed,
+    /// Findings at level `warn`: reported, not failing.
+    Warned,
+    Skipped,
+    Off,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub status: CheckStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub findings: Vec<CheckFinding>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckFinding {
+    pub version: String,
+    pub name: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sqlstate: Option<String>,
+    /// For the rollback check: the objects that differ.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub objects: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LocalReport {
+    pub environment: &'static str,
+    pub applied: Vec<AppliedMigration>,
+    pub seed: Option<String>,
+    pub passed: bool,
+    pub checks: BTreeMap<&'static str, CheckReport>,
+    pub migration_set: String,
+    pub duration_ms: u64,
+}
+
+impl CheckReport {
+    fn from_findings(level: CheckLevel, findings: Vec<CheckFinding>) -> CheckReport {
+        let status = match (level, findings.is_empty()) {
+            (CheckLevel::Off, _) => CheckStatus::Off,
+            (_, true) => CheckStatus::Passed,
+            (CheckLevel::Error, false) => CheckStatus::Failed,
+            (CheckLevel::Warn, false) => CheckStatus::Warned,
+        };
+        CheckReport {
+            status,
+            note: None,
+            findings,
+        }
+    }
+    fn skipped(note: impl Into<String>) -> CheckReport {
+        CheckReport {
+            status: CheckStatus::Skipped,
+            note: Some(note.into()),
+            findings: Vec::new(),
+        }
+    }
+}
+
+/// What `migrate --local` reports as it goes.
+pub enum LocalProgress<'a> {
+    ClusterStarted { millis: u64, version: &'a str },
+    Migrate(Progress<'a>),
+    Check(&'static str),
+}
+
+/// Runs the local replay and checks. A migration that fails to apply is an `Err` (with its
+/// location); check findings are in the report.
+pub fn run_local(
+    project: &Project,
+    files: &[MigrationFile],
+    progress: &mut dyn FnMut(LocalProgress),
+) -> Result<LocalReport> {
+    let started = Instant::now();
+    let cluster = dbsage_cluster::Cluster::start()?;
+    progress(LocalProgress::ClusterStarted {
+        millis: started.elapsed().as_millis() as u64,
+        version: &cluster.install().version,
+    });
+    let mut client = cluster.connect("postgres")?;
+    let checks = &project.config.checks;
+    let exclude = ReadOptions {
+        exclude_schemas: vec![project.history_table().schema],
+    };
+
+    // Which schemas the rollback check needs: the newest run of migrations that all have down
+    // files can be undone one by one; S[k] is the schema before migration k of that run.
+    let first_undoable = files
+        .iter()
+        .rposition(|f| f.down.is_none())
+        .map_or(0, |i| i + 1);
+    let rollback_wanted = checks.rollback != CheckLevel::Off && first_undoable < files.len();
+    let mut snapshots: BTreeMap<usize, Catalog> = BTreeMap::new();
+    if rollback_wanted && first_undoable == 0 {
+        snapshots.insert(0, read_catalog(&mut client, &exclude)?);
+    }
+
+    progress(LocalProgress::Check("apply"));
+    let applied;
+    let idempotency_failures;
+    {
+        let snapshots_ref = &mut snapshots;
+        let exclude_ref = &exclude;
+        let mut index = 0usize;
+        let after_each = move |c: &mut Client, _f: &MigrationFile| -> Result<()> {
+            index += 1;
+            if rollback_wanted && index >= first_undoable {
+                snapshots_ref.insert(index, read_catalog(c, exclude_ref)?);
+            }
+            Ok(())
+        };
+        let mut options = RunOptions {
+            idempotency_check: checks.idempotency != CheckLevel::Off,
+            after_each: Some(Box::new(after_each)),
+            allow_out_of_order: true,
+            ..Default::default()
+        };
+        let outcome = migrate::run(&mut client, project, files, &mut options, &mut |p| {
+            progress(LocalProgress::Migrate(p))
+        })?;
+        applied = outcome.applied;
+        idempotency_failures = outcome.idempotency_failures;
+    }
+
+    let seed = apply_seed(&mut client, project)?;
+
+    let mut reports = BTreeMap::new();
+    let idempotency_findings = idempotency_failures
+        .iter()
+        .map(|e| idempotency_finding(files, e))
+        .collect();
+    reports.insert(
+        "idempotency",
+        CheckReport::from_findings(checks.idempotency, idempotency_findings),
+    );
+
+    let rollback_report = if checks.rollback == CheckLevel::Off {
+        CheckReport::from_findings(CheckLevel::Off, Vec::new())
+    } else if !files.iter().any(|f| f.down.is_some()) {
+        CheckReport::skipped("no down files")
+    } else if !rollback_wanted {
+        CheckReport::skipped(format!(
+            "the newest migration ({}) has no down file, so nothing can be undone from the top",
+            files.last().map(|f| f.label()).unwrap_or_default()
+        ))
+    } else {
+        progress(LocalProgress::Check("rollback"));
+        let findings = rollback_check(
+            &mut client,
+            project,
+            files,
+            first_undoable,
+            &snapshots,
+            &exclude,
+        )?;
+        CheckReport::from_findings(checks.rollback, findings)
+    };
+    reports.insert("rollback", rollback_report);
+
+    let passed = reports.values().all(|r| r.status != CheckStatus::Failed);
+    let migration_set = set_hash(files);
+    if passed {
+        record_pass(project, &migration_set)?;
+    }
+    drop(client);
+    cluster.stop();
+    Ok(LocalReport {
+        environment: "local",
+        applied,
+        seed,
+        passed,
+        checks: reports,
+        migration_set,
+        duration_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
+fn read_catalog(client: &mut Client, options: &ReadOptions) -> Result<Catalog> {
+    Catalog::read(client, options).map_err(|e| Error::db("reading the schema", e))
+}
+
+fn idempotency_finding(files: &[MigrationFile], e: &MigrationError) -> CheckFinding {
+    let file = files.iter().find(|f| f.path == e.file);
+    CheckFinding {
+        version: file.map(|f| f.version.clone()).unwrap_or_default(),
+        name: file.map(|f| f.name.clone()).unwrap_or_default(),
+        message: format!(
+            "fails when applied a second time: {} [SQLSTATE {}]{}",
+            e.message,
+            e.sqlstate,
+            e.dbsage_hint
+                .as_deref()
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default()
+        ),
+        file: Some(e.file.display().to_string()),
+        line: Some(e.line),
+        column: Some(e.column),
+        sqlstate: Some(e.sqlstate.clone()),
+        objects: Vec::new(),
+    }
+}
+
+/// Undo from the newest migration down to `first`, comparing each step with the schema recorded
+/// on the way up, then re-apply and compare with the final schema.
+fn rollback_check(
+    client: &mut Client,
+    project: &Project,
+    files: &[MigrationFile],
+    first: usize,
+    snapshots: &BTreeMap<usize, Catalog>,
+    exclude: &ReadOptions,
+) -> Result<Vec<CheckFinding>> {
+    let table = project.history_table();
+    let timeouts = Timeouts::from_project(project);
+    let mut findings = Vec::new();
+    let finding = |f: &MigrationFile, message: String, objects: Vec<String>| CheckFinding {
+        version: f.version.clone(),
+        name: f.name.clone(),
+        message,
+        file: f.down.as_ref().map(|d| d.path.display().to_string()),
+        line: None,
+        column: None,
+        sqlstate: None,
+        objects,
+    };
+    for k in (first..files.len()).rev() {
+        let file = &files[k];
+        if let Err(e) = undo_with_down_file(client, &table, &timeouts, file) {
+            let (message, line, column) = match &e {
+                Error::Migration(m) => (
+                    format!(
+                        "the down file fails: {} [SQLSTATE {}]",
+                        m.message, m.sqlstate
+                    ),
+                    Some(m.line),
+                    Some(m.column),
+                ),
+                other => (format!("the down file fails: {other}"), None, None),
+            };
+            let mut f = finding(file, message, Vec::new());
+            f.line = line;
+            f.column = column;
+            findings.push(f);
+            return Ok(findings);
+        }
+        let now = read_catalog(client, exclude)?;
+        let differences = dbsage_catalog::diff(&snapshots[&k], &now);
+        if !differences.is_empty() {
+            findings.push(finding(
+                file,
+                format!(
+                    "after the down file, the schema differs from the schema before {}",
+                    file.label()
+                ),
+                differences.iter().map(|d| d.to_string()).collect(),
+            ));
+        }
+    }
+    // Re-apply what was undone: down + up must give the schema back.
+    let mut options = RunOptions::default();
+    if let Err(e) = migrate::run(client, project, files, &mut options, &mut |_| {}) {
+        let f = &files[first];
+        findings.push(finding(
+            f,
+            format!("re-applying after the rollback fails: {e}"),
+            Vec::new(),
+        ));
+        return Ok(findings);
+    }
+    let now = read_catalog(client, exclude)?;
+    let differences = dbsage_catalog::diff(&snapshots[&files.len()], &now);
+    if !differences.is_empty() {
+        findings.push(finding(
+            &files[files.len() - 1],
+            "after rolling back and re-applying, the schema differs from the first run".into(),
+            differences.iter().map(|d| d.to_string()).collect(),
+        ));
+    }
+    Ok(findings)
+}
+
+/// Applies `seed.sql` (or the configured seed) in one transaction, when it exists.
+pub fn apply_seed(client: &mut Client, project: &Project) -> Result<Option<String>> {
+    let path = project.seed_path();
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let parsed = migrate::parse_migration(&path, &text)?;
+    let mut tx = client
+        .transaction()
+        .map_err(|e| Error::db("starting a transaction", e))?;
+    migrate::run_statements(&mut tx, &path, &text, &parsed).map_err(Error::Migration)?;
+    tx.commit()
+        .map_err(|e| Error::db("committing the seed", e))?;
+    Ok(Some(path.display().to_string()))
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct PassFile {
+    passed: Vec<PassStamp>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PassStamp {
+    migration_set: String,
+    at: String,
+}
+
+fn pass_file(project: &Project) -> std::path::PathBuf {
+    project.state_dir().join("local-pass.json")
+}
+
+fn record_pass(project: &Project, migration_set: &str) -> Result<()> {
+    let path = pass_file(project);
+    let mut file: PassFile = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    file.passed.retain(|p| p.migration_set != migration_set);
+    file.passed.push(PassStamp {
+        migration_set: migration_set.to_string(),
+        at: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    });
+    let excess = file.passed.len().saturating_sub(50);
+    file.passed.drain(..excess);
+    std::fs::create_dir_all(project.state_dir()).map_err(|e| Error::io("creating .dbsage", e))?;
+    std::fs::write(&path, serde_json::to_string_pretty(&file).unwrap())
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+/// True when this exact migration set has passed `migrate --local` in this checkout.
+pub fn has_passed_locally(project: &Project, files: &[MigrationFile]) -> bool {
+    let set = set_hash(files);
+    std::fs::read_to_string(pass_file(project))
+        .ok()
+        .and_then(|t| serde_json::from_str::<PassFile>(&t).ok())
+        .is_some_and(|f| f.passed.iter().any(|p| p.migration_set == set))
+}

@@ -1,0 +1,258 @@
+//! `dbsage rollback` and `dbsage repair`: undoing applied migrations with their down files (or
+//! printing/writing reverse guidance), and the audited ways out of an inconsistent history.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use postgres::Client;
+use serde::Serialize;
+
+use crate::config::{HistoryTable, Project};
+use crate::error::{Error, Result};
+use crate::history;
+use crate::migrate::{parse_migration, run_statements, Timeouts};
+use crate::migrations::{self, MigrationFile};
+use crate::reverse::{self, Guidance};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RolledBack {
+    pub version: String,
+    pub name: String,
+    pub duration_ms: u64,
+}
+
+/// Guidance for the first migration that has no down file.
+#[derive(Debug, Clone, Serialize)]
+pub struct GuidanceReport {
+    pub version: String,
+    pub name: String,
+    pub guidance: Guidance,
+    /// The forward migration written with `--write`.
+    pub written: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RollbackOutcome {
+    pub rolled_back: Vec<RolledBack>,
+    pub guidance: Option<GuidanceReport>,
+}
+
+/// Runs a migration's down file and removes its history row, in one transaction.
+pub fn undo_with_down_file(
+    client: &mut Client,
+    table: &HistoryTable,
+    timeouts: &Timeouts,
+    file: &MigrationFile,
+) -> Result<u64> {
+    let down = file.down.as_ref().expect("caller checks for a down file");
+    let parsed = parse_migration(&down.path, &down.text)?;
+    let started = Instant::now();
+    let mut tx = client
+        .transaction()
+        .map_err(|e| Error::db("starting a transaction", e))?;
+    tx.execute(
+        "select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+        &[&timeouts.lock_timeout, &timeouts.statement_timeout],
+    )
+    .map_err(|e| Error::db("setting timeouts", e))?;
+    run_statements(&mut tx, &down.path, &down.text, &parsed).map_err(Error::Migration)?;
+    tx.execute(
+        &format!("delete from {} where version = $1", table.qualified()),
+        &[&file.version],
+    )
+    .map_err(|e| Error::db("removing the history row", e))?;
+    history::record_event(
+        &mut tx,
+        table,
+        Some(&file.version),
+        Some(&file.name),
+        "rolled_back",
+        None,
+        Some(serde_json::json!({ "down_checksum": down.checksum })),
+    )?;
+    tx.commit()
+        .map_err(|e| Error::db("committing the rollback", e))?;
+    Ok(started.elapsed().as_millis() as u64)
+}
+
+/// Rolls back the newest `steps` applied migrations. Stops at the first one without a down
+/// file and returns guidance for it (written as a new forward migration with `write`).
+pub fn rollback(
+    client: &mut Client,
+    project: &Project,
+    files: &[MigrationFile],
+    steps: usize,
+    write: bool,
+) -> Result<RollbackOutcome> {
+    let table = project.history_table();
+    let timeouts = Timeouts::from_project(project);
+    history::acquire_lock(client, &table, timeouts.lock_wait, |_| {})?;
+    let result = (|| {
+        let applied = history::read(client, &table)?;
+        let mut outcome = RollbackOutcome::default();
+        if applied.is_empty() {
+            return Ok(outcome);
+        }
+        for row in applied.iter().rev().take(steps) {
+            let Some(file) = files.iter().find(|f| f.version == row.version) else {
+                return Err(Error::Inconsistent {
+                    message: format!(
+                        "{}_{} is applied but its file is missing: nothing to roll back with",
+                        row.version, row.name
+                    ),
+                    hint: "restore the file (and its .down.sql) from version control".into(),
+                });
+            };
+            if file.down.is_some() {
+                let ms = undo_with_down_file(client, &table, &timeouts, file)?;
+                outcome.rolled_back.push(RolledBack {
+                    version: file.version.clone(),
+                    name: file.name.clone(),
+                    duration_ms: ms,
+                });
+                continue;
+            }
+            let parsed = parse_migration(&file.path, &file.text)?;
+            let guidance = reverse::reverse(&file.text, &parsed);
+            let written = if write {
+                let (path, _) = migrations::create(
+                    &project.migrations_dir(),
+                    &format!("revert_{}", file.name),
+                    false,
+                    &guidance.to_migration(&file.label()),
+                )?;
+                Some(path)
+            } else {
+                None
+            };
+            outcome.guidance = Some(GuidanceReport {
+                version: file.version.clone(),
+                name: file.name.clone(),
+                guidance,
+                written,
+            });
+            break;
+        }
+        Ok(outcome)
+    })();
+    history::release_lock(client, &table);
+    result
+}
+
+/// What `repair` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Repaired {
+    pub version: String,
+    pub action: String,
+    pub old_checksum: String,
+    pub new_checksum: Option<String>,
+}
+
+/// Records the edited file's checksum as the applied one (the edit was harmless), audited.
+pub fn accept_checksum(
+    client: &mut Client,
+    project: &Project,
+    files: &[MigrationFile],
+    version: &str,
+    reason: &str,
+) -> Result<Repaired> {
+    require_reason(reason)?;
+    let table = project.history_table();
+    let file = files
+        .iter()
+        .find(|f| f.version == version)
+        .ok_or_else(|| Error::Config {
+            message: format!("no migration file has version {version}"),
+            hint: "use a version from `dbsage status`".into(),
+        })?;
+    let row = applied_row(client, &table, version)?;
+    let mut tx = client
+        .transaction()
+        .map_err(|e| Error::db("starting a transaction", e))?;
+    tx.execute(
+        &format!(
+            "update {} set checksum = $2 where version = $1",
+            table.qualified()
+        ),
+        &[&version, &file.checksum],
+    )
+    .map_err(|e| Error::db("updating the checksum", e))?;
+    history::record_event(
+        &mut tx,
+        &table,
+        Some(version),
+        Some(&file.name),
+        "checksum_accepted",
+        Some(reason),
+        Some(serde_json::json!({ "old": row.checksum, "new": file.checksum })),
+    )?;
+    tx.commit()
+        .map_err(|e| Error::db("committing the repair", e))?;
+    Ok(Repaired {
+        version: version.into(),
+        action: "checksum_accepted".into(),
+        old_checksum: row.checksum,
+        new_checksum: Some(file.checksum.clone()),
+    })
+}
+
+/// Removes the history row of a migration whose file was deliberately deleted, audited.
+pub fn forget(
+    client: &mut Client,
+    project: &Project,
+    version: &str,
+    reason: &str,
+) -> Result<Repaired> {
+    require_reason(reason)?;
+    let table = project.history_table();
+    let row = applied_row(client, &table, version)?;
+    let mut tx = client
+        .transaction()
+        .map_err(|e| Error::db("starting a transaction", e))?;
+    tx.execute(
+        &format!("delete from {} where version = $1", table.qualified()),
+        &[&version],
+    )
+    .map_err(|e| Error::db("removing the history row", e))?;
+    history::record_event(
+        &mut tx,
+        &table,
+        Some(version),
+        Some(&row.name),
+        "forgotten",
+        Some(reason),
+        Some(serde_json::json!({ "checksum": row.checksum })),
+    )?;
+    tx.commit()
+        .map_err(|e| Error::db("committing the repair", e))?;
+    Ok(Repaired {
+        version: version.into(),
+        action: "forgotten".into(),
+        old_checksum: row.checksum,
+        new_checksum: None,
+    })
+}
+
+fn require_reason(reason: &str) -> Result<()> {
+    if reason.trim().is_empty() {
+        return Err(Error::Config {
+            message: "repair needs a --reason".into(),
+            hint: "say why, e.g. --reason \"comment-only edit\"; it goes into the audit log".into(),
+        });
+    }
+    Ok(())
+}
+
+fn applied_row(
+    client: &mut Client,
+    table: &HistoryTable,
+    version: &str,
+) -> Result<history::AppliedRow> {
+    history::read(client, table)?
+        .into_iter()
+        .find(|r| r.version == version)
+        .ok_or_else(|| Error::Config {
+            message: format!("version {version} is not recorded as applied"),
+            hint: "use a version from `dbsage status`".into(),
+        })
+}
