@@ -1,0 +1,97 @@
+//! The `[lint]` table of `dbsage.toml`.
+//!
+//! Validation is separate from deserialisation so that a typo in a rule id is reported with the
+//! list of valid ids instead of being silently ignored (a misspelled `off` would otherwise keep
+//! failing CI with no hint why).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::finding::Severity;
+
+/// Configuration of the linter, deserialised from `[lint]` in `dbsage.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LintConfig {
+    /// Per-rule severity overrides: `rules = { "missing-table-comment" = "off" }`.
+    pub rules: BTreeMap<String, RuleLevel>,
+    /// Schemas reachable by API clients (PostgREST/Supabase); RLS rules apply there.
+    pub exposed_schemas: Vec<String>,
+    /// Columns every new table must have (`missing-timestamps`).
+    pub timestamp_columns: Vec<String>,
+    /// Roles treated as untrusted clients by the policy and grant rules.
+    pub client_roles: Vec<String>,
+    /// Lint files on this many threads (0 = one per core, at most 2 by default).
+    pub threads: usize,
+}
+
+impl Default for LintConfig {
+    fn default() -> Self {
+        LintConfig {
+            rules: BTreeMap::new(),
+            exposed_schemas: vec!["public".into()],
+            timestamp_columns: vec!["created_at".into(), "updated_at".into()],
+            client_roles: vec!["anon".into(), "authenticated".into(), "public".into()],
+            threads: 0,
+        }
+    }
+}
+
+/// A severity override: `error`, `warning` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleLevel {
+    Error,
+    Warning,
+    Off,
+}
+
+/// The `[lint]` configuration is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "[lint] rules: unknown rule id `{id}` (run `dbsage lint --explain` with one of: {known})"
+    )]
+    UnknownRule { id: String, known: String },
+}
+
+impl LintConfig {
+    /// Checks that every configured rule id exists.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for id in self.rules.keys() {
+            if crate::rules::find(id).is_none() {
+                let known = crate::rules::ALL
+                    .iter()
+                    .map(|r| r.id)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(ConfigError::UnknownRule {
+                    id: id.clone(),
+                    known,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The effective severity of a rule, or `None` when it is turned off.
+    pub fn severity_of(&self, id: &str, default: Severity) -> Option<Severity> {
+        match self.rules.get(id) {
+            None => Some(default),
+            Some(RuleLevel::Error) => Some(Severity::Error),
+            Some(RuleLevel::Warning) => Some(Severity::Warning),
+            Some(RuleLevel::Off) => None,
+        }
+    }
+
+    pub(crate) fn is_exposed(&self, schema: &str) -> bool {
+        self.exposed_schemas.iter().any(|s| s == schema)
+    }
+
+    pub(crate) fn is_client_role(&self, role: &str) -> bool {
+        self.client_roles
+            .iter()
+            .any(|r| r.eq_ignore_ascii_case(role))
+    }
+}

@@ -1,0 +1,86 @@
+//! What a rule sees of one migration file, and how it reports.
+
+use crate::ast::QualifiedName;
+use crate::config::LintConfig;
+use crate::model::{FileChanges, Model, Table};
+use crate::parse::Unit;
+
+/// One migration file, after the schema model has replayed it.
+pub(crate) struct FileContext<'a> {
+    pub text: &'a str,
+    /// Statements in source order; a DO block is followed by the statements it runs.
+    pub units: &'a [Unit],
+    /// The schema as it is at the end of this file.
+    pub model: &'a Model,
+    /// What this file created or changed.
+    pub changes: &'a FileChanges,
+    pub config: &'a LintConfig,
+    /// The header carries `-- dbsage:no-transaction`: dbsage does not wrap the file.
+    pub no_transaction: bool,
+    /// Byte spans acknowledged with `-- dbsage:destructive reason`.
+    pub acknowledged: &'a [(usize, usize)],
+}
+
+impl FileContext<'_> {
+    /// The table was created by this file: it is empty and nobody else uses it yet, so locking
+    /// and rewrite concerns do not apply.
+    pub fn is_new_table(&self, name: &QualifiedName) -> bool {
+        self.changes.new_tables.contains(name)
+    }
+
+    /// The table existed before this file (or is unknown to the model, which we must assume
+    /// is a real table with rows) and is not temporary.
+    pub fn is_existing_table(&self, name: &QualifiedName) -> bool {
+        !self.is_new_table(name) && !self.model.table(name).is_some_and(|t| t.temporary)
+    }
+
+    /// Tables this file created, with their state at the end of the file.
+    pub fn new_tables(&self) -> impl Iterator<Item = (&QualifiedName, &Table)> {
+        let mut names: Vec<&QualifiedName> = self.changes.new_tables.iter().collect();
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|n| self.model.table(n).map(|t| (n, t)))
+            .filter(|(_, t)| !t.temporary)
+    }
+
+    pub fn is_acknowledged(&self, unit: &Unit) -> bool {
+        self.acknowledged
+            .iter()
+            .any(|&(start, end)| unit.offset >= start && unit.offset <= end)
+    }
+}
+
+/// A rule's raw report; the engine adds the rule id, severity and line:column.
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    pub offset: usize,
+    pub len: usize,
+    pub message: String,
+    pub fix: String,
+}
+
+impl Hit {
+    pub fn at(unit: &Unit, message: impl Into<String>, fix: impl Into<String>) -> Hit {
+        Hit {
+            offset: unit.offset,
+            len: unit.len,
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+
+    pub fn span(
+        offset: usize,
+        len: usize,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Hit {
+        Hit {
+            offset,
+            len,
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
