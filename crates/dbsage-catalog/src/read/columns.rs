@@ -1,0 +1,59 @@
+//! Columns of the kept tables, views and materialized views, in one query.
+
+use postgres::{Error, GenericClient};
+
+use super::acl::parse_acl;
+use super::sql::{acl_items, comment_of};
+use crate::model::{Column, Identity};
+
+/// Reads the columns of the relations `relations` as `(relation oid, column)`, in `attnum`
+/// order within each relation.
+pub(super) fn read(
+    client: &mut impl GenericClient,
+    relations: &[u32],
+) -> Result<Vec<(u32, Column)>, Error> {
+    let sql = format!(
+        "SELECT a.attrelid, a.attname::text AS name, \
+                format_type(a.atttypid, a.atttypmod) AS data_type, a.attnotnull, \
+                CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr, \
+                CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated, \
+                a.attidentity::text AS identity, \
+                CASE WHEN a.attcollation <> 0 AND a.attcollation <> \
+                          (SELECT t.typcollation FROM pg_type t WHERE t.oid = a.atttypid) THEN \
+                    (SELECT CASE WHEN co.collnamespace = 'pg_catalog'::regnamespace \
+                                 THEN quote_ident(co.collname) \
+                                 ELSE co.collnamespace::regnamespace::text || '.' || quote_ident(co.collname) END \
+                       FROM pg_collation co WHERE co.oid = a.attcollation) \
+                END AS collation, \
+                {grants} AS grants, \
+                {comment} AS comment \
+         FROM pg_attribute a \
+         LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
+         WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped \
+         ORDER BY a.attrelid, a.attnum",
+        grants = acl_items("a.attacl", None),
+        comment = comment_of("pg_class", "a.attrelid", "a.attnum"),
+    );
+    let rows = super::query_for(client, &sql, relations)?;
+    rows.iter()
+        .map(|row| {
+            let identity = match row.try_get::<_, &str>("identity")? {
+                "a" => Some(Identity::Always),
+                "d" => Some(Identity::ByDefault),
+                _ => None,
+            };
+            let column = Column {
+                name: row.try_get("name")?,
+                data_type: row.try_get("data_type")?,
+                not_null: row.try_get("attnotnull")?,
+                default: row.try_get("default_expr")?,
+                identity,
+                generated: row.try_get("generated")?,
+                collation: row.try_get("collation")?,
+                grants: parse_acl(&row.try_get::<_, Vec<String>>("grants")?),
+                comment: row.try_get("comment")?,
+            };
+            Ok((row.try_get("attrelid")?, column))
+        })
+        .collect()
+}

@@ -1,0 +1,81 @@
+//! Table constraints (primary key, unique, foreign key, check, exclusion), in one query.
+
+use postgres::{Error, GenericClient};
+
+use super::sql::comment_of;
+use crate::model::{Constraint, ConstraintKind, ForeignKey, ForeignKeyAction};
+
+/// Reads the constraints of the tables `tables` as `(table oid, constraint)`.
+///
+/// Left out: NOT NULL (a column property here), constraint triggers, and the clones
+/// PostgreSQL adds on the referencing table for each partition of a referenced partitioned
+/// table (same name and table as their parent, so they would only duplicate it).
+pub(super) fn read(
+    client: &mut impl GenericClient,
+    tables: &[u32],
+) -> Result<Vec<(u32, Constraint)>, Error> {
+    let sql = format!(
+        "SELECT con.conrelid, con.conname::text AS name, con.contype::text AS kind, \
+                pg_get_constraintdef(con.oid, true) AS definition, \
+                con.condeferrable, con.condeferred, con.convalidated, \
+                {columns} AS columns, \
+                CASE WHEN con.contype = 'f' THEN \
+                    (SELECT fn.nspname::text FROM pg_class fc JOIN pg_namespace fn ON fn.oid = fc.relnamespace \
+                      WHERE fc.oid = con.confrelid) \
+                END AS referenced_schema, \
+                CASE WHEN con.contype = 'f' THEN \
+                    (SELECT fc.relname::text FROM pg_class fc WHERE fc.oid = con.confrelid) \
+                END AS referenced_table, \
+                {referenced_columns} AS referenced_columns, \
+                con.confdeltype::text AS on_delete, con.confupdtype::text AS on_update, \
+                {comment} AS comment \
+         FROM pg_constraint con \
+         WHERE con.conrelid = ANY($1::oid[]) AND con.contype IN ('p', 'u', 'f', 'c', 'x') \
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint parent \
+                           WHERE parent.oid = con.conparentid AND parent.conrelid = con.conrelid)",
+        columns = column_names("con.conrelid", "con.conkey"),
+        referenced_columns = column_names("con.confrelid", "con.confkey"),
+        comment = comment_of("pg_constraint", "con.oid", "0"),
+    );
+    let rows = super::query_for(client, &sql, tables)?;
+    let mut constraints = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let Some(kind) = ConstraintKind::from_code(row.try_get("kind")?) else {
+            continue;
+        };
+        let foreign_key = if kind == ConstraintKind::ForeignKey {
+            Some(ForeignKey {
+                referenced_schema: row.try_get("referenced_schema")?,
+                referenced_table: row.try_get("referenced_table")?,
+                referenced_columns: row.try_get("referenced_columns")?,
+                on_delete: ForeignKeyAction::from_code(row.try_get("on_delete")?),
+                on_update: ForeignKeyAction::from_code(row.try_get("on_update")?),
+            })
+        } else {
+            None
+        };
+        let constraint = Constraint {
+            name: row.try_get("name")?,
+            kind,
+            definition: row.try_get("definition")?,
+            columns: row.try_get("columns")?,
+            deferrable: row.try_get("condeferrable")?,
+            initially_deferred: row.try_get("condeferred")?,
+            validated: row.try_get("convalidated")?,
+            foreign_key,
+            comment: row.try_get("comment")?,
+        };
+        constraints.push((row.try_get("conrelid")?, constraint));
+    }
+    Ok(constraints)
+}
+
+/// An expression giving the names of the columns numbered `numbers` (an `int2[]`) of
+/// relation `relation`, in the array's order.
+fn column_names(relation: &str, numbers: &str) -> String {
+    format!(
+        "ARRAY(SELECT a.attname::text FROM pg_attribute a \
+               WHERE a.attrelid = {relation} AND a.attnum = ANY({numbers}) \
+               ORDER BY array_position({numbers}, a.attnum))"
+    )
+}

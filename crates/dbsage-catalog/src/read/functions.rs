@@ -1,0 +1,80 @@
+//! Functions, procedures and aggregates, in one query.
+
+use postgres::{Error, GenericClient};
+
+use super::acl::parse_acl;
+use super::sql::{acl_items, comment_of, not_extension_member, VISIBLE_NAMESPACE};
+use crate::model::{Function, FunctionKind, Volatility};
+
+/// Reads every routine that is not part of an extension, sorted by schema, name and argument
+/// types.
+pub(super) fn read(
+    client: &mut impl GenericClient,
+    excluded: &[String],
+) -> Result<Vec<Function>, Error> {
+    let sql = format!(
+        "SELECT n.nspname::text AS schema, p.proname::text AS name, p.prokind::text AS kind, \
+                pg_get_function_identity_arguments(p.oid) AS arguments, \
+                oidvectortypes(p.proargtypes) AS argument_types, \
+                CASE WHEN p.prokind <> 'p' THEN pg_get_function_result(p.oid) END AS result, \
+                l.lanname::text AS language, p.provolatile::text AS volatility, \
+                p.prosecdef, p.proisstrict, coalesce(p.proconfig, '{{}}') AS config, \
+                CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END AS definition, \
+                pg_get_userbyid(p.proowner)::text AS owner, \
+                {grants} AS grants, \
+                {comment} AS comment \
+         FROM pg_proc p \
+         JOIN pg_namespace n ON n.oid = p.pronamespace \
+         JOIN pg_language l ON l.oid = p.prolang \
+         WHERE {VISIBLE_NAMESPACE} AND {not_member}",
+        grants = acl_items("p.proacl", Some(("f", "p.proowner"))),
+        comment = comment_of("pg_proc", "p.oid", "0"),
+        not_member = not_extension_member("pg_proc", "p.oid"),
+    );
+    let rows = super::query_excluding(client, &sql, excluded)?;
+    let mut functions = rows
+        .iter()
+        .map(|row| {
+            let kind = match row.try_get::<_, &str>("kind")? {
+                "p" => FunctionKind::Procedure,
+                "a" => FunctionKind::Aggregate,
+                "w" => FunctionKind::Window,
+                _ => FunctionKind::Function,
+            };
+            let volatility = match row.try_get::<_, &str>("volatility")? {
+                "i" => Volatility::Immutable,
+                "s" => Volatility::Stable,
+                _ => Volatility::Volatile,
+            };
+            let grants = parse_acl(&row.try_get::<_, Vec<String>>("grants")?);
+            let public_can_execute = grants.iter().any(|g| {
+                g.grantee == "public"
+                    && g.privileges
+                        .iter()
+                        .any(|p| p == "EXECUTE" || p.starts_with("EXECUTE "))
+            });
+            Ok(Function {
+                schema: row.try_get("schema")?,
+                name: row.try_get("name")?,
+                kind,
+                arguments: row.try_get("arguments")?,
+                argument_types: row.try_get("argument_types")?,
+                result: row.try_get("result")?,
+                language: row.try_get("language")?,
+                volatility,
+                security_definer: row.try_get("prosecdef")?,
+                strict: row.try_get("proisstrict")?,
+                config: row.try_get("config")?,
+                definition: row.try_get("definition")?,
+                owner: row.try_get("owner")?,
+                grants,
+                public_can_execute,
+                comment: row.try_get("comment")?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    functions.sort_by(|a, b| {
+        (&a.schema, &a.name, &a.argument_types).cmp(&(&b.schema, &b.name, &b.argument_types))
+    });
+    Ok(functions)
+}
