@@ -78,9 +78,13 @@ pub fn import(
         name: opened.name,
     };
 
+    // Staging lives in temporary tables, cached in the backend's local buffers (8 MB by
+    // default): bigger buffers keep a 100 MB staging table off the disk. Only settable before
+    // the session's first temporary table, so a failure is harmless and ignored.
+    let _ = client.batch_execute("SET temp_buffers = '256MB'");
     let mut tx = client.transaction().map_err(db("starting the import"))?;
     // Hash aggregates for the duplicate-key check stay in memory; reset at transaction end.
-    tx.batch_execute("SET LOCAL work_mem = '64MB'")
+    tx.batch_execute("SET LOCAL work_mem = '128MB'")
         .map_err(db("configuring the import session"))?;
     let loaded = load::load(&mut tx, &table, stream, &reading, &options.map, progress)?;
 
@@ -104,29 +108,70 @@ pub fn import(
             }
         )));
     }
+    // With a unique index on the key, the merge itself detects duplicate keys (in a savepoint)
+    // and they are diagnosed only then — but only where the index is sure to see every one:
+    // plain inserts, and upserts into an empty table. An upsert into existing rows could let a
+    // duplicate through as "unchanged" (its DO UPDATE … WHERE never fires), and dry runs never
+    // merge: both check up front.
+    let defer_duplicates = !options.dry_run
+        && key_in_file.is_some_and(|k| table.has_unique_key(k))
+        && match mode {
+            Mode::Insert => true,
+            Mode::Upsert => target_is_empty(&mut tx, &table)?,
+            Mode::SkipExisting => false,
+        };
     let validator = Validator {
         table: &table,
         layout: &loaded.layout,
         key: key_in_file,
         mode,
+        defer_duplicates,
     };
-    let validation_rejects = validator.run(&mut tx)?;
-    let valid_rows = loaded.staged_rows - validation_rejects;
-    let rejected = loaded.parse_rejects.lines.len() as u64 + validation_rejects;
-    let merge = Merge {
+    let allowed = budget.allowed(loaded.source_rows);
+    let parse_rejects = loaded.parse_rejects.lines.len() as u64;
+    let mut validation_rejects = validator.run(&mut tx)?;
+    if defer_duplicates && parse_rejects + validation_rejects > allowed {
+        // Not merging anyway: report the duplicates too.
+        validation_rejects = validator.late_duplicates(&mut tx)?;
+    }
+    let merge_for = |validation_rejects: u64| Merge {
         table: &table,
         layout: &loaded.layout,
         key: key_in_file,
         mode,
-        valid_rows,
+        valid_rows: loaded.staged_rows - validation_rejects,
     };
-    let allowed = budget.allowed(loaded.source_rows);
-    let over_budget = rejected > allowed;
+    let mut over_budget = parse_rejects + validation_rejects > allowed;
     let counts = if over_budget || options.dry_run {
-        merge.plan(&mut tx)?
+        merge_for(validation_rejects).plan(&mut tx)?
     } else {
-        merge.apply(&mut tx)?
+        let mut savepoint = tx
+            .savepoint("dbsage_import_merge")
+            .map_err(db("starting the merge"))?;
+        match merge_for(validation_rejects).apply(&mut savepoint) {
+            Ok(counts) => {
+                savepoint.commit().map_err(db("merging"))?;
+                counts
+            }
+            Err(error) if defer_duplicates && is_duplicate_error(&error) => {
+                savepoint.rollback().map_err(db("merging"))?;
+                let before = validation_rejects;
+                validation_rejects = validator.late_duplicates(&mut tx)?;
+                if validation_rejects == before {
+                    // Not a duplicate inside the file (another unique index): a real failure.
+                    return Err(error);
+                }
+                over_budget = parse_rejects + validation_rejects > allowed;
+                if over_budget {
+                    merge_for(validation_rejects).plan(&mut tx)?
+                } else {
+                    merge_for(validation_rejects).apply(&mut tx)?
+                }
+            }
+            Err(error) => return Err(error),
+        }
     };
+    let rejected = parse_rejects + validation_rejects;
     let (rejects, lines) = collect_rejects(&mut tx, &loaded, options.reject_file.as_deref())?;
     if let Some(path) = &options.reject_file {
         rejectfile::write_records(path, &replay, &reading, &lines)?;
@@ -158,6 +203,28 @@ pub fn import(
         tx.commit().map_err(db("committing the import"))?;
     }
     Ok(report)
+}
+
+fn target_is_empty(tx: &mut postgres::Transaction<'_>, table: &Table) -> Result<bool, ImportError> {
+    let row = tx
+        .query_one(
+            &format!("SELECT NOT EXISTS (SELECT 1 FROM {})", table.qualified),
+            &[],
+        )
+        .map_err(db("looking at the target"))?;
+    Ok(row.get(0))
+}
+
+/// The errors a merge raises for a key that appears twice among the merged rows: "ON CONFLICT
+/// DO UPDATE command cannot affect row a second time" (21000) or a unique violation (23505).
+fn is_duplicate_error(error: &ImportError) -> bool {
+    match error {
+        ImportError::Database { source, .. } => source.code().is_some_and(|c| {
+            *c == postgres::error::SqlState::CARDINALITY_VIOLATION
+                || *c == postgres::error::SqlState::UNIQUE_VIOLATION
+        }),
+        _ => false,
+    }
 }
 
 /// The error budget: `--max-errors N` or `--max-error-ratio R`, default 0 (all or nothing).

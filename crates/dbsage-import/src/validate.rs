@@ -45,6 +45,10 @@ pub struct Validator<'a> {
     /// Key columns, when the mode uses one and the file provides all of them.
     pub key: Option<&'a [String]>,
     pub mode: Mode,
+    /// Leave duplicate keys to the merge: the target's unique index finds them anyway while
+    /// inserting, inside a savepoint, and [`Validator::late_duplicates`] then diagnoses them.
+    /// Saves a full aggregation pass on clean data.
+    pub defer_duplicates: bool,
 }
 
 impl Validator<'_> {
@@ -68,13 +72,28 @@ impl Validator<'_> {
         }
         self.remove_rejected(tx)?;
         if let Some(key) = self.key {
-            self.duplicate_keys(tx, key)?;
+            if !self.defer_duplicates {
+                self.duplicate_keys(tx, key)?;
+            }
             if self.mode == Mode::Insert {
                 self.existing_keys(tx, key)?;
             }
         }
         self.foreign_keys(tx)?;
         self.remove_rejected(tx)?;
+        self.count_rejected(tx)
+    }
+
+    /// The deferred duplicate-key check; returns the new number of rejected records.
+    pub fn late_duplicates(&self, tx: &mut Transaction<'_>) -> Result<u64, ImportError> {
+        if let Some(key) = self.key {
+            self.duplicate_keys(tx, key)?;
+            self.remove_rejected(tx)?;
+        }
+        self.count_rejected(tx)
+    }
+
+    fn count_rejected(&self, tx: &mut Transaction<'_>) -> Result<u64, ImportError> {
         let row = tx
             .query_one(&format!("SELECT count(DISTINCT line) FROM {REJECTS}"), &[])
             .map_err(db("counting rejects"))?;

@@ -226,3 +226,36 @@ fn progress_is_reported() {
     assert_eq!(p.0.load(Ordering::SeqCst), 20000);
     assert_eq!(p.1.load(Ordering::SeqCst), data.len() as u64);
 }
+
+#[test]
+fn duplicate_keys_found_by_the_merge_into_an_empty_table_are_rejected() {
+    let mut db = db("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    let data = b"id,v\n1,a\n2,b\n1,c\n3,d\n";
+    for mode in [Mode::Upsert, Mode::Insert] {
+        let mut o = opts("t");
+        o.mode = Some(mode);
+        let r = rejected(db.import("t.csv", data, &o));
+        assert_eq!(
+            r.rejects.iter().map(|j| j.line).collect::<Vec<_>>(),
+            vec![2, 4]
+        );
+        assert_eq!(counts(&r), (2, 0, 0, 2));
+        assert_eq!(db.count("t"), 0);
+        o.max_errors = Some(2);
+        let r = ok(db.import("t.csv", data, &o));
+        assert_eq!(counts(&r), (2, 0, 0, 2));
+        assert_eq!(
+            db.rows("SELECT * FROM t ORDER BY id"),
+            vec!["(2,b)", "(3,d)"]
+        );
+        db.client.batch_execute("TRUNCATE t").unwrap();
+    }
+    // Into existing rows, identical duplicates are still caught (checked up front).
+    db.client
+        .batch_execute("INSERT INTO t VALUES (1, 'a')")
+        .unwrap();
+    let mut o = opts("t");
+    o.mode = Some(Mode::Upsert);
+    let r = rejected(db.import("t.csv", b"id,v\n1,a\n1,a\n", &o));
+    assert_eq!(r.rejected, 2);
+}
