@@ -19,7 +19,9 @@ mod render;
 mod rules;
 mod suppress;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 pub use config::{ConfigError, LintConfig, RuleLevel};
 pub use finding::{Finding, RuleInfo, Severity};
@@ -44,19 +46,57 @@ const LARGE_STACK: usize = 256 * 1024 * 1024;
 /// into the schema model. Returns the findings of every file, in file then position order.
 pub fn lint(files: &[SourceFile], config: &LintConfig) -> Result<Vec<Finding>, ConfigError> {
     config.validate()?;
-    let parsed = parse_all(files, config.threads);
+    let threads = match config.threads {
+        0 => std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4),
+        n => n,
+    }
+    .clamp(1, files.len().max(1));
+    // A pipeline: parser threads take files in order and hand the trees to the checker, which
+    // replays them in migration order and drops each file's trees once checked. Only a few
+    // files' trees are alive at a time, which keeps memory (and page faults) low.
+    let next_file = AtomicUsize::new(0);
+    let (sender, receiver) = std::sync::mpsc::channel::<(usize, ParsedFile)>();
     let findings = std::thread::scope(|scope| {
-        // Rules walk trees recursively too: run them on a large stack as well.
+        for worker in 0..threads {
+            let sender = sender.clone();
+            let next_file = &next_file;
+            std::thread::Builder::new()
+                .name(format!("dbsage-parse-{worker}"))
+                .stack_size(LARGE_STACK)
+                .spawn_scoped(scope, move || loop {
+                    let i = next_file.fetch_add(1, Ordering::Relaxed);
+                    if i >= files.len()
+                        || sender.send((i, parse::parse_file(&files[i].text))).is_err()
+                    {
+                        break;
+                    }
+                })
+                .expect("spawn parser thread");
+        }
+        drop(sender);
+        // Rules walk trees recursively too, and dropping a deep tree recurses: large stack.
         std::thread::Builder::new()
             .name("dbsage-lint".into())
             .stack_size(LARGE_STACK)
-            .spawn_scoped(scope, || check_all(files, &parsed, config))
+            .spawn_scoped(scope, || {
+                let mut checker = Checker::new(config);
+                let mut waiting: HashMap<usize, ParsedFile> = HashMap::new();
+                let mut next = 0;
+                for (i, parsed) in receiver {
+                    waiting.insert(i, parsed);
+                    while let Some(parsed) = waiting.remove(&next) {
+                        checker.check_file(&files[next], parsed);
+                        next += 1;
+                    }
+                }
+                checker.findings
+            })
             .expect("spawn lint thread")
             .join()
             .expect("lint thread panicked")
     });
-    // Trees can be deep: drop them on a large stack too.
-    drop_on_large_stack(parsed);
     Ok(findings)
 }
 
@@ -90,53 +130,24 @@ pub fn explain(rule_id: &str) -> Option<String> {
     })
 }
 
-fn parse_all(files: &[SourceFile], threads: usize) -> Vec<ParsedFile> {
-    let threads = match threads {
-        0 => std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(4),
-        n => n,
-    }
-    .clamp(1, files.len().max(1));
-    let mut parsed: Vec<Option<ParsedFile>> = (0..files.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|worker| {
-                std::thread::Builder::new()
-                    .name(format!("dbsage-parse-{worker}"))
-                    .stack_size(LARGE_STACK)
-                    .spawn_scoped(scope, move || {
-                        // Interleaved so that both threads get a similar mix of file sizes.
-                        (worker..files.len())
-                            .step_by(threads)
-                            .map(|i| (i, parse::parse_file(&files[i].text)))
-                            .collect::<Vec<_>>()
-                    })
-                    .expect("spawn parser thread")
-            })
-            .collect();
-        for worker in workers {
-            for (i, file) in worker.join().expect("parser thread panicked") {
-                parsed[i] = Some(file);
-            }
+/// Replays files in migration order into the schema model and runs the rules on each.
+struct Checker<'c> {
+    config: &'c LintConfig,
+    model: Model,
+    findings: Vec<Finding>,
+}
+
+impl<'c> Checker<'c> {
+    fn new(config: &'c LintConfig) -> Self {
+        Checker {
+            config,
+            model: Model::default(),
+            findings: Vec::new(),
         }
-    });
-    parsed.into_iter().map(Option::unwrap_or_default).collect()
-}
-
-fn drop_on_large_stack(parsed: Vec<ParsedFile>) {
-    let handle = std::thread::Builder::new()
-        .stack_size(LARGE_STACK)
-        .spawn(move || drop(parsed));
-    if let Ok(handle) = handle {
-        let _ = handle.join();
     }
-}
 
-fn check_all(files: &[SourceFile], parsed: &[ParsedFile], config: &LintConfig) -> Vec<Finding> {
-    let mut model = Model::default();
-    let mut findings = Vec::new();
-    for (file, parsed) in files.iter().zip(parsed) {
+    fn check_file(&mut self, file: &SourceFile, parsed: ParsedFile) {
+        let config = self.config;
         let mut file_findings = Vec::new();
         let emit = |rule: &rules::Rule, hit: Hit, out: &mut Vec<Finding>| {
             if let Some(severity) = config.severity_of(rule.id, rule.severity) {
@@ -154,15 +165,15 @@ fn check_all(files: &[SourceFile], parsed: &[ParsedFile], config: &LintConfig) -
                 rules::syntax_error::hit(&file.text, error),
                 &mut file_findings,
             );
-            findings.extend(file_findings);
-            continue;
+            self.findings.extend(file_findings);
+            return;
         }
-        let changes = model.replay_file(&parsed.units);
+        let changes = self.model.replay_file(&parsed.units);
         let directives = suppress::Directives::read(&file.text, &parsed.units);
         let cx = FileContext {
             text: &file.text,
             units: &parsed.units,
-            model: &model,
+            model: &self.model,
             changes: &changes,
             config,
             no_transaction: dbsage_sql::is_no_transaction(&file.text),
@@ -177,14 +188,12 @@ fn check_all(files: &[SourceFile], parsed: &[ParsedFile], config: &LintConfig) -
             (rule.check)(&cx, &mut hits);
             raw.extend(hits.into_iter().map(|hit| (rule, hit)));
         }
-        let kept = directives.apply(raw, config);
-        for (rule, hit) in kept {
+        for (rule, hit) in directives.apply(raw, config) {
             emit(rule, hit, &mut file_findings);
         }
-        file_findings.sort_by_key(|f| (f.offset, f.rule.clone()));
-        findings.extend(file_findings);
+        file_findings.sort_by(|a, b| (a.offset, &a.rule).cmp(&(b.offset, &b.rule)));
+        self.findings.extend(file_findings);
     }
-    findings
 }
 
 fn to_finding(file: &SourceFile, rule: &str, severity: Severity, hit: Hit) -> Finding {
