@@ -1,6 +1,6 @@
 //! `ban-char`: `char(n)` columns.
 
-use super::{column_definitions, column_type, Rule};
+use super::{at_column, column_definitions, column_type, Rule};
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
 
@@ -36,8 +36,10 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         for (name, column) in column_definitions(unit) {
             if column_type(column) == "bpchar" {
-                hits.push(Hit::at(
+                hits.push(at_column(
+                    cx,
                     unit,
+                    column,
                     format!("column `{name}` is `char(n)`: values are blank-padded"),
                     "Use `text` with a `CHECK (char_length(…) = n)` constraint.",
                 ));

@@ -208,6 +208,23 @@ pub(crate) fn absolute_location(unit: &Unit, location: i32) -> usize {
     }
 }
 
+/// A finding at a column definition (its name up to the next comma), or at the statement when
+/// the parser gives no location.
+pub(crate) fn at_column(
+    cx: &FileContext,
+    unit: &Unit,
+    column: &ColumnDef,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> Hit {
+    let offset = absolute_location(unit, column.location);
+    if offset == unit.offset {
+        return Hit::at(unit, message, fix);
+    }
+    let len = element_text(cx, unit, offset).trim_end().len();
+    Hit::span(offset, len, message, fix)
+}
+
 /// The text of one element of a comma-separated list starting at `offset` (a column or
 /// constraint definition), up to the next comma or closing parenthesis at depth zero.
 pub(crate) fn element_text<'a>(cx: &FileContext<'a>, unit: &Unit, offset: usize) -> &'a str {

@@ -2,7 +2,7 @@
 
 use dbsage_sql::pg_query::protobuf::ConstrType;
 
-use super::{column_definitions, column_type, has_constraint, Rule};
+use super::{at_column, column_definitions, column_type, has_constraint, Rule};
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
 
@@ -47,8 +47,10 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
             let key_like = name == "id" || name.ends_with("_id") || has_constraint(column, ConstrType::ConstrPrimary);
             let type_name = column_type(column);
             if key_like && NARROW.contains(&type_name.as_str()) {
-                hits.push(Hit::at(
+                hits.push(at_column(
+                    cx,
                     unit,
+                    column,
                     format!("key column `{name}` is `{type_name}`: 32-bit keys run out"),
                     "Use `bigint` (for a generated key: `bigint generated always as identity`).",
                 ));

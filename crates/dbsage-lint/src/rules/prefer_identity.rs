@@ -1,6 +1,6 @@
 //! `prefer-identity`: serial columns.
 
-use super::{column_definitions, column_type, Rule};
+use super::{at_column, column_definitions, column_type, Rule};
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
 
@@ -39,8 +39,10 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
         for (name, column) in column_definitions(unit) {
             let type_name = column_type(column);
             if matches!(type_name.as_str(), "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8") {
-                hits.push(Hit::at(
+                hits.push(at_column(
+                    cx,
                     unit,
+                    column,
                     format!("column `{name}` is `{type_name}`"),
                     "Use `bigint generated always as identity`.",
                 ));

@@ -1,6 +1,6 @@
 //! `prefer-text-over-varchar`: `varchar(n)` columns.
 
-use super::{column_definitions, column_type, Rule};
+use super::{at_column, column_definitions, column_type, Rule};
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
 
@@ -40,8 +40,10 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
         for (name, column) in column_definitions(unit) {
             let limited = column.type_name.as_ref().is_some_and(|t| !t.typmods.is_empty());
             if column_type(column) == "varchar" && limited {
-                hits.push(Hit::at(
+                hits.push(at_column(
+                    cx,
                     unit,
+                    column,
                     format!("column `{name}` is `varchar(n)`"),
                     "Use `text` with a `CHECK (char_length(…) <= n)` constraint if the limit matters.",
                 ));
