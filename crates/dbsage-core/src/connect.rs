@@ -129,14 +129,40 @@ impl ConnectSpec {
     }
 
     /// Opens a connection, turning failures into one-paragraph messages that say what to do.
+    ///
+    /// The whole handshake (TCP, TLS, start-up, authentication) is bounded by the connect
+    /// timeout: the driver's own timeout covers only the TCP connect, so a host that accepts the
+    /// connection and then says nothing would otherwise hang forever.
     pub fn connect(&self) -> Result<Client> {
-        let result = if self.tls == TlsMode::Disable {
-            self.config.connect(postgres::NoTls)
-        } else {
-            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(self.rustls_config()?);
-            self.config.connect(tls)
+        let timeout = self
+            .config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(Duration::from_secs(10));
+        let config = self.config.clone();
+        let tls = match self.tls {
+            TlsMode::Disable => None,
+            _ => Some(self.rustls_config()?),
         };
-        result.map_err(|e| self.explain(e))
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = match tls {
+                None => config.connect(postgres::NoTls),
+                Some(tls) => config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls)),
+            };
+            let _ = sender.send(result);
+        });
+        match receiver.recv_timeout(timeout + Duration::from_millis(500)) {
+            Ok(result) => result.map_err(|e| self.explain(e)),
+            Err(_) => Err(Error::Connect {
+                target: self.target.clone(),
+                message: format!("no answer within {}s", timeout.as_secs()),
+                hint: format!(
+                    "something accepts connections at {} but does not answer like PostgreSQL: check the host and port (is it a pooler or a proxy that is down?)",
+                    self.target
+                ),
+            }),
+        }
     }
 
     fn rustls_config(&self) -> Result<rustls::ClientConfig> {
