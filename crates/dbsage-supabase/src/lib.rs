@@ -1,10 +1,25 @@
-//! Supabase projects on dbsage's own local PostgreSQL, without Docker.
+//! Supabase projects on dbsage's own local PostgreSQL, without Docker, and adoption of projects
+//! that another migration tool manages.
 //!
 //! Supabase migrations assume a database that Supabase prepared: the `anon`, `authenticated` and
 //! `service_role` roles, `auth.users`, `auth.uid()` and friends, the `extensions` and `storage`
 //! schemas and Supabase's default privileges. [`compat`] recreates exactly that on vanilla
 //! PostgreSQL so the migrations apply (and RLS can be tested) on a throwaway cluster.
+//!
+//! `dbsage init --adopt` uses [`layout::detect`] to recognise a Supabase, sqlx, dbmate or Flyway
+//! project, [`read::read_migrations`] to read its files without renaming them, and
+//! [`history::import_history`] so that nothing the other tool applied runs again.
 
 pub mod compat;
+pub mod error;
+pub mod history;
+pub mod layout;
+pub mod read;
 
 pub use compat::{install_compat, is_supabase_project, COMPAT_SQL};
+pub use error::AdoptError;
+pub use history::{
+    import_history, match_history, record_supabase_history, HistoryMatch, ImportedVersion,
+};
+pub use layout::{detect, Detected, Layout};
+pub use read::{compare_versions, read_migrations, same_version, AdoptedMigration};

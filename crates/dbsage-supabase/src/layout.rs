@@ -1,0 +1,168 @@
+//! Recognising a project that another migration tool already manages, from its files alone.
+//!
+//! `dbsage init --adopt` must not rename anything: teams keep running the other tool (or the
+//! Supabase CLI) beside dbsage while they switch, so we only learn where its files live and
+//! which history table it writes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A migration tool whose layout dbsage can adopt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// `supabase/migrations/<digits>_name.sql`, seed `supabase/seed.sql`.
+    Supabase,
+    /// `migrations/<version>_name.sql` or `<version>_name.up.sql` + `.down.sql`.
+    Sqlx,
+    /// `db/migrations/<version>_name.sql` with `-- migrate:up` / `-- migrate:down` sections.
+    Dbmate,
+    /// `V<version>__name.sql` (and optional `U<version>__name.sql` undo scripts).
+    Flyway,
+}
+
+impl Layout {
+    /// Every layout, in the order [`detect`] tries them.
+    pub const ALL: [Layout; 4] = [
+        Layout::Supabase,
+        Layout::Flyway,
+        Layout::Dbmate,
+        Layout::Sqlx,
+    ];
+
+    /// The tool's history table, as it names it (unqualified tables live in the search_path,
+    /// normally `public`).
+    pub fn history_table(self) -> &'static str {
+        match self {
+            Layout::Supabase => "supabase_migrations.schema_migrations",
+            Layout::Sqlx => "_sqlx_migrations",
+            Layout::Dbmate => "schema_migrations",
+            Layout::Flyway => "flyway_schema_history",
+        }
+    }
+
+    /// The tool's name, for messages.
+    pub fn tool_name(self) -> &'static str {
+        match self {
+            Layout::Supabase => "Supabase CLI",
+            Layout::Sqlx => "sqlx",
+            Layout::Dbmate => "dbmate",
+            Layout::Flyway => "Flyway",
+        }
+    }
+}
+
+impl std::fmt::Display for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.tool_name())
+    }
+}
+
+/// What [`detect`] found: enough to configure dbsage without touching the files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Detected {
+    pub layout: Layout,
+    /// Absolute or `root`-joined path of the migrations directory.
+    pub migrations_dir: PathBuf,
+    /// The seed file, when the layout has one and it exists.
+    pub seed: Option<PathBuf>,
+    pub history_table: &'static str,
+}
+
+/// Where Flyway projects keep their scripts, most specific first.
+const FLYWAY_DIRS: [&str; 3] = ["src/main/resources/db/migration", "sql", "migrations"];
+/// dbmate's default directory first, then the common override.
+const DBMATE_DIRS: [&str; 2] = ["db/migrations", "migrations"];
+
+/// Recognises the layout of the project at `root`, or `None` when none applies.
+///
+/// Order matters where directories overlap: Supabase (its `supabase/` folder is unambiguous),
+/// then Flyway (`V…__` names), then dbmate (`-- migrate:up` markers), then sqlx, whose plain
+/// `<version>_name.sql` files are the most generic shape. A folder of plain 14-digit files is
+/// reported as sqlx: adopting it changes nothing but the history table to import.
+pub fn detect(root: &Path) -> Option<Detected> {
+    detect_supabase(root)
+        .or_else(|| detect_flyway(root))
+        .or_else(|| detect_dbmate(root))
+        .or_else(|| detect_sqlx(root))
+}
+
+fn detected(layout: Layout, migrations_dir: PathBuf, seed: Option<PathBuf>) -> Detected {
+    Detected {
+        layout,
+        migrations_dir,
+        seed,
+        history_table: layout.history_table(),
+    }
+}
+
+fn detect_supabase(root: &Path) -> Option<Detected> {
+    let supabase = root.join("supabase");
+    let migrations = supabase.join("migrations");
+    // A fresh `supabase init` has config.toml and no migrations yet: still a Supabase project.
+    if !supabase.join("config.toml").is_file() && !migrations.is_dir() {
+        return None;
+    }
+    let seed = Some(supabase.join("seed.sql")).filter(|p| p.is_file());
+    Some(detected(Layout::Supabase, migrations, seed))
+}
+
+fn detect_flyway(root: &Path) -> Option<Detected> {
+    FLYWAY_DIRS
+        .iter()
+        .map(|d| root.join(d))
+        .find(|dir| {
+            sql_files(dir, true)
+                .iter()
+                .any(|f| crate::read::parse_flyway_name(&file_name(f)).is_some())
+        })
+        .map(|dir| detected(Layout::Flyway, dir, None))
+}
+
+fn detect_dbmate(root: &Path) -> Option<Detected> {
+    DBMATE_DIRS
+        .iter()
+        .map(|d| root.join(d))
+        .find(|dir| {
+            sql_files(dir, false).iter().any(|f| {
+                fs::read_to_string(f)
+                    .map(|text| crate::read::has_dbmate_up_marker(&text))
+                    .unwrap_or(false)
+            })
+        })
+        .map(|dir| detected(Layout::Dbmate, dir, None))
+}
+
+fn detect_sqlx(root: &Path) -> Option<Detected> {
+    let dir = root.join("migrations");
+    sql_files(&dir, false)
+        .iter()
+        .any(|f| crate::read::parse_sqlx_name(&file_name(f)).is_some())
+        .then(|| detected(Layout::Sqlx, dir, None))
+}
+
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The `.sql` files of `dir`, sorted by path; empty when `dir` does not exist. Flyway scans
+/// sub-directories too, so it asks for `recursive`.
+pub(crate) fn sql_files(dir: &Path, recursive: bool) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return found;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.is_dir() {
+            if recursive {
+                found.extend(sql_files(&path, true));
+            }
+        } else if path.extension().is_some_and(|e| e == "sql") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
