@@ -32,7 +32,8 @@ struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
-    /// Output format: human (default) or json (stable shape, for scripts).
+    /// Output format: human (default) or json (stable shape, for scripts); `lint` also takes
+    /// github and sarif.
     #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Run as if started in this directory.
@@ -47,6 +48,10 @@ pub struct GlobalArgs {
 pub enum Format {
     Human,
     Json,
+    /// GitHub workflow annotations (lint only).
+    Github,
+    /// SARIF 2.1.0 for code scanning (lint only).
+    Sarif,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +70,11 @@ enum Command {
     /// Apply pending migrations (to the dev database by default), or test them all locally.
     #[command(after_help = EXIT_CODES)]
     Migrate(commands::migrate::MigrateArgs),
+    /// Check migrations against the review checklist: idempotency, RLS, indexes, locking, …
+    #[command(
+        after_help = "Exit codes: 0 no error-severity finding, 1 errors found, 2 usage or configuration error.\nRules: `dbsage lint --explain RULE` prints a rule's doc; `dbsage lint --rules` lists them."
+    )]
+    Lint(commands::lint::LintArgs),
     /// Show each migration's state: applied, pending, modified or missing.
     Status(commands::status::StatusArgs),
     /// Undo the newest applied migration(s) with their down files, or print reverse guidance.
@@ -93,7 +103,19 @@ fn main() -> ExitCode {
         .expect("spawning the main thread")
         .join()
         .unwrap_or(101);
+    if interrupted() {
+        // The handler is cleaning up and exits with 130; do not race it.
+        std::thread::sleep(std::time::Duration::from_secs(30));
+        return ExitCode::from(130);
+    }
     ExitCode::from(code as u8)
+}
+
+/// Set by the signal handler: whatever fails after it is a consequence of the interruption.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 fn run(command: Command, out: &Out) -> i32 {
@@ -102,12 +124,14 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::New(a) => commands::new::run(a, out),
         Command::Migrate(a) => commands::migrate::run(a, out),
         Command::Status(a) => commands::status::run(a, out),
+        Command::Lint(a) => commands::lint::run(a, out),
         Command::Rollback(a) => commands::rollback::run(a, out),
         Command::Repair(a) => commands::repair::run(a, out),
         Command::Dev(a) => commands::dev::run(a, out),
     };
     match result {
         Ok(code) => code,
+        Err(_) if interrupted() => 130,
         Err(e) => {
             out.error(&e);
             e.exit_code()
@@ -119,6 +143,7 @@ fn run(command: Command, out: &Out) -> i32 {
 /// transaction is rolled back by the server when the connection closes.
 fn install_signal_handler() {
     let _ = ctrlc::set_handler(|| {
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
         dbsage_cluster::shutdown_live_clusters();
         eprintln!("interrupted: local clusters stopped, nothing half-applied");
         std::process::exit(130);

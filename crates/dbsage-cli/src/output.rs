@@ -41,6 +41,14 @@ impl Out {
         }
     }
 
+    pub fn color_err(&self) -> bool {
+        self.color_err
+    }
+
+    pub fn color_out(&self) -> bool {
+        self.color_out
+    }
+
     pub fn json_mode(&self) -> bool {
         self.format == Format::Json
     }

@@ -222,3 +222,39 @@ fn human_output_summarises_the_checks() {
     assert!(text.contains("the cluster is gone"), "{text}");
     assert!(stderr(&out).contains("Started throwaway PostgreSQL"));
 }
+
+#[test]
+fn lint_errors_stop_the_local_replay_unless_skipped() {
+    let p = TestProject::new();
+    p.migration(M1, "users", idempotent_users());
+    p.migration(M2, "wipe", "truncate users;\n");
+    let (json, code) = p.json(&["migrate", "--local"]);
+    assert_eq!(code, 1, "{json}");
+    assert_eq!(json["passed"], false);
+    let lint = &json["checks"]["lint"];
+    assert_eq!(lint["status"], "failed");
+    let finding = lint["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "destructive-statement")
+        .expect("destructive-statement finding");
+    assert_eq!(finding["version"], M2);
+    assert_eq!(finding["line"], 1);
+    assert_eq!(
+        json["applied"].as_array().unwrap().len(),
+        0,
+        "nothing replayed"
+    );
+    let (json, code) = p.json(&["migrate", "--local", "--skip-lint"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["applied"].as_array().unwrap().len(), 2);
+    // Acknowledged destructive statements pass.
+    p.migration(
+        M2,
+        "wipe",
+        "-- dbsage:destructive test data only\ntruncate users;\n",
+    );
+    let (json, code) = p.json(&["migrate", "--local"]);
+    assert_eq!(code, 0, "{json}");
+}

@@ -12,6 +12,8 @@ use crate::migrations::MigrationFile;
 pub struct GateOptions {
     pub yes: bool,
     pub skip_local_check: bool,
+    /// Apply despite lint errors (recorded in the audit log).
+    pub skip_lint: bool,
     pub dry_run: bool,
 }
 
@@ -35,6 +37,47 @@ pub fn check(
     let mut outcome = GateOutcome::default();
     if !target.protected || options.dry_run {
         return Ok(outcome);
+    }
+    let findings = crate::lint::lint_migrations(project, files)?;
+    let errors: Vec<_> = findings
+        .iter()
+        .filter(|f| f.severity == dbsage_lint::Severity::Error)
+        .collect();
+    if !errors.is_empty() {
+        let listed: Vec<String> = errors
+            .iter()
+            .take(5)
+            .map(|f| {
+                format!(
+                    "{}:{}:{}: [{}] {}",
+                    f.file.display(),
+                    f.line,
+                    f.column,
+                    f.rule,
+                    f.message
+                )
+            })
+            .collect();
+        if options.skip_lint {
+            outcome.overrides.push((
+                "lint_skipped".into(),
+                format!(
+                    "--skip-lint with {} lint error(s): {}",
+                    errors.len(),
+                    listed.join("; ")
+                ),
+            ));
+        } else {
+            return Err(Error::Refused {
+                message: format!(
+                    "refusing to {what} `{}`: the linter found {} error(s):\n  {}",
+                    target.name,
+                    errors.len(),
+                    listed.join("\n  ")
+                ),
+                hint: "fix them (`dbsage lint` shows each with its fix), or pass --skip-lint, which is recorded in the audit log".into(),
+            });
+        }
     }
     if !has_passed_locally(project, files) {
         if options.skip_local_check {

@@ -14,6 +14,7 @@ pub use error::{Error, Result};
 pub mod env;
 pub mod gates;
 pub mod history;
+pub mod lint;
 pub mod local;
 pub mod migrate;
 pub mod reverse;

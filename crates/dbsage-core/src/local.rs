@@ -35,6 +35,9 @@ pub struct CheckReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckFinding {
+    /// The lint rule, for lint findings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     pub version: String,
     pub name: String,
     pub message: String,
@@ -60,6 +63,9 @@ pub struct LocalReport {
     pub checks: BTreeMap<&'static str, CheckReport>,
     pub migration_set: String,
     pub duration_ms: u64,
+    /// The lint findings themselves, for rendering.
+    #[serde(skip)]
+    pub lint: Vec<dbsage_lint::Finding>,
 }
 
 impl CheckReport {
@@ -92,14 +98,40 @@ pub enum LocalProgress<'a> {
     Check(&'static str),
 }
 
-/// Runs the local replay and checks. A migration that fails to apply is an `Err` (with its
-/// location); check findings are in the report.
+#[derive(Debug, Clone, Default)]
+pub struct LocalOptions {
+    /// Replay even when the linter finds errors (the findings are still reported).
+    pub skip_lint: bool,
+}
+
+/// Runs the linter, the local replay and the checks. A migration that fails to apply is an
+/// `Err` (with its location); check findings are in the report. Lint errors stop before the
+/// replay unless `skip_lint`.
 pub fn run_local(
     project: &Project,
     files: &[MigrationFile],
+    options: &LocalOptions,
     progress: &mut dyn FnMut(LocalProgress),
 ) -> Result<LocalReport> {
     let started = Instant::now();
+    progress(LocalProgress::Check("lint"));
+    let lint_findings = crate::lint::lint_migrations(project, files)?;
+    let lint_failed = dbsage_lint::has_errors(&lint_findings);
+    let lint_report = lint_check(files, &lint_findings, options.skip_lint);
+    if lint_failed && !options.skip_lint {
+        let mut checks = BTreeMap::new();
+        checks.insert("lint", lint_report);
+        return Ok(LocalReport {
+            environment: "local",
+            applied: Vec::new(),
+            seed: None,
+            passed: false,
+            checks,
+            migration_set: set_hash(files),
+            duration_ms: started.elapsed().as_millis() as u64,
+            lint: lint_findings,
+        });
+    }
     let cluster = dbsage_cluster::Cluster::start()?;
     progress(LocalProgress::ClusterStarted {
         millis: started.elapsed().as_millis() as u64,
@@ -153,6 +185,7 @@ pub fn run_local(
     let seed = apply_seed(&mut client, project)?;
 
     let mut reports = BTreeMap::new();
+    reports.insert("lint", lint_report);
     let idempotency_findings = idempotency_failures
         .iter()
         .map(|e| idempotency_finding(files, e))
@@ -185,7 +218,12 @@ pub fn run_local(
     };
     reports.insert("rollback", rollback_report);
 
-    let passed = reports.values().all(|r| r.status != CheckStatus::Failed);
+    // Lint errors fail the run unless overridden; a protected environment lints again and
+    // needs its own, audited, --skip-lint.
+    let passed = (!lint_failed || options.skip_lint)
+        && reports
+            .iter()
+            .all(|(name, r)| *name == "lint" || r.status != CheckStatus::Failed);
     let migration_set = set_hash(files);
     if passed {
         record_pass(project, &migration_set)?;
@@ -200,7 +238,44 @@ pub fn run_local(
         checks: reports,
         migration_set,
         duration_ms: started.elapsed().as_millis() as u64,
+        lint: lint_findings,
     })
+}
+
+fn lint_check(
+    files: &[MigrationFile],
+    findings: &[dbsage_lint::Finding],
+    skipped: bool,
+) -> CheckReport {
+    let converted = findings
+        .iter()
+        .map(|f| {
+            let file = files.iter().find(|m| m.path == f.file);
+            CheckFinding {
+                rule: Some(f.rule.clone()),
+                version: file.map(|m| m.version.clone()).unwrap_or_default(),
+                name: file.map(|m| m.name.clone()).unwrap_or_default(),
+                message: format!("{} ({})", f.message, f.severity.as_str()),
+                file: Some(f.file.display().to_string()),
+                line: Some(f.line),
+                column: Some(f.column),
+                sqlstate: None,
+                objects: Vec::new(),
+            }
+        })
+        .collect();
+    let status = if dbsage_lint::has_errors(findings) {
+        CheckStatus::Failed
+    } else if findings.is_empty() {
+        CheckStatus::Passed
+    } else {
+        CheckStatus::Warned
+    };
+    CheckReport {
+        status,
+        note: skipped.then(|| "--skip-lint: replayed despite lint errors".to_string()),
+        findings: converted,
+    }
 }
 
 fn read_catalog(client: &mut Client, options: &ReadOptions) -> Result<Catalog> {
@@ -221,6 +296,7 @@ fn idempotency_finding(files: &[MigrationFile], e: &MigrationError) -> CheckFind
                 .map(|h| format!("; {h}"))
                 .unwrap_or_default()
         ),
+        rule: None,
         file: Some(e.file.display().to_string()),
         line: Some(e.line),
         column: Some(e.column),
@@ -243,6 +319,7 @@ fn rollback_check(
     let timeouts = Timeouts::from_project(project);
     let mut findings = Vec::new();
     let finding = |f: &MigrationFile, message: String, objects: Vec<String>| CheckFinding {
+        rule: None,
         version: f.version.clone(),
         name: f.name.clone(),
         message,

@@ -34,12 +34,22 @@ pub struct MigrateArgs {
     /// Apply to a protected environment without a local pass (recorded in the audit log).
     #[arg(long)]
     pub skip_local_check: bool,
+    /// Go on despite lint errors (recorded in the audit log of a protected environment).
+    #[arg(long)]
+    pub skip_lint: bool,
 }
 
 pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
     let (project, files) = super::project_and_files()?;
     if args.local {
-        return run_local(&project, &files, out);
+        return run_local(
+            &project,
+            &files,
+            &local::LocalOptions {
+                skip_lint: args.skip_lint,
+            },
+            out,
+        );
     }
     let target = Target::resolve(&project, args.env.as_deref())?;
     let gate = gates::check(
@@ -49,6 +59,7 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
         &GateOptions {
             yes: args.yes,
             skip_local_check: args.skip_local_check,
+            skip_lint: args.skip_lint,
             dry_run: args.dry_run,
         },
         "migrate",
@@ -163,9 +174,10 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
 fn run_local(
     project: &dbsage_core::config::Project,
     files: &[dbsage_core::migrations::MigrationFile],
+    options: &local::LocalOptions,
     out: &Out,
 ) -> dbsage_core::Result<i32> {
-    let result = local::run_local(project, files, &mut |p| match p {
+    let result = local::run_local(project, files, options, &mut |p| match p {
         LocalProgress::ClusterStarted { millis, version } => out.status(
             "Started",
             &format!("throwaway PostgreSQL {version} in {millis} ms"),
@@ -175,7 +187,9 @@ fn run_local(
             &format!("{}_{} in {} ms", a.version, a.name, a.duration_ms),
         ),
         LocalProgress::Migrate(_) => {}
-        LocalProgress::Check(name) if name != "apply" => out.status("Checking", name),
+        LocalProgress::Check(name) if name != "apply" && name != "lint" => {
+            out.status("Checking", name)
+        }
         LocalProgress::Check(_) => {}
     });
     let report = match result {
@@ -194,6 +208,13 @@ fn run_local(
         if let Some(seed) = &report.seed {
             out.status("Seeded", &super::display_path(std::path::Path::new(seed)));
         }
+        if !report.lint.is_empty() {
+            let sources = super::lint::sources_for(&report.lint);
+            eprint!(
+                "{}",
+                dbsage_lint::render_human(&report.lint, &sources, out.color_err())
+            );
+        }
         for (name, check) in &report.checks {
             let label = match check.status {
                 CheckStatus::Passed => out.paint("passed", Style::Good),
@@ -208,6 +229,20 @@ fn run_local(
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default();
             out.line(&format!("{name} check: {label}{note}"));
+            if *name == "lint" {
+                let errors = check
+                    .findings
+                    .iter()
+                    .filter(|f| f.message.ends_with("(error)"))
+                    .count();
+                if !check.findings.is_empty() {
+                    out.line(&format!(
+                        "  {} finding(s), {errors} error(s); shown above",
+                        check.findings.len()
+                    ));
+                }
+                continue;
+            }
             for f in &check.findings {
                 let place = match (&f.file, f.line, f.column) {
                     (Some(file), Some(l), Some(c)) => format!(

@@ -2,6 +2,7 @@
 
 pub mod dev;
 pub mod init;
+pub mod lint;
 pub mod migrate;
 pub mod new;
 pub mod repair;

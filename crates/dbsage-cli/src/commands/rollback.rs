@@ -33,6 +33,7 @@ pub fn run(args: RollbackArgs, out: &Out) -> dbsage_core::Result<i32> {
         &GateOptions {
             yes: args.yes,
             skip_local_check: true,
+            skip_lint: true,
             dry_run: false,
         },
         "roll back",

@@ -1,0 +1,197 @@
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde_json::json;
+
+use dbsage_core::config::Project;
+use dbsage_core::env::Target;
+use dbsage_core::migrations;
+use dbsage_lint::{Finding, SourceFile};
+
+use crate::output::Out;
+use crate::Format;
+
+#[derive(Args, Debug)]
+pub struct LintArgs {
+    /// Files to lint (default: every migration). Earlier migrations are still read, so rules
+    /// know which tables already exist.
+    pub files: Vec<PathBuf>,
+    /// Only the migrations not yet applied to --env.
+    #[arg(long, conflicts_with = "files")]
+    pub changed: bool,
+    /// Environment for --changed: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Print a rule's documentation: what it checks, why, a bad and a good example, the fix.
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
+    /// List every rule with its default severity.
+    #[arg(long)]
+    pub rules: bool,
+}
+
+/// The source texts the findings point into (for caret rendering).
+pub fn sources_for(findings: &[Finding]) -> Vec<SourceFile> {
+    let mut paths: Vec<&Path> = findings.iter().map(|f| f.file.as_path()).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(p).ok()?;
+            Some(SourceFile {
+                path: p.to_path_buf(),
+                text,
+            })
+        })
+        .collect()
+}
+
+pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
+    if let Some(rule) = &args.explain {
+        return match dbsage_lint::explain(rule) {
+            Some(doc) => {
+                println!("{doc}");
+                Ok(0)
+            }
+            None => Err(dbsage_core::Error::Config {
+                message: format!("no rule `{rule}`"),
+                hint: "`dbsage lint --rules` lists them".into(),
+            }),
+        };
+    }
+    if args.rules {
+        let rules = dbsage_lint::rules();
+        if out.json_mode() {
+            out.json(&json!(rules.iter().map(|r| json!({"id": r.id, "severity": r.default_severity.as_str(), "summary": r.summary})).collect::<Vec<_>>()));
+        } else {
+            for r in rules {
+                println!(
+                    "{:<36} {:<8} {}",
+                    r.id,
+                    r.default_severity.as_str(),
+                    r.summary
+                );
+            }
+        }
+        return Ok(0);
+    }
+    // Outside a project, explicit files are linted with the default configuration.
+    let project = match super::project() {
+        Ok(p) => p,
+        Err(e) if !args.files.is_empty() => {
+            let _ = e;
+            Project {
+                root: std::env::current_dir().unwrap_or_default(),
+                config: Default::default(),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    let mut unreadable = Vec::new();
+    let (sources, wanted): (Vec<SourceFile>, Option<Vec<PathBuf>>) = if args.files.is_empty() {
+        let files = migrations::discover(&project.migrations_dir())?;
+        let wanted = if args.changed {
+            let target = Target::resolve(&project, args.env.as_deref())?;
+            let mut client = target.connect(&project, "dbsage lint")?;
+            let applied = dbsage_core::history::read(&mut client, &project.history_table())?;
+            Some(
+                files
+                    .iter()
+                    .filter(|f| !applied.iter().any(|a| a.version == f.version))
+                    .map(|f| f.path.clone())
+                    .collect(),
+            )
+        } else {
+            None
+        };
+        let sources = files
+            .into_iter()
+            .map(|f| SourceFile {
+                path: f.path,
+                text: f.text,
+            })
+            .collect();
+        (sources, wanted)
+    } else {
+        // Context first: the project's migrations older than the files named.
+        let mut sources: Vec<SourceFile> = Vec::new();
+        let named: Vec<PathBuf> = args
+            .files
+            .iter()
+            .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
+            .collect();
+        if let Ok(files) = migrations::discover(&project.migrations_dir()) {
+            for f in files {
+                let canonical = f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
+                if !named.contains(&canonical) {
+                    sources.push(SourceFile {
+                        path: f.path,
+                        text: f.text,
+                    });
+                }
+            }
+        }
+        let mut wanted = Vec::new();
+        let mut named_sources = Vec::new();
+        for path in &args.files {
+            match std::fs::read(path) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(text) => {
+                        wanted.push(path.clone());
+                        named_sources.push(SourceFile {
+                            path: path.clone(),
+                            text,
+                        });
+                    }
+                    Err(e) => unreadable.push(format!(
+                        "{}: not valid UTF-8 (invalid byte at offset {}); save it as UTF-8",
+                        path.display(),
+                        e.utf8_error().valid_up_to()
+                    )),
+                },
+                Err(e) => unreadable.push(format!("{}: {e}", path.display())),
+            }
+        }
+        // Keep migration order: context files sort by name with the named ones.
+        sources.extend(named_sources);
+        sources.sort_by(|a, b| a.path.file_name().cmp(&b.path.file_name()));
+        (sources, Some(wanted))
+    };
+    let mut findings = dbsage_core::lint::lint_sources(&project, &sources)?;
+    if let Some(wanted) = &wanted {
+        findings.retain(|f| wanted.contains(&f.file));
+    }
+    for message in &unreadable {
+        out.error_text(message, None);
+    }
+    match out.format {
+        Format::Json => println!("{}", dbsage_lint::render_json(&findings)),
+        Format::Github => print!("{}", dbsage_lint::render_github(&findings)),
+        Format::Sarif => println!("{}", dbsage_lint::render_sarif(&findings)),
+        Format::Human => {
+            print!(
+                "{}",
+                dbsage_lint::render_human(&findings, &sources, out.color_out())
+            );
+            let errors = findings
+                .iter()
+                .filter(|f| f.severity == dbsage_lint::Severity::Error)
+                .count();
+            let checked = wanted.as_ref().map_or(sources.len(), |w| w.len());
+            eprintln!(
+                "{} file(s) checked: {} error(s), {} warning(s)",
+                checked,
+                errors,
+                findings.len() - errors
+            );
+        }
+    }
+    Ok(
+        if dbsage_lint::has_errors(&findings) || !unreadable.is_empty() {
+            1
+        } else {
+            0
+        },
+    )
+}

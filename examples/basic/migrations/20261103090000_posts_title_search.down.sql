@@ -1,0 +1,1 @@
+drop index if exists public.posts_title_lower_idx;
