@@ -52,6 +52,10 @@ pub enum Format {
     Github,
     /// SARIF 2.1.0 for code scanning (lint only).
     Sarif,
+    /// Data formats of `import` and `export`.
+    Csv,
+    Tsv,
+    Ndjson,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +74,13 @@ enum Command {
     /// Apply pending migrations (to the dev database by default), or test them all locally.
     #[command(after_help = EXIT_CODES)]
     Migrate(commands::migrate::MigrateArgs),
+    /// Load CSV/TSV/NDJSON/JSON into a table: staging, validation, one idempotent merge.
+    #[command(
+        after_help = "Here --format names the DATA format (csv, tsv, ndjson, json; guessed from the extension); the report as JSON is --report json.\nExit codes: 0 merged (or dry run clean), 1 rows rejected over the error budget (nothing merged) or failure, 2 usage error, 3 refused by a gate."
+    )]
+    Import(commands::import::ImportArgs),
+    /// Write a table or a query's rows to CSV, TSV, NDJSON or JSON.
+    Export(commands::import::ExportArgs),
     /// Check migrations against the review checklist: idempotency, RLS, indexes, locking, …
     #[command(
         after_help = "Exit codes: 0 no error-severity finding, 1 errors found, 2 usage or configuration error.\nRules: `dbsage lint --explain RULE` prints a rule's doc; `dbsage lint --rules` lists them."
@@ -125,6 +136,8 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Migrate(a) => commands::migrate::run(a, out),
         Command::Status(a) => commands::status::run(a, out),
         Command::Lint(a) => commands::lint::run(a, out),
+        Command::Import(a) => commands::import::run_import(a, out),
+        Command::Export(a) => commands::import::run_export(a, out),
         Command::Rollback(a) => commands::rollback::run(a, out),
         Command::Repair(a) => commands::repair::run(a, out),
         Command::Dev(a) => commands::dev::run(a, out),

@@ -95,29 +95,36 @@ pub fn check(
             });
         }
     }
-    if !options.yes {
-        let prompt = format!(
-            "`{}` is protected ({}). Type its name to {what} it",
-            target.name, target.display
-        );
-        match confirm(&prompt) {
-            Some(answer) if answer.trim() == target.name => {}
-            Some(_) => {
-                return Err(Error::Refused {
-                    message: "the name typed does not match: nothing was changed".into(),
-                    hint: String::new(),
-                })
-            }
-            None => {
-                return Err(Error::Refused {
-                    message: format!(
-                        "refusing to {what} protected environment `{}` without confirmation (no terminal to ask on)",
-                        target.name
-                    ),
-                    hint: "pass --yes in scripts and CI".into(),
-                })
-            }
-        }
-    }
+    confirm_protected(target, what, options.yes, confirm)?;
     Ok(outcome)
+}
+
+/// The typed confirmation alone, for commands that change data rather than schema (import).
+pub fn confirm_protected(
+    target: &Target,
+    what: &str,
+    yes: bool,
+    confirm: &mut Confirm,
+) -> Result<()> {
+    if !target.protected || yes {
+        return Ok(());
+    }
+    let prompt = format!(
+        "`{}` is protected ({}). Type its name to {what} it",
+        target.name, target.display
+    );
+    match confirm(&prompt) {
+        Some(answer) if answer.trim() == target.name => Ok(()),
+        Some(_) => Err(Error::Refused {
+            message: "the name typed does not match: nothing was changed".into(),
+            hint: String::new(),
+        }),
+        None => Err(Error::Refused {
+            message: format!(
+                "refusing to {what} protected environment `{}` without confirmation (no terminal to ask on)",
+                target.name
+            ),
+            hint: "pass --yes in scripts and CI".into(),
+        }),
+    }
 }

@@ -169,7 +169,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         Format::Json => println!("{}", dbsage_lint::render_json(&findings)),
         Format::Github => print!("{}", dbsage_lint::render_github(&findings)),
         Format::Sarif => println!("{}", dbsage_lint::render_sarif(&findings)),
-        Format::Human => {
+        Format::Human | Format::Csv | Format::Tsv | Format::Ndjson => {
             print!(
                 "{}",
                 dbsage_lint::render_human(&findings, &sources, out.color_out())

@@ -1,0 +1,306 @@
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+use serde_json::json;
+
+use dbsage_core::env::Target;
+use dbsage_core::gates;
+use dbsage_import::{ExportSource, ImportError, ImportOptions, ImportReport, Mode, Source};
+
+use crate::output::{Out, Style};
+use crate::Format;
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    Human,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The file to load, or - for standard input.
+    pub file: String,
+    /// Target table (schema.table or table).
+    #[arg(long, value_name = "TABLE")]
+    pub into: String,
+    /// Key column(s) for upsert/skip-existing (default: the primary key).
+    #[arg(long, value_delimiter = ',', value_name = "COL[,COL]")]
+    pub key: Option<Vec<String>>,
+    /// upsert (default with --key), insert (default otherwise), skip-existing.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Rename a source column: --map src=dst (repeatable).
+    #[arg(long, value_name = "SRC=DST")]
+    pub map: Vec<String>,
+    #[arg(long)]
+    pub delimiter: Option<char>,
+    /// The text that means NULL (default: an empty unquoted CSV field).
+    #[arg(long)]
+    pub null: Option<String>,
+    /// Source encoding (default UTF-8), e.g. LATIN1, WIN1252.
+    #[arg(long)]
+    pub encoding: Option<String>,
+    /// The first line is a header (default for CSV/TSV).
+    #[arg(long, overrides_with = "no_header")]
+    pub header: bool,
+    #[arg(long)]
+    pub no_header: bool,
+    /// Merge the good rows when at most N rows are rejected (default 0: all or nothing).
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
+    /// Merge the good rows when at most this fraction is rejected.
+    #[arg(long, value_name = "R")]
+    pub max_error_ratio: Option<f64>,
+    /// Write the original text of each rejected record here (and the reasons to PATH.log).
+    #[arg(long, value_name = "PATH")]
+    pub reject_file: Option<PathBuf>,
+    /// Validate and report; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Report format: human (default) or json.
+    #[arg(long, value_enum, default_value_t = Report::Human)]
+    pub report: Report,
+    /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Do not ask for confirmation on a protected environment.
+    #[arg(long, short)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Table to export (or use --query).
+    #[arg(required_unless_present = "query")]
+    pub table: Option<String>,
+    /// Export a query's rows instead of a table.
+    #[arg(long, conflicts_with = "table")]
+    pub query: Option<String>,
+    /// Output file (default: standard output). The format follows its extension.
+    #[arg(long, value_name = "PATH")]
+    pub to: Option<PathBuf>,
+    /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
+    #[arg(long, short)]
+    pub env: Option<String>,
+}
+
+fn data_format(format: Format) -> Option<dbsage_import::Format> {
+    match format {
+        Format::Csv => Some(dbsage_import::Format::Csv),
+        Format::Tsv => Some(dbsage_import::Format::Tsv),
+        Format::Ndjson => Some(dbsage_import::Format::Ndjson),
+        Format::Json => Some(dbsage_import::Format::Json),
+        _ => None,
+    }
+}
+
+fn usage(message: String) -> dbsage_core::Error {
+    dbsage_core::Error::Config {
+        message,
+        hint: "see `dbsage import --help`".into(),
+    }
+}
+
+/// A progress bar on a terminal; nothing otherwise.
+struct Bar(Option<indicatif::ProgressBar>);
+
+impl dbsage_import::Progress for Bar {
+    fn on_progress(&self, rows: u64, bytes: u64, total: Option<u64>) {
+        if let Some(bar) = &self.0 {
+            if let Some(t) = total {
+                bar.set_length(t);
+            }
+            bar.set_position(bytes);
+            bar.set_message(format!("{rows} rows"));
+        }
+    }
+}
+
+pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let project = super::project()?;
+    let target = Target::resolve(&project, args.env.as_deref())?;
+    let verb = if args.dry_run {
+        "validate an import into"
+    } else {
+        "import into"
+    };
+    if !args.dry_run {
+        gates::confirm_protected(&target, verb, args.yes, &mut |p| out.ask(p))?;
+    }
+    let mut map = Vec::new();
+    for m in &args.map {
+        let (src, dst) = m
+            .split_once('=')
+            .ok_or_else(|| usage(format!("--map {m}: expected SRC=DST")))?;
+        map.push((src.to_string(), dst.to_string()));
+    }
+    let options = ImportOptions {
+        table: args.into.clone(),
+        key: args.key.clone(),
+        mode: args
+            .mode
+            .as_deref()
+            .map(str::parse::<Mode>)
+            .transpose()
+            .map_err(usage)?,
+        map,
+        format: data_format(out.format),
+        delimiter: args.delimiter.map(|c| c as u8),
+        null_marker: args.null.clone(),
+        encoding: args.encoding.clone(),
+        header: if args.no_header {
+            Some(false)
+        } else if args.header {
+            Some(true)
+        } else {
+            None
+        },
+        max_errors: args.max_errors,
+        max_error_ratio: args.max_error_ratio,
+        reject_file: args.reject_file.clone(),
+        dry_run: args.dry_run,
+    };
+    let source = if args.file == "-" {
+        Source::Reader(Box::new(std::io::stdin()))
+    } else {
+        Source::Path(PathBuf::from(&args.file))
+    };
+    let bar = Bar(
+        (std::io::stderr().is_terminal() && args.report == Report::Human).then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            b.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30} {bytes}/{total_bytes} {msg} {per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            b
+        }),
+    );
+    let mut client = target.connect(&project, "dbsage import")?;
+    let result = dbsage_import::import(&mut client, source, &options, &bar);
+    if let Some(b) = &bar.0 {
+        b.finish_and_clear();
+    }
+    let (report, error) = match result {
+        Ok(r) => (Some(r), None),
+        Err(e) => (e.report().cloned(), Some(e)),
+    };
+    if args.report == Report::Json {
+        let mut value = report
+            .as_ref()
+            .map(|r| serde_json::to_value(r).unwrap())
+            .unwrap_or_else(|| json!({}));
+        value["environment"] = json!(target.name);
+        value["table"] = json!(args.into);
+        if let Some(e) = &error {
+            value["error"] = json!({ "message": e.to_string() });
+        }
+        out.json(&value);
+    } else if let Some(r) = &report {
+        print_report(out, r, &args, &target.name);
+    }
+    match error {
+        None => Ok(0),
+        Some(e) => {
+            let code = e.exit_code();
+            if args.report == Report::Human {
+                print_error(out, &e);
+            }
+            Ok(code)
+        }
+    }
+}
+
+fn print_report(out: &Out, r: &ImportReport, args: &ImportArgs, env: &str) {
+    let shown = r.rejects.len();
+    for reject in &r.rejects {
+        let column = reject
+            .column
+            .as_deref()
+            .map(|c| format!(" column {c}"))
+            .unwrap_or_default();
+        let value = reject
+            .value
+            .as_deref()
+            .map(|v| format!(" value {v:?}"))
+            .unwrap_or_default();
+        println!(
+            "{}:{}:{column}{value}: {}",
+            args.file, reject.line, reject.reason
+        );
+    }
+    if (r.rejected as usize) > shown {
+        println!(
+            "… and {} more rejected rows (see --reject-file)",
+            r.rejected as usize - shown
+        );
+    }
+    let verdict = if r.dry_run {
+        out.paint("dry run: nothing changed", Style::Warn)
+    } else if r.merged {
+        out.paint("merged", Style::Good)
+    } else {
+        out.paint("nothing merged", Style::Bad)
+    };
+    println!(
+        "{} rows → {} ({env}): {} inserted, {} updated, {} unchanged, {} rejected; {verdict}",
+        r.source_rows, args.into, r.inserted, r.updated, r.unchanged, r.rejected
+    );
+}
+
+fn print_error(out: &Out, e: &ImportError) {
+    let hint = match e {
+        ImportError::Rejected { .. } => {
+            Some("fix the rows (--reject-file writes them out), or allow some with --max-errors N")
+        }
+        _ => None,
+    };
+    out.error_text(&e.to_string(), hint);
+}
+
+pub fn run_export(args: ExportArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let project = super::project()?;
+    let target = Target::resolve(&project, args.env.as_deref())?;
+    let format = data_format(out.format)
+        .or_else(|| {
+            args.to
+                .as_deref()
+                .and_then(dbsage_import::Format::from_path)
+        })
+        .unwrap_or(dbsage_import::Format::Csv);
+    let what = match (&args.query, &args.table) {
+        (Some(q), _) => ExportSource::Query(q.clone()),
+        (None, Some(t)) => ExportSource::Table(t.clone()),
+        (None, None) => unreachable!("clap requires one"),
+    };
+    let mut client = target.connect(&project, "dbsage export")?;
+    let result = match &args.to {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| dbsage_core::Error::io(format!("creating {}", path.display()), e))?;
+            let mut writer = std::io::BufWriter::new(file);
+            let rows = dbsage_import::export(&mut client, what, format, &mut writer);
+            let _ = writer.flush();
+            rows
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            dbsage_import::export(&mut client, what, format, &mut lock)
+        }
+    };
+    match result {
+        Ok(rows) => {
+            if let Some(path) = &args.to {
+                out.status("Exported", &format!("{rows} rows to {}", path.display()));
+            }
+            Ok(0)
+        }
+        Err(e) => {
+            out.error_text(&e.to_string(), None);
+            Ok(e.exit_code())
+        }
+    }
+}
