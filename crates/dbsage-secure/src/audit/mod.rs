@@ -1,0 +1,238 @@
+//! `secure audit`: row-level security and privilege checks on the live schema.
+//!
+//! Each check lives in its own module with its id (part of the interface: users suppress and
+//! grep for them), why it matters, the check itself and the SQL that fixes it. The schema is
+//! read once through [`dbsage_catalog`]; the one fact the catalog does not carry (which views
+//! read `auth.users`) is queried here from `pg_depend`.
+
+use std::collections::BTreeSet;
+
+use dbsage_catalog::{Catalog, Grant, ReadOptions};
+use serde::Serialize;
+
+use crate::error::SecureError;
+
+mod auth_users_exposed;
+mod multiple_permissive_policies;
+mod policy_always_true;
+mod policy_exists_rls_disabled;
+mod policy_per_row_auth_call;
+mod policy_uses_user_metadata;
+mod rls_disabled_in_exposed_schema;
+mod rls_enabled_no_policy;
+mod security_definer_function_executable_by_anon;
+mod security_definer_function_search_path;
+mod security_definer_view;
+mod sensitive_columns_exposed;
+mod table_writable_by_anon_without_rls;
+
+/// What to audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditOptions {
+    /// The schemas the API exposes (PostgREST's `db-schemas`); default `["public"]`.
+    pub exposed_schemas: Vec<String>,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        AuditOptions {
+            exposed_schemas: vec!["public".to_string()],
+        }
+    }
+}
+
+/// How bad a finding is. `error` findings make `secure audit` exit 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One problem found by the audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditFinding {
+    /// The check's id, such as `rls-disabled-in-exposed-schema`.
+    pub check: String,
+    pub severity: Severity,
+    /// The object, as `table public.profiles`, `policy "p" on public.t`, `view public.v`,
+    /// `function public.f(uuid)`.
+    pub object: String,
+    /// What is wrong and why it matters.
+    pub message: String,
+    /// SQL that fixes it (a template to complete when it says so in a comment).
+    pub fix_sql: Option<String>,
+}
+
+/// Everything a check may look at.
+pub(crate) struct Context<'a> {
+    pub catalog: &'a Catalog,
+    pub exposed: &'a [String],
+    /// `(schema, view)` of every view or materialized view that reads `auth.users`.
+    pub auth_users_views: Vec<(String, String)>,
+}
+
+impl Context<'_> {
+    pub fn is_exposed(&self, schema: &str) -> bool {
+        self.exposed.iter().any(|s| s == schema)
+    }
+}
+
+/// The roles an API request runs as before it signs in and after.
+pub(crate) const API_ROLES: &[&str] = &["anon", "authenticated"];
+
+/// Whether one of `roles` (or PUBLIC) holds `privilege` in `grants`.
+pub(crate) fn granted(grants: &[Grant], roles: &[&str], privilege: &str) -> bool {
+    grants_to(grants, roles, privilege).next().is_some()
+}
+
+/// The grantees among `roles` and PUBLIC that hold `privilege`.
+pub(crate) fn grants_to<'a>(
+    grants: &'a [Grant],
+    roles: &'a [&'a str],
+    privilege: &'a str,
+) -> impl Iterator<Item = &'a str> + 'a {
+    grants
+        .iter()
+        .filter(move |g| g.grantee == "public" || roles.contains(&g.grantee.as_str()))
+        .filter(move |g| {
+            g.privileges
+                .iter()
+                .any(|p| p.trim_end_matches(" WITH GRANT OPTION") == privilege)
+        })
+        .map(|g| g.grantee.as_str())
+}
+
+/// Reads the schema and runs every check. Findings come sorted by severity, check and object.
+pub fn audit(
+    client: &mut postgres::Client,
+    options: &AuditOptions,
+) -> Result<Vec<AuditFinding>, SecureError> {
+    let catalog = Catalog::read(client, &ReadOptions::default())
+        .map_err(SecureError::db("reading the schema"))?;
+    let auth_users_views = views_over_auth_users(client)?;
+    let ctx = Context {
+        catalog: &catalog,
+        exposed: &options.exposed_schemas,
+        auth_users_views,
+    };
+    let mut findings = Vec::new();
+    for check in CHECKS {
+        findings.extend((check.run)(&ctx));
+    }
+    findings
+        .sort_by(|a, b| (a.severity, &a.check, &a.object).cmp(&(b.severity, &b.check, &b.object)));
+    Ok(findings)
+}
+
+/// One audit check, as registered in [`CHECKS`].
+pub(crate) struct Check {
+    pub id: &'static str,
+    /// Whether `fix_migration` may apply its `fix_sql` without a human deciding anything.
+    pub automatic: bool,
+    pub run: fn(&Context) -> Vec<AuditFinding>,
+}
+
+pub(crate) const CHECKS: &[Check] = &[
+    rls_disabled_in_exposed_schema::CHECK,
+    rls_enabled_no_policy::CHECK,
+    policy_exists_rls_disabled::CHECK,
+    policy_per_row_auth_call::CHECK,
+    multiple_permissive_policies::CHECK,
+    policy_always_true::CHECK,
+    policy_uses_user_metadata::CHECK,
+    security_definer_view::CHECK,
+    security_definer_function_search_path::CHECK,
+    security_definer_function_executable_by_anon::CHECK,
+    auth_users_exposed::CHECK,
+    table_writable_by_anon_without_rls::CHECK,
+    sensitive_columns_exposed::CHECK,
+];
+
+/// The ids of every check, in the order they run.
+pub fn check_ids() -> Vec<&'static str> {
+    CHECKS.iter().map(|c| c.id).collect()
+}
+
+/// Splits findings into a migration of the fixes that are safe to automate (enabling RLS,
+/// wrapping auth calls in `(select …)`, pinning a security definer function's search_path)
+/// and the findings a human must decide on. Identical statements appear once.
+pub fn fix_migration(findings: &[AuditFinding]) -> (String, Vec<AuditFinding>) {
+    let mut sql = String::new();
+    let mut seen = BTreeSet::new();
+    let mut rest = Vec::new();
+    for finding in findings {
+        let automatic = CHECKS.iter().any(|c| c.id == finding.check && c.automatic);
+        match (&finding.fix_sql, automatic) {
+            (Some(fix), true) => {
+                if seen.insert(fix.clone()) {
+                    sql.push_str(&format!("-- {}: {}\n", finding.check, finding.object));
+                    sql.push_str(fix.trim_end());
+                    sql.push_str("\n\n");
+                }
+            }
+            _ => rest.push(finding.clone()),
+        }
+    }
+    if !sql.is_empty() {
+        sql.insert_str(
+            0,
+            "-- Fixes generated by `dbsage secure audit --fix`: the ones safe to automate.\n\n",
+        );
+    }
+    (sql, rest)
+}
+
+/// The views (in any schema) whose rewrite rule depends on `auth.users`.
+fn views_over_auth_users(
+    client: &mut postgres::Client,
+) -> Result<Vec<(String, String)>, SecureError> {
+    let rows = client
+        .query(
+            "select distinct n.nspname::text, v.relname::text
+               from pg_depend d
+               join pg_rewrite r on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
+               join pg_class v on v.oid = r.ev_class
+               join pg_namespace n on n.oid = v.relnamespace
+              where d.refclassid = 'pg_class'::regclass
+                and d.refobjid = to_regclass('auth.users')
+                and v.oid <> d.refobjid
+                and v.relkind in ('v', 'm')
+              order by 1, 2",
+            &[],
+        )
+        .map_err(SecureError::db("finding views over auth.users"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// A finding, built the same way by every check.
+pub(crate) fn finding(
+    check: &str,
+    severity: Severity,
+    object: String,
+    message: String,
+    fix_sql: Option<String>,
+) -> AuditFinding {
+    AuditFinding {
+        check: check.to_string(),
+        severity,
+        object,
+        message,
+        fix_sql,
+    }
+}

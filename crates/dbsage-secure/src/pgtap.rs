@@ -1,0 +1,226 @@
+//! `dbsage test`: runs pgTAP files on a database without Docker and without pg_prove. Each
+//! file's statements are sent one by one (split by the PostgreSQL parser, psql meta-commands
+//! such as `\set` blanked out); every row its SELECTs return is TAP output (`ok 1 - ...`,
+//! `not ok 2 - ...`, `1..3`, `# diagnostics`), which is parsed into results. A statement that
+//! fails stops its file (as pg_prove's `ON_ERROR_STOP` does) and is reported with its line.
+
+use std::path::PathBuf;
+
+use postgres::SimpleQueryMessage;
+use regex::Regex;
+use serde::Serialize;
+
+use crate::error::{db_message, SecureError};
+
+/// One assertion.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TapTest {
+    pub number: u64,
+    pub ok: bool,
+    pub description: String,
+    /// `SKIP` or `TODO`, with its reason.
+    pub directive: Option<String>,
+    /// The `#` lines that followed it (pgTAP's "Failed test", "have:", "want:").
+    pub diagnostics: Vec<String>,
+}
+
+/// The results of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TapFile {
+    pub path: String,
+    pub planned: Option<u64>,
+    pub tests: Vec<TapTest>,
+    /// `#` lines before the first test.
+    pub diagnostics: Vec<String>,
+    /// A statement that failed (the rest of the file did not run), or a bail-out.
+    pub error: Option<String>,
+    pub passed: usize,
+    pub failed: usize,
+    /// No failure, no error, and as many tests ran as were planned.
+    pub ok: bool,
+}
+
+/// The results of every file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TapReport {
+    pub files: Vec<TapFile>,
+    pub passed: usize,
+    pub failed: usize,
+    pub ok: bool,
+}
+
+/// Runs each file on `client`, after `CREATE EXTENSION IF NOT EXISTS pgtap`.
+pub fn run_pgtap(
+    client: &mut postgres::Client,
+    files: &[PathBuf],
+) -> Result<TapReport, SecureError> {
+    client
+        .batch_execute("create extension if not exists pgtap")
+        .map_err(|e| {
+            SecureError::BadInput(format!(
+                "cannot install the pgtap extension ({}); install it on the server (Debian: apt-get install postgresql-15-pgtap)",
+                db_message(&e)
+            ))
+        })?;
+    let mut results = Vec::new();
+    for path in files {
+        let text = std::fs::read_to_string(path).map_err(|source| SecureError::Io {
+            what: format!("reading {}", path.display()),
+            source,
+        })?;
+        results.push(run_file(client, &path.display().to_string(), &text)?);
+    }
+    let passed = results.iter().map(|f| f.passed).sum();
+    let failed = results.iter().map(|f| f.failed).sum();
+    let ok = results.iter().all(|f| f.ok);
+    Ok(TapReport {
+        files: results,
+        passed,
+        failed,
+        ok,
+    })
+}
+
+/// Blanks psql meta-command lines (`\set ECHO none`), keeping offsets and line numbers.
+fn strip_meta_commands(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            if line.trim_start().starts_with('\\') {
+                line.chars()
+                    .map(|c| if c == '\n' { '\n' } else { ' ' })
+                    .collect()
+            } else {
+                line.to_string()
+            }
+        })
+        .collect()
+}
+
+fn run_file(client: &mut postgres::Client, path: &str, text: &str) -> Result<TapFile, SecureError> {
+    let sql = strip_meta_commands(text);
+    let mut output = String::new();
+    let mut error = None;
+    match dbsage_sql::parse(&sql) {
+        Err(e) => {
+            let line = e
+                .offset
+                .map(|o| dbsage_sql::line_col(&sql, o).line)
+                .unwrap_or(1);
+            error = Some(format!("line {line}: syntax error: {}", e.message));
+        }
+        Ok(parsed) => {
+            for statement in &parsed.statements {
+                match client.simple_query(statement.text(&sql)) {
+                    Ok(messages) => {
+                        for m in messages {
+                            if let SimpleQueryMessage::Row(row) = m {
+                                if let Some(value) = row.get(0) {
+                                    output.push_str(value);
+                                    output.push('\n');
+                                }
+                            }
+                        }
+                    }
+                    Err(e) if e.as_db_error().is_some() => {
+                        let line = dbsage_sql::line_col(&sql, statement.code_start).line;
+                        error = Some(format!("line {line}: {}", db_message(&e)));
+                        break;
+                    }
+                    Err(e) => return Err(SecureError::db(format!("running {path}"))(e)),
+                }
+            }
+        }
+    }
+    // Whatever the file left open (a failed or unfinished BEGIN) is rolled back.
+    let _ = client.simple_query("rollback");
+    let mut file = parse_tap(path, &output);
+    if error.is_some() {
+        file.error = error;
+        file.ok = false;
+    }
+    Ok(file)
+}
+
+/// Parses TAP text into a file's results.
+pub fn parse_tap(path: &str, text: &str) -> TapFile {
+    let test_line =
+        Regex::new(r"^(not )?ok\b\s*(\d+)?\s*(?:-\s*)?(.*?)\s*(?:#\s*(?i:(SKIP|TODO))\b\s*(.*))?$")
+            .expect("valid regex");
+    let plan_line = Regex::new(r"^1\.\.(\d+)").expect("valid regex");
+    let mut file = TapFile {
+        path: path.to_string(),
+        planned: None,
+        tests: Vec::new(),
+        diagnostics: Vec::new(),
+        error: None,
+        passed: 0,
+        failed: 0,
+        ok: false,
+    };
+    for line in text.lines() {
+        let trimmed = line.trim_end();
+        if let Some(c) = plan_line.captures(trimmed) {
+            file.planned = c[1].parse().ok();
+        } else if let Some(c) = test_line.captures(trimmed) {
+            let number = c
+                .get(2)
+                .and_then(|n| n.as_str().parse().ok())
+                .unwrap_or(file.tests.len() as u64 + 1);
+            let directive = c.get(4).map(|d| {
+                let reason = c.get(5).map_or("", |r| r.as_str()).trim();
+                format!("{} {reason}", d.as_str().to_uppercase())
+                    .trim()
+                    .to_string()
+            });
+            file.tests.push(TapTest {
+                number,
+                ok: c.get(1).is_none(),
+                description: c.get(3).map_or("", |d| d.as_str()).to_string(),
+                directive,
+                diagnostics: Vec::new(),
+            });
+        } else if let Some(diag) = trimmed.trim_start().strip_prefix('#') {
+            let diag = diag.strip_prefix(' ').unwrap_or(diag).to_string();
+            match file.tests.last_mut() {
+                Some(t) => t.diagnostics.push(diag),
+                None => file.diagnostics.push(diag),
+            }
+        } else if let Some(reason) = trimmed.strip_prefix("Bail out!") {
+            file.error = Some(format!("bail out: {}", reason.trim()));
+        }
+    }
+    let todo = |t: &TapTest| {
+        t.directive
+            .as_deref()
+            .is_some_and(|d| d.starts_with("TODO"))
+    };
+    file.failed = file.tests.iter().filter(|t| !t.ok && !todo(t)).count();
+    file.passed = file.tests.len() - file.failed;
+    let plan_ok = file.planned.is_none_or(|p| p == file.tests.len() as u64);
+    file.ok = file.failed == 0 && file.error.is_none() && plan_ok && !file.tests.is_empty();
+    file
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_tap() {
+        let f = parse_tap(
+            "t.sql",
+            "1..4\nok 1 - table exists\nnot ok 2 - policy works\n# Failed test 2: \"policy works\"\n#         have: 3\n#         want: 1\nok 3 # SKIP no data\nnot ok 4 - later # TODO not yet\n",
+        );
+        assert_eq!(f.planned, Some(4));
+        assert_eq!(f.tests.len(), 4);
+        assert!(!f.tests[1].ok);
+        assert_eq!(f.tests[1].description, "policy works");
+        assert_eq!(f.tests[1].diagnostics.len(), 3);
+        assert_eq!(f.tests[2].directive.as_deref(), Some("SKIP no data"));
+        assert_eq!(f.tests[3].directive.as_deref(), Some("TODO not yet"));
+        assert_eq!((f.passed, f.failed), (3, 1));
+        assert!(!f.ok);
+        let f = parse_tap("t.sql", "1..2\nok 1 - a\n");
+        assert!(!f.ok, "plan not met");
+    }
+}
