@@ -102,8 +102,28 @@ fn detect_supabase(root: &Path) -> Option<Detected> {
     if !supabase.join("config.toml").is_file() && !migrations.is_dir() {
         return None;
     }
-    let seed = Some(supabase.join("seed.sql")).filter(|p| p.is_file());
+    let seed = configured_seed(&supabase)
+        .or_else(|| Some(supabase.join("seed.sql")))
+        .filter(|p| p.is_file());
     Some(detected(Layout::Supabase, migrations, seed))
+}
+
+/// The first plain file in `[db.seed] sql_paths` of `supabase/config.toml` (paths relative to
+/// `supabase/`), the setting the Supabase CLI reads. Glob patterns are not expanded: the default
+/// `supabase/seed.sql` is used instead.
+fn configured_seed(supabase: &Path) -> Option<PathBuf> {
+    let text = fs::read_to_string(supabase.join("config.toml")).ok()?;
+    let config: toml::Table = toml::from_str(&text).ok()?;
+    let paths = config
+        .get("db")?
+        .get("seed")?
+        .get("sql_paths")?
+        .as_array()?;
+    paths
+        .iter()
+        .filter_map(|p| p.as_str())
+        .find(|p| !p.contains(['*', '?', '[']))
+        .map(|p| supabase.join(p.trim_start_matches("./")))
 }
 
 fn detect_flyway(root: &Path) -> Option<Detected> {

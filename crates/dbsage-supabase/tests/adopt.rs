@@ -53,6 +53,21 @@ fn supabase_layout_with_seed() {
 }
 
 #[test]
+fn supabase_seed_path_from_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "supabase/config.toml",
+        "[db.seed]\nenabled = true\nsql_paths = ['./seeds/*.sql', './seeds/base.sql']\n",
+    );
+    write(root, "supabase/seeds/base.sql", "select 1;");
+    write(root, "supabase/seed.sql", "select 2;");
+    let found = detect(root).unwrap();
+    assert_eq!(found.seed, Some(root.join("supabase/seeds/base.sql")));
+}
+
+#[test]
 fn fresh_supabase_project_without_migrations_or_seed() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "supabase/config.toml", "");
