@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every benchmark; `./x bench [migrate|lint|import]` runs one.
+set -euo pipefail
+cd "$(dirname "$0")"
+which=${1:-all}
+for b in migrate lint import; do
+    if [ "$which" = all ] || [ "$which" = "$b" ]; then
+        echo "################ $b"
+        bash "./$b.sh"
+    fi
+done
