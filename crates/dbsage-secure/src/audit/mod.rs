@@ -180,9 +180,13 @@ pub fn fix_migration(findings: &[AuditFinding]) -> (String, Vec<AuditFinding>) {
         let automatic = CHECKS.iter().any(|c| c.id == finding.check && c.automatic);
         match (&finding.fix_sql, automatic) {
             (Some(fix), true) => {
-                if seen.insert(fix.clone()) {
+                let fresh: Vec<String> = statements(fix)
+                    .into_iter()
+                    .filter(|s| seen.insert(s.clone()))
+                    .collect();
+                if !fresh.is_empty() {
                     sql.push_str(&format!("-- {}: {}\n", finding.check, finding.object));
-                    sql.push_str(fix.trim_end());
+                    sql.push_str(&fresh.join("\n"));
                     sql.push_str("\n\n");
                 }
             }
@@ -196,6 +200,26 @@ pub fn fix_migration(findings: &[AuditFinding]) -> (String, Vec<AuditFinding>) {
         );
     }
     (sql, rest)
+}
+
+/// Splits generated fix SQL into statements: a statement ends with a line ending in `;`
+/// (generated SQL never puts two statements on one line).
+fn statements(fix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in fix.lines() {
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(line);
+        if line.trim_end().ends_with(';') {
+            out.push(std::mem::take(&mut current));
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// The views (in any schema) whose rewrite rule depends on `auth.users`.
