@@ -81,6 +81,10 @@ enum Command {
     Import(commands::import::ImportArgs),
     /// Write a table or a query's rows to CSV, TSV, NDJSON or JSON.
     Export(commands::import::ExportArgs),
+    /// Row-level security: audit the schema, test policies as real users, coverage, explain.
+    Secure(commands::secure::SecureArgs),
+    /// Run pgTAP tests (supabase/tests, tests/pgtap) on a throwaway database after the migrations.
+    Test(commands::secure::TestArgs),
     /// Check migrations against the review checklist: idempotency, RLS, indexes, locking, …
     #[command(
         after_help = "Exit codes: 0 no error-severity finding, 1 errors found, 2 usage or configuration error.\nRules: `dbsage lint --explain RULE` prints a rule's doc; `dbsage lint --rules` lists them."
@@ -136,6 +140,8 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Migrate(a) => commands::migrate::run(a, out),
         Command::Status(a) => commands::status::run(a, out),
         Command::Lint(a) => commands::lint::run(a, out),
+        Command::Secure(a) => commands::secure::run(a, out),
+        Command::Test(a) => commands::secure::run_pgtap(a, out),
         Command::Import(a) => commands::import::run_import(a, out),
         Command::Export(a) => commands::import::run_export(a, out),
         Command::Rollback(a) => commands::rollback::run(a, out),

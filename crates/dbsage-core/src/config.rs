@@ -14,7 +14,6 @@ use crate::error::{Error, Result};
 pub const CONFIG_FILE: &str = "dbsage.toml";
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
     pub migrations: MigrationsConfig,
@@ -38,6 +37,9 @@ pub struct MigrationsConfig {
     pub history_table: String,
     /// Applied after the migrations by `migrate --local` and `dev reset`, when the file exists.
     pub seed: PathBuf,
+    /// How the files are laid out: `dbsage` (default), or an adopted tool's layout read in
+    /// place: `supabase`, `sqlx`, `dbmate`, `flyway`.
+    pub layout: String,
 }
 
 impl Default for MigrationsConfig {
@@ -46,6 +48,7 @@ impl Default for MigrationsConfig {
             dir: "migrations".into(),
             history_table: "dbsage.schema_migrations".into(),
             seed: "seed.sql".into(),
+            layout: "dbsage".into(),
         }
     }
 }
@@ -156,6 +159,18 @@ impl Project {
                 hint: "see the commented defaults that `dbsage init` writes".into(),
             }
         })?;
+        // `flatten` and `deny_unknown_fields` do not mix: unknown sections are caught here.
+        const WORKFLOW_SECTIONS: &[&str] = &["lint", "supabase", "secure"];
+        if let Some(unknown) = config
+            .other
+            .keys()
+            .find(|k| !WORKFLOW_SECTIONS.contains(&k.as_str()))
+        {
+            return Err(Error::Config {
+                message: format!("{}: unknown section or key `{unknown}`", path.display()),
+                hint: "known sections: migrations, migrate, checks, environments, lint, supabase, secure".into(),
+            });
+        }
         validate_timeout("migrate.lock_timeout", &config.migrate.lock_timeout)?;
         validate_timeout(
             "migrate.statement_timeout",
@@ -166,6 +181,7 @@ impl Project {
             &config.migrate.lock_wait_timeout,
         )?;
         HistoryTable::parse(&config.migrations.history_table)?;
+        parse_layout(&config.migrations.layout)?;
         Ok(Project {
             root: root.to_path_buf(),
             config,
@@ -182,6 +198,23 @@ impl Project {
 
     pub fn state_dir(&self) -> PathBuf {
         self.root.join(".dbsage")
+    }
+
+    /// The adopted tool whose layout the migrations follow (`None`: dbsage's own).
+    pub fn layout(&self) -> Option<dbsage_supabase::Layout> {
+        parse_layout(&self.config.migrations.layout).expect("validated on load")
+    }
+
+    /// A Supabase project: `supabase/config.toml` exists, or `[supabase] enabled = true`.
+    /// Local clusters then get the compatibility layer, and Supabase's own history is kept.
+    pub fn is_supabase(&self) -> bool {
+        let enabled = self
+            .config
+            .other
+            .get("supabase")
+            .and_then(|s| s.get("enabled"))
+            .and_then(|v| v.as_bool());
+        dbsage_supabase::is_supabase_project(&self.root, enabled)
     }
 
     pub fn history_table(&self) -> HistoryTable {
@@ -267,6 +300,22 @@ impl HistoryTable {
     pub fn events(&self) -> String {
         format!("\"{}\".\"migration_events\"", self.schema)
     }
+}
+
+fn parse_layout(text: &str) -> Result<Option<dbsage_supabase::Layout>> {
+    use dbsage_supabase::Layout;
+    Ok(match text {
+        "dbsage" => None,
+        "supabase" => Some(Layout::Supabase),
+        "sqlx" => Some(Layout::Sqlx),
+        "dbmate" => Some(Layout::Dbmate),
+        "flyway" => Some(Layout::Flyway),
+        other => return Err(Error::Config {
+            message: format!("migrations.layout = {other:?} is not a known layout"),
+            hint: "use dbsage, supabase, sqlx, dbmate or flyway (`dbsage init --adopt` detects it)"
+                .into(),
+        }),
+    })
 }
 
 /// Parses a PostgreSQL-style duration: `0`, `250ms`, `5s`, `2min`, `1h` (a bare number is ms).

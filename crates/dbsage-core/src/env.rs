@@ -93,8 +93,25 @@ impl Target {
                 dev.ensure_running()?;
                 let mut spec = ConnectSpec::parse(&dev.url())?;
                 spec.set_application_name(application_name);
-                spec.connect()
+                let mut client = spec.connect()?;
+                if project.is_supabase() {
+                    install_compat_once(&mut client)?;
+                }
+                Ok(client)
             }
         }
     }
+}
+
+/// Installs the Supabase compatibility layer on a dev database that does not have it yet.
+fn install_compat_once(client: &mut Client) -> Result<()> {
+    let has_layer: bool = client
+        .query_one("select to_regprocedure('auth.uid()') is not null", &[])
+        .map_err(|e| Error::db("checking for the Supabase layer", e))?
+        .get(0);
+    if !has_layer {
+        dbsage_supabase::install_compat(client)
+            .map_err(|e| Error::db("installing the Supabase compatibility layer", e))?;
+    }
+    Ok(())
 }

@@ -138,6 +138,11 @@ pub fn run_local(
         version: &cluster.install().version,
     });
     let mut client = cluster.connect("postgres")?;
+    if project.is_supabase() {
+        progress(LocalProgress::Check("supabase compatibility layer"));
+        dbsage_supabase::install_compat(&mut client)
+            .map_err(|e| Error::db("installing the Supabase compatibility layer", e))?;
+    }
     let checks = &project.config.checks;
     let exclude = ReadOptions {
         exclude_schemas: vec![project.history_table().schema],
@@ -445,4 +450,30 @@ pub fn has_passed_locally(project: &Project, files: &[MigrationFile]) -> bool {
         .ok()
         .and_then(|t| serde_json::from_str::<PassFile>(&t).ok())
         .is_some_and(|f| f.passed.iter().any(|p| p.migration_set == set))
+}
+
+/// A throwaway database with every migration and the seed applied (and the Supabase layer for
+/// Supabase projects): where `secure` and `test` run by default. Dropping the cluster removes it.
+pub fn replayed(
+    project: &Project,
+    files: &[MigrationFile],
+) -> Result<(dbsage_cluster::Cluster, Client)> {
+    let cluster = dbsage_cluster::Cluster::start()?;
+    let mut client = cluster.connect("postgres")?;
+    if project.is_supabase() {
+        dbsage_supabase::install_compat(&mut client)
+            .map_err(|e| Error::db("installing the Supabase compatibility layer", e))?;
+    }
+    migrate::run(
+        &mut client,
+        project,
+        files,
+        &mut RunOptions {
+            allow_out_of_order: true,
+            ..Default::default()
+        },
+        &mut |_| {},
+    )?;
+    apply_seed(&mut client, project)?;
+    Ok((cluster, client))
 }

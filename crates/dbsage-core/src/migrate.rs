@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::config::{parse_duration, HistoryTable, Project};
 use crate::error::{hint_for_sqlstate, Error, MigrationError, Result};
 use crate::history::{self, AppliedRow, LockHolder};
-use crate::migrations::MigrationFile;
+use crate::migrations::{compare_versions, MigrationFile};
 use dbsage_sql::{line_col, NodeEnum, ParsedSql, Statement};
 
 /// Where a migration stands on one database.
@@ -42,7 +42,10 @@ pub struct StatusEntry {
 
 /// Merges the files on disk with the history rows, ordered by version.
 pub fn status_entries(files: &[MigrationFile], applied: &[AppliedRow]) -> Vec<StatusEntry> {
-    let newest_applied = applied.iter().map(|a| a.version.as_str()).max();
+    let newest_applied = applied
+        .iter()
+        .map(|a| a.version.as_str())
+        .max_by(|a, b| compare_versions(a, b));
     let mut entries: Vec<StatusEntry> = files
         .iter()
         .map(|f| {
@@ -59,7 +62,7 @@ pub fn status_entries(files: &[MigrationFile], applied: &[AppliedRow]) -> Vec<St
                 applied_at: row.map(|r| r.applied_at.clone()),
                 applied_by: row.map(|r| r.applied_by.clone()),
                 out_of_order: state == State::Pending
-                    && newest_applied.is_some_and(|n| f.version.as_str() < n),
+                    && newest_applied.is_some_and(|n| compare_versions(&f.version, n).is_lt()),
             }
         })
         .collect();
@@ -75,7 +78,7 @@ pub fn status_entries(files: &[MigrationFile], applied: &[AppliedRow]) -> Vec<St
             });
         }
     }
-    entries.sort_by(|a, b| a.version.cmp(&b.version));
+    entries.sort_by(|a, b| compare_versions(&a.version, &b.version));
     entries
 }
 
@@ -244,7 +247,11 @@ fn plan<'f>(
         if applied.iter().any(|a| a.version == f.version) {
             continue;
         }
-        if options.to.as_ref().is_some_and(|to| &f.version > to) {
+        if options
+            .to
+            .as_ref()
+            .is_some_and(|to| compare_versions(&f.version, to).is_gt())
+        {
             break;
         }
         // Every pending file is parsed before anything runs: a syntax error in the third file
@@ -267,7 +274,7 @@ fn plan<'f>(
 
 fn run_locked(
     client: &mut Client,
-    _project: &Project,
+    project: &Project,
     table: &HistoryTable,
     timeouts: &Timeouts,
     files: &[MigrationFile],
@@ -275,17 +282,19 @@ fn run_locked(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<RunOutcome> {
     history::ensure(client, table)?;
+    adopt_history(client, project, table, files)?;
     for (event, reason) in &options.audit {
         history::record_event(client, table, None, None, event, Some(reason), None)?;
     }
     let applied_rows = history::read(client, table)?;
     let (_, pending) = plan(files, &applied_rows, options)?;
     let mut outcome = RunOutcome::default();
+    let supabase = project.is_supabase();
     for (file, parsed) in pending {
         progress(Progress::Applying(file));
         let started = Instant::now();
         let idempotency = if file.no_transaction() {
-            apply_without_transaction(client, table, timeouts, file, &parsed, started)?;
+            apply_without_transaction(client, table, timeouts, file, &parsed, started, supabase)?;
             if options.idempotency_check {
                 run_statements(client, &file.path, &file.text, &parsed).err()
             } else {
@@ -300,6 +309,7 @@ fn run_locked(
                 &parsed,
                 started,
                 options.idempotency_check,
+                supabase,
             )?
         };
         if let Some(failure) = idempotency {
@@ -388,6 +398,7 @@ fn apply_in_transaction(
     parsed: &ParsedSql,
     started: Instant,
     idempotency_check: bool,
+    supabase: bool,
 ) -> Result<Option<Box<MigrationError>>> {
     let mut tx = client
         .transaction()
@@ -408,7 +419,7 @@ fn apply_in_transaction(
     } else {
         None
     };
-    record_applied(&mut tx, table, file, started)?;
+    record_applied(&mut tx, table, file, parsed, started, supabase)?;
     tx.commit()
         .map_err(|e| Error::db(format!("committing {}", file.label()), e))?;
     Ok(idempotency)
@@ -421,6 +432,7 @@ fn apply_without_transaction(
     file: &MigrationFile,
     parsed: &ParsedSql,
     started: Instant,
+    supabase: bool,
 ) -> Result<()> {
     set_timeouts(client, timeouts, false)?;
     let result = run_statements(client, &file.path, &file.text, parsed);
@@ -460,7 +472,7 @@ fn apply_without_transaction(
     let mut tx = client
         .transaction()
         .map_err(|e| Error::db("starting a transaction", e))?;
-    record_applied(&mut tx, table, file, started)?;
+    record_applied(&mut tx, table, file, parsed, started, supabase)?;
     tx.commit()
         .map_err(|e| Error::db(format!("recording {}", file.label()), e))
 }
@@ -469,9 +481,21 @@ fn record_applied(
     tx: &mut postgres::Transaction,
     table: &HistoryTable,
     file: &MigrationFile,
+    parsed: &ParsedSql,
     started: Instant,
+    supabase: bool,
 ) -> Result<()> {
     let duration = started.elapsed().as_millis() as i64;
+    if supabase {
+        // Keeps the Supabase CLI and dashboard in agreement with dbsage.
+        let statements: Vec<String> = parsed
+            .statements
+            .iter()
+            .map(|s| file.text[s.code_start..s.range.end].to_string())
+            .collect();
+        dbsage_supabase::record_supabase_history(tx, &file.version, &file.name, &statements)
+            .map_err(|e| Error::db("recording supabase_migrations.schema_migrations", e))?;
+    }
     tx.execute(
         &format!(
             "insert into {} (version, name, checksum, duration_ms) values ($1, $2, $3, $4)",
@@ -625,4 +649,69 @@ pub fn status(
 ) -> Result<Vec<StatusEntry>> {
     let applied = history::read(client, &project.history_table())?;
     Ok(status_entries(files, &applied))
+}
+
+/// On the first dbsage run against a database another tool migrated, marks the migrations that
+/// tool recorded as applied, so nothing is applied twice. Audited as `adopted`.
+fn adopt_history(
+    client: &mut Client,
+    project: &Project,
+    table: &HistoryTable,
+    files: &[MigrationFile],
+) -> Result<()> {
+    let tool = match project.layout() {
+        Some(l) => l,
+        None if project.is_supabase() => dbsage_supabase::Layout::Supabase,
+        None => return Ok(()),
+    };
+    if !history::read(client, table)?.is_empty() {
+        return Ok(());
+    }
+    let imported = dbsage_supabase::import_history(client, tool).map_err(|e| Error::Failed {
+        message: format!("reading {tool}'s history table: {e}"),
+        hint: "check the connecting role can read it".into(),
+    })?;
+    if imported.is_empty() {
+        return Ok(());
+    }
+    let baseline = imported
+        .iter()
+        .filter(|v| v.baseline)
+        .map(|v| v.version.as_str())
+        .max_by(|a, b| compare_versions(a, b));
+    let mut tx = client
+        .transaction()
+        .map_err(|e| Error::db("starting a transaction", e))?;
+    let mut adopted = 0;
+    for file in files {
+        let recorded = imported
+            .iter()
+            .any(|v| dbsage_supabase::same_version(&v.version, &file.version))
+            || baseline.is_some_and(|b| compare_versions(&file.version, b).is_le());
+        if !recorded {
+            continue;
+        }
+        tx.execute(
+            &format!(
+                "insert into {} (version, name, checksum, applied_by, duration_ms) values ($1, $2, $3, $4, 0) on conflict do nothing",
+                table.qualified()
+            ),
+            &[&file.version, &file.name, &file.checksum, &format!("adopted from {tool}")],
+        )
+        .map_err(|e| Error::db("importing history", e))?;
+        adopted += 1;
+    }
+    history::record_event(
+        &mut tx,
+        table,
+        None,
+        None,
+        "adopted",
+        Some(&format!(
+            "imported {adopted} applied migration(s) from {tool}'s history"
+        )),
+        None,
+    )?;
+    tx.commit()
+        .map_err(|e| Error::db("committing the history import", e))
 }

@@ -174,6 +174,61 @@ pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>> {
     Ok(ups.into_values().collect())
 }
 
+/// The project's migrations, read according to its layout: dbsage's own naming, or an adopted
+/// tool's files read in place (never renamed).
+pub fn discover_project(project: &crate::config::Project) -> Result<Vec<MigrationFile>> {
+    use dbsage_supabase::Layout;
+    let dir = project.migrations_dir();
+    let layout = match project.layout() {
+        None | Some(Layout::Supabase) => return discover(&dir),
+        Some(l) => l,
+    };
+    let adopted = dbsage_supabase::read_migrations(layout, &dir).map_err(|e| Error::Config {
+        message: format!("reading the {layout} migrations in {}: {e}", dir.display()),
+        hint: "check the files follow that tool's naming".into(),
+    })?;
+    Ok(adopted
+        .into_iter()
+        .map(|m| {
+            // dbmate keeps up and down in one file: blank the down section out (keeping line
+            // breaks) so error positions still point at the right line of the file.
+            let text = if layout == Layout::Dbmate {
+                let full = fs::read_to_string(&m.path).unwrap_or_else(|_| m.up_sql.clone());
+                match full.find("-- migrate:down") {
+                    Some(at) => {
+                        let blank: String = full[at..]
+                            .chars()
+                            .map(|c| if c == '\n' { '\n' } else { ' ' })
+                            .collect();
+                        format!("{}{blank}", &full[..at])
+                    }
+                    None => full,
+                }
+            } else {
+                m.up_sql.clone()
+            };
+            MigrationFile {
+                checksum: checksum(&text),
+                version: m.version,
+                name: m.name,
+                down: m.down_sql.map(|d| DownFile {
+                    checksum: checksum(&d),
+                    path: m.down_path.clone().unwrap_or_else(|| m.path.clone()),
+                    text: d,
+                }),
+                path: m.path,
+                text,
+            }
+        })
+        .collect())
+}
+
+/// Orders versions numerically part by part (`2` < `10`, `1.1` < `1.2`); dbsage's own 14-digit
+/// versions compare as they sort.
+pub fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    dbsage_supabase::compare_versions(a, b)
+}
+
 /// The current UTC time as a 14-digit version.
 pub fn version_now() -> String {
     let now = time::OffsetDateTime::now_utc();

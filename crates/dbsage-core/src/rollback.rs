@@ -61,6 +61,13 @@ pub fn undo_with_down_file(
         &[&file.version],
     )
     .map_err(|e| Error::db("removing the history row", e))?;
+    // Supabase's own history, when present, follows.
+    tx.batch_execute(&format!(
+        "DO $$ BEGIN IF to_regclass('supabase_migrations.schema_migrations') IS NOT NULL THEN \
+         DELETE FROM supabase_migrations.schema_migrations WHERE version = '{}'; END IF; END $$",
+        file.version.replace('\'', "''")
+    ))
+    .map_err(|e| Error::db("updating supabase_migrations.schema_migrations", e))?;
     history::record_event(
         &mut tx,
         table,

@@ -58,8 +58,8 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
             let pid = dev.running_pid();
             let applied = match pid {
                 Some(_) => {
-                    let files = dbsage_core::migrations::discover(&project.migrations_dir())
-                        .unwrap_or_default();
+                    let files =
+                        dbsage_core::migrations::discover_project(&project).unwrap_or_default();
                     let target = dbsage_core::env::Target::resolve(&project, Some("dev"))?;
                     let mut client = target.connect(&project, "dbsage dev status")?;
                     let entries = dbsage_core::migrate::status(&mut client, &project, &files)?;
@@ -120,7 +120,7 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
             return Err(dbsage_core::Error::io("starting psql", err));
         }
         DevAction::Reset => {
-            let files = dbsage_core::migrations::discover(&project.migrations_dir())?;
+            let files = dbsage_core::migrations::discover_project(&project)?;
             dev.destroy()?;
             dev.ensure_running()?;
             out.status("Recreated", &dev.url());

@@ -13,9 +13,13 @@ pub struct InitArgs {
     /// Skip the connection check.
     #[arg(long)]
     pub no_check: bool,
+    /// Adopt an existing Supabase, sqlx, dbmate or Flyway layout in place (no file is renamed);
+    /// `init` also does this by itself when it finds one. Fails when none is found.
+    #[arg(long)]
+    pub adopt: bool,
 }
 
-const CONFIG: &str = r#"# dbsage project configuration (https://github.com/dbsage/dbsage)
+const CONFIG: &str = r#"# dbsage project configuration: `dbsage --help`, README.md
 
 [migrations]
 dir = "migrations"                           # <14-digit UTC version>_<name>.sql (+ .down.sql)
@@ -51,13 +55,56 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
         std::env::current_dir().map_err(|e| Error::io("reading the current directory", e))?;
     let mut created = Vec::new();
     let mut kept = Vec::new();
-    write_new(&root.join("dbsage.toml"), CONFIG, &mut created, &mut kept)?;
-    let migrations = root.join("migrations");
-    if migrations.is_dir() {
-        kept.push("migrations/".to_string());
-    } else {
-        fs::create_dir_all(&migrations).map_err(|e| Error::io("creating migrations/", e))?;
-        created.push("migrations/".to_string());
+    let detected = dbsage_supabase::detect(&root);
+    if args.adopt && detected.is_none() {
+        return Err(Error::Config {
+            message: format!(
+                "no Supabase, sqlx, dbmate or Flyway layout found in {}",
+                root.display()
+            ),
+            hint: "run `dbsage init` without --adopt to start a new dbsage layout".into(),
+        });
+    }
+    let mut adopted = None;
+    let config = match &detected {
+        Some(d) if !root.join("dbsage.toml").exists() => {
+            let rel =
+                |p: &std::path::Path| p.strip_prefix(&root).unwrap_or(p).display().to_string();
+            let dir = rel(&d.migrations_dir);
+            let seed = d
+                .seed
+                .as_deref()
+                .map(rel)
+                .unwrap_or_else(|| "seed.sql".into());
+            let layout = match d.layout {
+                dbsage_supabase::Layout::Supabase => "supabase",
+                dbsage_supabase::Layout::Sqlx => "sqlx",
+                dbsage_supabase::Layout::Dbmate => "dbmate",
+                dbsage_supabase::Layout::Flyway => "flyway",
+            };
+            adopted = Some(
+                json!({ "layout": layout, "migrations_dir": dir, "history_table": d.history_table }),
+            );
+            let mut text = CONFIG
+                .replace("dir = \"migrations\"                           # <14-digit UTC version>_<name>.sql (+ .down.sql)",
+                         &format!("dir = \"{dir}\"\nlayout = \"{layout}\"                             # adopted in place: files keep their names"))
+                .replace("seed = \"seed.sql\"", &format!("seed = \"{seed}\""));
+            if d.layout == dbsage_supabase::Layout::Supabase {
+                text.push_str("\n[supabase]\nenabled = true   # local databases get the Supabase compatibility layer\n");
+            }
+            text
+        }
+        _ => CONFIG.to_string(),
+    };
+    write_new(&root.join("dbsage.toml"), &config, &mut created, &mut kept)?;
+    if adopted.is_none() {
+        let migrations = root.join("migrations");
+        if migrations.is_dir() {
+            kept.push("migrations/".to_string());
+        } else {
+            fs::create_dir_all(&migrations).map_err(|e| Error::io("creating migrations/", e))?;
+            created.push("migrations/".to_string());
+        }
     }
     write_new(
         &root.join(".env.example"),
@@ -92,8 +139,21 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
         }
     }
     if out.json_mode() {
-        out.json(&json!({ "created": created, "kept": kept, "checks": checks }));
+        out.json(
+            &json!({ "created": created, "kept": kept, "adopted": adopted, "checks": checks }),
+        );
     } else {
+        if let Some(a) = &adopted {
+            out.status(
+                "Adopted",
+                &format!(
+                    "{} layout in {} (files keep their names; on a database it already migrated, its history in {} is imported on the first `dbsage migrate`)",
+                    a["layout"].as_str().unwrap_or_default(),
+                    a["migrations_dir"].as_str().unwrap_or_default(),
+                    a["history_table"].as_str().unwrap_or_default()
+                ),
+            );
+        }
         for c in &created {
             out.status("Created", c);
         }

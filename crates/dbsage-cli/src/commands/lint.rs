@@ -90,7 +90,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
     };
     let mut unreadable = Vec::new();
     let (sources, wanted): (Vec<SourceFile>, Option<Vec<PathBuf>>) = if args.files.is_empty() {
-        let files = migrations::discover(&project.migrations_dir())?;
+        let files = migrations::discover_project(&project)?;
         let wanted = if args.changed {
             let target = Target::resolve(&project, args.env.as_deref())?;
             let mut client = target.connect(&project, "dbsage lint")?;
@@ -121,7 +121,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
             .iter()
             .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
             .collect();
-        if let Ok(files) = migrations::discover(&project.migrations_dir()) {
+        if let Ok(files) = migrations::discover_project(&project) {
             for f in files {
                 let canonical = f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
                 if !named.contains(&canonical) {
@@ -174,17 +174,8 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
                 "{}",
                 dbsage_lint::render_human(&findings, &sources, out.color_out())
             );
-            let errors = findings
-                .iter()
-                .filter(|f| f.severity == dbsage_lint::Severity::Error)
-                .count();
             let checked = wanted.as_ref().map_or(sources.len(), |w| w.len());
-            eprintln!(
-                "{} file(s) checked: {} error(s), {} warning(s)",
-                checked,
-                errors,
-                findings.len() - errors
-            );
+            eprintln!("{checked} file(s) checked");
         }
     }
     Ok(

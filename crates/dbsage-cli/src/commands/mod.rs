@@ -8,6 +8,7 @@ pub mod migrate;
 pub mod new;
 pub mod repair;
 pub mod rollback;
+pub mod secure;
 pub mod status;
 
 use dbsage_core::config::Project;
@@ -24,7 +25,7 @@ pub fn project() -> Result<Project> {
 /// The project and its migration files.
 pub fn project_and_files() -> Result<(Project, Vec<MigrationFile>)> {
     let project = project()?;
-    let files = migrations::discover(&project.migrations_dir())?;
+    let files = migrations::discover_project(&project)?;
     Ok((project, files))
 }
 

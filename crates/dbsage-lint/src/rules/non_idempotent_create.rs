@@ -1,8 +1,10 @@
 //! `non-idempotent-create`: CREATE statements that fail when run twice.
 
+use dbsage_sql::pg_query::protobuf::ObjectType;
 use dbsage_sql::NodeEnum;
 
 use super::Rule;
+use crate::ast::{self, QualifiedName};
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
 
@@ -47,7 +49,29 @@ severity: warning.
 };
 
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
+    // `DROP TRIGGER IF EXISTS tr ON t; CREATE TRIGGER tr …` re-runs fine (and is the only
+    // idempotent form before PostgreSQL 14's CREATE OR REPLACE TRIGGER).
+    let mut dropped_triggers: Vec<(QualifiedName, String)> = Vec::new();
     for unit in cx.units.iter().filter(|u| !u.guarded) {
+        if let NodeEnum::DropStmt(d) = &unit.node {
+            if d.remove_type == ObjectType::ObjectTrigger as i32 && d.missing_ok {
+                for object in &d.objects {
+                    let names = ast::list_names(object);
+                    if let Some((trigger, table)) = names.split_last() {
+                        if let Some(table) = QualifiedName::from_names(table) {
+                            dropped_triggers.push((table, trigger.clone()));
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        if let NodeEnum::CreateTrigStmt(t) = &unit.node {
+            let table = t.relation.as_ref().map(QualifiedName::of);
+            if table.is_some_and(|table| dropped_triggers.iter().any(|(d, n)| *d == table && *n == t.trigname)) {
+                continue;
+            }
+        }
         let (what, fix) = match &unit.node {
             NodeEnum::CreateStmt(c) if !c.if_not_exists => {
                 if c.relation.as_ref().is_some_and(|r| r.relpersistence == "t") {
@@ -97,6 +121,7 @@ mod tests {
             "create view v as select 1;",
             "create function f() returns int language sql as 'select 1';",
             "create trigger tr before update on t for each row execute function f();",
+            "drop trigger if exists other on t; create trigger tr before update on t for each row execute function f();",
             "create type mood as enum ('ok');",
             "create domain d as text;",
             "create materialized view mv as select 1;",
@@ -113,6 +138,7 @@ mod tests {
             "create or replace view v as select 1;",
             "create or replace function f() returns int language sql as 'select 1';",
             "create temporary table tmp (a int);",
+            "drop trigger if exists tr on public.t;\ncreate trigger tr before update on public.t for each row execute function f();",
         ] {
             assert!(run(RULE, sql).is_empty(), "{sql}");
         }

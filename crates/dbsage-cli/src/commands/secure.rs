@@ -1,0 +1,383 @@
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use serde_json::json;
+
+use dbsage_core::config::Project;
+use dbsage_core::env::Target;
+use dbsage_core::Error;
+use dbsage_secure::SecureError;
+
+use crate::output::{Out, Style};
+
+#[derive(Args, Debug)]
+pub struct SecureArgs {
+    #[command(subcommand)]
+    pub action: SecureAction,
+}
+
+/// Where to run: a throwaway database built from the migrations (default), or an environment.
+#[derive(Args, Debug, Clone)]
+pub struct Where {
+    /// Run against this environment instead of a throwaway database built from the migrations.
+    #[arg(long, short)]
+    pub env: Option<String>,
+    /// Allow a protected environment (secure test and explain only ever run in transactions
+    /// that are rolled back).
+    #[arg(long)]
+    pub i_know_this_is_production: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecureAction {
+    /// Report RLS and privilege problems in the schema, each with the SQL that fixes it.
+    Audit {
+        #[command(flatten)]
+        place: Where,
+        /// Write a new migration with the fixes that are safe to automate; list the rest.
+        #[arg(long)]
+        fix: bool,
+    },
+    /// Run the policy tests in tests/rls/*.toml as real users (each case rolled back).
+    Test {
+        #[command(flatten)]
+        place: Where,
+        /// Directory (or file) of policy tests.
+        #[arg(long, default_value = "tests/rls")]
+        tests: PathBuf,
+    },
+    /// Matrix role × table × command: what policies allow and what tests exercise.
+    Coverage {
+        #[command(flatten)]
+        place: Where,
+        #[arg(long, default_value = "tests/rls")]
+        tests: PathBuf,
+        /// Roles to cover (default: anon, authenticated).
+        #[arg(long, value_delimiter = ',')]
+        roles: Vec<String>,
+    },
+    /// Run a query as a role and say why rows are missing or the query is denied.
+    Explain {
+        #[command(flatten)]
+        place: Where,
+        /// ROLE or ROLE:SUB (the JWT subject, i.e. auth.uid()).
+        #[arg(long = "as", value_name = "ROLE[:SUB]")]
+        as_role: String,
+        query: String,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub place: Where,
+    /// pgTAP files or directories (default: supabase/tests and tests/pgtap).
+    pub paths: Vec<PathBuf>,
+}
+
+fn secure_error(e: SecureError) -> Error {
+    let message = e.to_string();
+    match e.exit_code() {
+        2 => Error::Config {
+            message,
+            hint: String::new(),
+        },
+        _ => Error::Failed {
+            message,
+            hint: String::new(),
+        },
+    }
+}
+
+/// Runs `work` on the chosen database: a replayed throwaway one, or an environment.
+fn on_database<T>(
+    project: &Project,
+    place: &Where,
+    rolled_back_only: bool,
+    work: impl FnOnce(&mut postgres::Client) -> dbsage_core::Result<T>,
+) -> dbsage_core::Result<T> {
+    match &place.env {
+        Some(name) => {
+            let target = Target::resolve(project, Some(name))?;
+            if target.protected && rolled_back_only && !place.i_know_this_is_production {
+                return Err(Error::Refused {
+                    message: format!("`{}` is protected: refusing to run tests as other roles on it", target.name),
+                    hint: "everything runs in transactions that are rolled back; pass --i-know-this-is-production to go ahead".into(),
+                });
+            }
+            let mut client = target.connect(project, "dbsage secure")?;
+            work(&mut client)
+        }
+        None => {
+            let files = dbsage_core::migrations::discover_project(project)?;
+            let (cluster, mut client) = dbsage_core::local::replayed(project, &files)?;
+            let result = work(&mut client);
+            drop(client);
+            cluster.stop();
+            result
+        }
+    }
+}
+
+fn tests_path(project: &Project, path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        project.root.join(path)
+    }
+}
+
+pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let project = super::project()?;
+    match args.action {
+        SecureAction::Audit { place, fix } => {
+            let options = dbsage_secure::AuditOptions::default();
+            let findings = on_database(&project, &place, false, |c| {
+                dbsage_secure::audit(c, &options).map_err(secure_error)
+            })?;
+            let errors = findings
+                .iter()
+                .any(|f| f.severity == dbsage_secure::Severity::Error);
+            let written = if fix && !findings.is_empty() {
+                let (sql, _) = dbsage_secure::fix_migration(&findings);
+                if sql.trim().is_empty() {
+                    None
+                } else {
+                    let body = format!("-- Fixes written by `dbsage secure audit --fix`. Review, then `dbsage migrate --local`.\n{sql}");
+                    Some(
+                        dbsage_core::migrations::create(
+                            &project.migrations_dir(),
+                            "secure_fixes",
+                            false,
+                            &body,
+                        )?
+                        .0,
+                    )
+                }
+            } else {
+                None
+            };
+            if out.json_mode() {
+                out.json(&json!(findings));
+            } else {
+                for f in &findings {
+                    let sev = match f.severity {
+                        dbsage_secure::Severity::Error => out.paint("error", Style::Bad),
+                        dbsage_secure::Severity::Warning => out.paint("warning", Style::Warn),
+                    };
+                    println!("{sev}[{}] {}: {}", f.check, f.object, f.message);
+                    if let Some(sql) = &f.fix_sql {
+                        for line in sql.lines() {
+                            println!("    {}", out.paint(line, Style::Dim));
+                        }
+                    }
+                }
+                println!("{} finding(s)", findings.len());
+                if let Some(path) = &written {
+                    out.status(
+                        "Created",
+                        &format!(
+                            "{} with the fixes safe to automate",
+                            super::display_path(path)
+                        ),
+                    );
+                }
+            }
+            Ok(if errors { 1 } else { 0 })
+        }
+        SecureAction::Test { place, tests } => {
+            let files =
+                dbsage_secure::load_tests(&tests_path(&project, &tests)).map_err(secure_error)?;
+            let report = on_database(&project, &place, true, |c| {
+                dbsage_secure::run_tests(c, &files).map_err(secure_error)
+            })?;
+            if out.json_mode() {
+                out.json(&json!(report));
+            } else {
+                let mut table = Table::new();
+                table
+                    .load_preset(UTF8_FULL_CONDENSED)
+                    .set_header(vec!["", "file", "case", "message"]);
+                for c in &report.cases {
+                    let mark = if c.passed {
+                        out.paint("pass", Style::Good)
+                    } else {
+                        out.paint("FAIL", Style::Bad)
+                    };
+                    table.add_row(vec![
+                        mark,
+                        super::display_path(Path::new(&c.file)),
+                        c.name.clone(),
+                        c.message.clone(),
+                    ]);
+                }
+                println!("{table}");
+                println!("{} passed, {} failed", report.passed, report.failed);
+            }
+            Ok(if report.failed > 0 { 1 } else { 0 })
+        }
+        SecureAction::Coverage {
+            place,
+            tests,
+            roles,
+        } => {
+            let files =
+                dbsage_secure::load_tests(&tests_path(&project, &tests)).map_err(secure_error)?;
+            let coverage = on_database(&project, &place, true, |c| {
+                dbsage_secure::coverage(c, &files, &roles).map_err(secure_error)
+            })?;
+            if out.json_mode() {
+                out.json(&json!(coverage));
+            } else {
+                let mut table = Table::new();
+                table.load_preset(UTF8_FULL_CONDENSED).set_header(vec![
+                    "role", "table", "select", "insert", "update", "delete",
+                ]);
+                for role in &coverage.roles {
+                    for t in &coverage.tables {
+                        let mut row = vec![role.clone(), t.clone()];
+                        for cmd in dbsage_secure::COMMANDS {
+                            let cell = coverage
+                                .cells
+                                .iter()
+                                .find(|c| &c.role == role && &c.table == t && c.command == *cmd);
+                            row.push(match cell {
+                                Some(c) => format!(
+                                    "{} {}",
+                                    if c.allowed { "allowed" } else { "denied" },
+                                    if c.tested {
+                                        out.paint("tested", Style::Good)
+                                    } else {
+                                        out.paint("untested", Style::Warn)
+                                    }
+                                ),
+                                None => "-".into(),
+                            });
+                        }
+                        table.add_row(row);
+                    }
+                }
+                println!("{table}");
+                if !coverage.untested.is_empty() {
+                    println!("untested ({}):", coverage.untested.len());
+                    for u in &coverage.untested {
+                        println!("  {u}");
+                    }
+                }
+            }
+            Ok(0)
+        }
+        SecureAction::Explain {
+            place,
+            as_role,
+            query,
+        } => {
+            let (role, sub) = match as_role.split_once(':') {
+                Some((r, s)) => (r.to_string(), Some(s.to_string())),
+                None => (as_role.clone(), None),
+            };
+            let explanation = on_database(&project, &place, true, |c| {
+                dbsage_secure::explain(c, &role, sub.as_deref(), &query).map_err(secure_error)
+            })?;
+            if out.json_mode() {
+                out.json(&json!(explanation));
+            } else {
+                match (&explanation.rows, &explanation.error) {
+                    (Some(n), _) => println!("as {role}: {n} row(s)"),
+                    (_, Some(e)) => {
+                        println!("as {role}: {}", out.paint(&format!("{e:?}"), Style::Bad))
+                    }
+                    _ => {}
+                }
+                if explanation.reasons.is_empty() {
+                    println!("nothing is hidden or denied");
+                }
+                for r in &explanation.reasons {
+                    let table = r
+                        .table
+                        .as_deref()
+                        .map(|t| format!(" on {t}"))
+                        .unwrap_or_default();
+                    println!("- [{}]{table}: {}", r.kind, r.message);
+                    if let Some(sql) = &r.fix_sql {
+                        println!("    {}", out.paint(sql, Style::Dim));
+                    }
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn collect_sql(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            collect_sql(&p, out);
+        } else if p.extension().is_some_and(|e| e == "sql") {
+            out.push(p);
+        }
+    }
+}
+
+pub fn run_pgtap(args: TestArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let project = super::project()?;
+    let roots = if args.paths.is_empty() {
+        vec![
+            project.root.join("supabase/tests"),
+            project.root.join("tests/pgtap"),
+        ]
+    } else {
+        args.paths.clone()
+    };
+    let mut files = Vec::new();
+    for r in &roots {
+        if r.is_file() {
+            files.push(r.clone());
+        } else {
+            collect_sql(r, &mut files);
+        }
+    }
+    if files.is_empty() {
+        return Err(Error::Config {
+            message: "no pgTAP files found (looked in supabase/tests and tests/pgtap)".into(),
+            hint: "name files or directories: `dbsage test path/to/tests`".into(),
+        });
+    }
+    let report = on_database(&project, &args.place, true, |c| {
+        dbsage_secure::run_pgtap(c, &files).map_err(secure_error)
+    })?;
+    if out.json_mode() {
+        out.json(&json!(report));
+    } else {
+        for f in &report.files {
+            let verdict = if f.ok {
+                out.paint("ok", Style::Good)
+            } else {
+                out.paint("FAILED", Style::Bad)
+            };
+            println!(
+                "{} .. {verdict} ({} passed, {} failed)",
+                super::display_path(Path::new(&f.path)),
+                f.passed,
+                f.failed
+            );
+            for t in f.tests.iter().filter(|t| !t.ok) {
+                println!("  not ok {} - {}", t.number, t.description);
+                for d in &t.diagnostics {
+                    println!("    {d}");
+                }
+            }
+            if let Some(e) = &f.error {
+                println!("  {}", out.paint(e, Style::Bad));
+            }
+        }
+        println!("{} passed, {} failed", report.passed, report.failed);
+    }
+    Ok(if report.ok { 0 } else { 1 })
+}
