@@ -134,3 +134,46 @@ fn adopt_without_a_known_layout_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no Supabase, sqlx, dbmate or Flyway layout"));
 }
+
+#[test]
+fn versions_the_other_tool_recorded_without_a_file_are_reported_missing() {
+    let p = TestProject::new();
+    let toml = std::fs::read_to_string(p.root().join("dbsage.toml")).unwrap();
+    std::fs::write(
+        p.root().join("dbsage.toml"),
+        format!("{toml}\n[supabase]\nenabled = true\n"),
+    )
+    .unwrap();
+    p.migration(
+        "20240101000000",
+        "one",
+        "create table if not exists one (id int);\n",
+    );
+    let mut c = p.client();
+    dbsage_supabase::install_compat(&mut c).unwrap();
+    c.batch_execute(
+        "insert into supabase_migrations.schema_migrations (version, name) values ('20240101000000', 'one'), ('20231201000000', 'made_in_the_dashboard');
+         create table one (id int);",
+    )
+    .unwrap();
+    let out = p.run(&["migrate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "20231201000000_made_in_the_dashboard is recorded as applied but its file is missing"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let (status, _) = p.json(&["status"]);
+    let states: Vec<(&str, &str)> = status["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["version"].as_str().unwrap(), m["state"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [("20231201000000", "missing"), ("20240101000000", "applied")]
+    );
+}

@@ -701,6 +701,29 @@ fn adopt_history(
         .map_err(|e| Error::db("importing history", e))?;
         adopted += 1;
     }
+    // Versions the other tool recorded with no file on disk are kept, so `status` reports them
+    // as missing instead of silently forgetting them.
+    for v in &imported {
+        if v.baseline
+            || files
+                .iter()
+                .any(|f| dbsage_supabase::same_version(&v.version, &f.version))
+        {
+            continue;
+        }
+        let name = v
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("(recorded by {tool})"));
+        tx.execute(
+            &format!(
+                "insert into {} (version, name, checksum, applied_by, duration_ms) values ($1, $2, '', $3, 0) on conflict do nothing",
+                table.qualified()
+            ),
+            &[&v.version, &name, &format!("adopted from {tool}")],
+        )
+        .map_err(|e| Error::db("importing history", e))?;
+    }
     history::record_event(
         &mut tx,
         table,
