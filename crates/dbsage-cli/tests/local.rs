@@ -258,3 +258,31 @@ fn lint_errors_stop_the_local_replay_unless_skipped() {
     let (json, code) = p.json(&["migrate", "--local"]);
     assert_eq!(code, 0, "{json}");
 }
+
+#[test]
+fn no_transaction_down_files_run_outside_a_transaction() {
+    let p = TestProject::new();
+    p.migration(
+        M1,
+        "users",
+        "create table if not exists users (id bigint primary key, email text);\n",
+    );
+    p.migration(
+        M2,
+        "email_idx",
+        "-- dbsage:no-transaction\ncreate index concurrently if not exists users_email on users (email);\n",
+    );
+    p.down(
+        M2,
+        "email_idx",
+        "-- dbsage:no-transaction\ndrop index concurrently if exists users_email;\n",
+    );
+    let (json, code) = p.json(&["migrate", "--local"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(json["checks"]["rollback"]["status"], "passed");
+    assert_eq!(p.run(&["migrate"]).status.code(), Some(0));
+    let (json, code) = p.json(&["rollback"]);
+    assert_eq!(code, 0, "{json}");
+    assert_eq!(p.history(), [M1]);
+    assert!(!p.table_exists("users_email"));
+}

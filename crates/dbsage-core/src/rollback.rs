@@ -47,6 +47,20 @@ pub fn undo_with_down_file(
     let down = file.down.as_ref().expect("caller checks for a down file");
     let parsed = parse_migration(&down.path, &down.text)?;
     let started = Instant::now();
+    // A no-transaction down file (DROP INDEX CONCURRENTLY …) runs statement by statement; its
+    // history row goes in the transaction below once every statement succeeded.
+    let no_transaction = dbsage_sql::is_no_transaction(&down.text);
+    if no_transaction {
+        client
+            .execute(
+                "select set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+                &[&timeouts.lock_timeout, &timeouts.statement_timeout],
+            )
+            .map_err(|e| Error::db("setting timeouts", e))?;
+        let result = run_statements(client, &down.path, &down.text, &parsed);
+        let _ = client.batch_execute("RESET lock_timeout; RESET statement_timeout");
+        result.map_err(Error::Migration)?;
+    }
     let mut tx = client
         .transaction()
         .map_err(|e| Error::db("starting a transaction", e))?;
@@ -55,7 +69,9 @@ pub fn undo_with_down_file(
         &[&timeouts.lock_timeout, &timeouts.statement_timeout],
     )
     .map_err(|e| Error::db("setting timeouts", e))?;
-    run_statements(&mut tx, &down.path, &down.text, &parsed).map_err(Error::Migration)?;
+    if !no_transaction {
+        run_statements(&mut tx, &down.path, &down.text, &parsed).map_err(Error::Migration)?;
+    }
     tx.execute(
         &format!("delete from {} where version = $1", table.qualified()),
         &[&file.version],

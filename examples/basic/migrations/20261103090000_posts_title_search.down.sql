@@ -1,1 +1,2 @@
-drop index if exists public.posts_title_lower_idx;
+-- dbsage:no-transaction
+drop index concurrently if exists public.posts_title_lower_idx;
