@@ -119,3 +119,48 @@ fn require_fails_against_a_server_without_tls() {
     ))
     .is_ok());
 }
+
+#[test]
+fn wrong_password_is_a_clear_error_that_hides_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let hba = dir.path().join("pg_hba.conf");
+    std::fs::write(
+        &hba,
+        "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hba, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let cluster = Cluster::start_with(&ClusterOptions {
+        settings: vec![("hba_file".into(), hba.display().to_string())],
+    })
+    .unwrap();
+    cluster
+        .connect("postgres")
+        .unwrap()
+        .batch_execute("create role app login password 'the-right-one'")
+        .unwrap();
+    let port = cluster.port();
+    let ok = ConnectSpec::parse(&format!(
+        "postgresql://app:the-right-one@127.0.0.1:{port}/postgres?sslmode=disable"
+    ))
+    .unwrap()
+    .connect();
+    assert!(ok.is_ok());
+    let err = ConnectSpec::parse(&format!(
+        "postgresql://app:hunter2wrong@127.0.0.1:{port}/postgres?sslmode=disable"
+    ))
+    .unwrap()
+    .connect()
+    .err()
+    .expect("a wrong password must fail");
+    let text = format!("{err} {}", err.hint().unwrap_or_default());
+    assert_eq!(err.exit_code(), 2);
+    assert!(
+        text.contains("authentication failed for user \"app\""),
+        "{text}"
+    );
+    assert!(text.contains("28P01"), "{text}");
+    assert!(!text.contains("hunter2wrong"), "{text}");
+}
