@@ -286,3 +286,19 @@ fn no_transaction_down_files_run_outside_a_transaction() {
     assert_eq!(p.history(), [M1]);
     assert!(!p.table_exists("users_email"));
 }
+
+#[test]
+fn missing_server_binaries_say_what_to_install() {
+    let p = TestProject::new();
+    p.migration(M1, "users", idempotent_users());
+    let out = p
+        .cmd()
+        .args(["migrate", "--local"])
+        .env("DBSAGE_PG_BIN", "/nonexistent/bin")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("no PostgreSQL server binaries found"), "{err}");
+    assert!(err.contains("apt-get install postgresql-15"), "{err}");
+}
