@@ -379,7 +379,12 @@ fn check_transaction_control(file: &MigrationFile, parsed: &ParsedSql) -> Result
     Ok(())
 }
 
-fn set_timeouts(client: &mut impl GenericClient, timeouts: &Timeouts, local: bool) -> Result<()> {
+/// Sets the migration timeouts for the transaction (`local`) or the session.
+pub(crate) fn set_timeouts(
+    client: &mut impl GenericClient,
+    timeouts: &Timeouts,
+    local: bool,
+) -> Result<()> {
     client
         .execute(
             "select set_config('lock_timeout', $1, $3), set_config('statement_timeout', $2, $3)",

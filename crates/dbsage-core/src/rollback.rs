@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::config::{HistoryTable, Project};
 use crate::error::{Error, Result};
 use crate::history;
-use crate::migrate::{parse_migration, run_statements, Timeouts};
+use crate::migrate::{parse_migration, run_statements, set_timeouts, Timeouts};
 use crate::migrations::{self, MigrationFile};
 use crate::reverse::{self, Guidance};
 
@@ -51,12 +51,7 @@ pub fn undo_with_down_file(
     // history row goes in the transaction below once every statement succeeded.
     let no_transaction = dbsage_sql::is_no_transaction(&down.text);
     if no_transaction {
-        client
-            .execute(
-                "select set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
-                &[&timeouts.lock_timeout, &timeouts.statement_timeout],
-            )
-            .map_err(|e| Error::db("setting timeouts", e))?;
+        set_timeouts(client, timeouts, false)?;
         let result = run_statements(client, &down.path, &down.text, &parsed);
         let _ = client.batch_execute("RESET lock_timeout; RESET statement_timeout");
         result.map_err(Error::Migration)?;
@@ -64,11 +59,7 @@ pub fn undo_with_down_file(
     let mut tx = client
         .transaction()
         .map_err(|e| Error::db("starting a transaction", e))?;
-    tx.execute(
-        "select set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
-        &[&timeouts.lock_timeout, &timeouts.statement_timeout],
-    )
-    .map_err(|e| Error::db("setting timeouts", e))?;
+    set_timeouts(&mut tx, timeouts, true)?;
     if !no_transaction {
         run_statements(&mut tx, &down.path, &down.text, &parsed).map_err(Error::Migration)?;
     }
