@@ -16,7 +16,7 @@ Exit codes:
   0  success
   1  a migration or check failed, or the history is inconsistent
   2  usage or configuration error (unknown environment, missing variable, unreachable host, …)
-  3  refused by a gate (protected environment not confirmed or not tested locally)
+  3  refused by a gate (protected environment: not confirmed, not tested locally, lint errors)
   130 interrupted (Ctrl-C); local clusters are stopped and nothing is left half-applied";
 
 /// dbsage: work safely with PostgreSQL. Write a migration, test it on a throwaway local
@@ -33,7 +33,8 @@ struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
     /// Output format: human (default) or json (stable shape, for scripts); `lint` also takes
-    /// github and sarif.
+    /// github and sarif; for `import` and `export` it names the data format (csv, tsv, ndjson,
+    /// json).
     #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Run as if started in this directory.
@@ -52,9 +53,11 @@ pub enum Format {
     Github,
     /// SARIF 2.1.0 for code scanning (lint only).
     Sarif,
-    /// Data formats of `import` and `export`.
+    /// import/export data format.
     Csv,
+    /// import/export data format.
     Tsv,
+    /// import/export data format.
     Ndjson,
 }
 
