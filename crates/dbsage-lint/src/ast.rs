@@ -71,10 +71,16 @@ pub(crate) fn list_names(node: &Node) -> Vec<String> {
 /// The last component of a type name, as the catalog spells it (`varchar`, `timestamp`,
 /// `int4`, `bpchar`, `serial`).
 pub(crate) fn type_name(type_name: &TypeName) -> String {
-    strings(&type_name.names)
-        .pop()
+    // The last `String` of the name list; only that one is copied (rules ask for every column).
+    type_name
+        .names
+        .iter()
+        .rev()
+        .find_map(|n| match &n.node {
+            Some(NodeEnum::String(s)) => Some(s.sval.to_ascii_lowercase()),
+            _ => None,
+        })
         .unwrap_or_default()
-        .to_ascii_lowercase()
 }
 
 /// The `Constraint` nodes of a list.

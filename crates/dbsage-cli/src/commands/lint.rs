@@ -1,3 +1,4 @@
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use clap::Args;
@@ -116,15 +117,22 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
     } else {
         // Context first: the project's migrations older than the files named.
         let mut sources: Vec<SourceFile> = Vec::new();
-        let named: Vec<PathBuf> = args
+        // Sets, not lists: with every migration named (`dbsage lint migrations/*.sql`), list
+        // lookups were quadratic and cost more than linting.
+        let canonical_named: Vec<PathBuf> = args
             .files
             .iter()
             .map(|p| p.canonicalize().unwrap_or_else(|_| p.clone()))
             .collect();
+        let named: HashSet<&Path> = canonical_named.iter().map(PathBuf::as_path).collect();
+        // The named files discovery has just read, by canonical path: not read twice.
+        let mut already_read: HashMap<PathBuf, String> = HashMap::new();
         if let Ok(files) = migrations::discover_project(&project) {
             for f in files {
                 let canonical = f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
-                if !named.contains(&canonical) {
+                if named.contains(canonical.as_path()) {
+                    already_read.insert(canonical, f.text);
+                } else {
                     sources.push(SourceFile {
                         path: f.path,
                         text: f.text,
@@ -134,22 +142,24 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         }
         let mut wanted = Vec::new();
         let mut named_sources = Vec::new();
-        for path in &args.files {
-            match std::fs::read(path) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => {
-                        wanted.push(path.clone());
-                        named_sources.push(SourceFile {
-                            path: path.clone(),
-                            text,
-                        });
-                    }
-                    Err(e) => unreadable.push(format!(
-                        "{}: not valid UTF-8 (invalid byte at offset {}); save it as UTF-8",
-                        path.display(),
-                        e.utf8_error().valid_up_to()
-                    )),
-                },
+        for (path, canonical) in args.files.iter().zip(&canonical_named) {
+            let read = match already_read.remove(canonical) {
+                Some(text) => Ok(Ok(text)),
+                None => std::fs::read(path).map(String::from_utf8),
+            };
+            match read {
+                Ok(Ok(text)) => {
+                    wanted.push(path.clone());
+                    named_sources.push(SourceFile {
+                        path: path.clone(),
+                        text,
+                    });
+                }
+                Ok(Err(e)) => unreadable.push(format!(
+                    "{}: not valid UTF-8 (invalid byte at offset {}); save it as UTF-8",
+                    path.display(),
+                    e.utf8_error().valid_up_to()
+                )),
                 Err(e) => unreadable.push(format!("{}: {e}", path.display())),
             }
         }
@@ -160,7 +170,8 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
     };
     let mut findings = dbsage_core::lint::lint_sources(&project, &sources)?;
     if let Some(wanted) = &wanted {
-        findings.retain(|f| wanted.contains(&f.file));
+        let wanted: HashSet<&Path> = wanted.iter().map(PathBuf::as_path).collect();
+        findings.retain(|f| wanted.contains(f.file.as_path()));
     }
     for message in &unreadable {
         out.error_text(message, None);

@@ -122,13 +122,13 @@ pub(crate) fn cmd_def(cmd: &protobuf::AlterTableCmd) -> Option<&NodeEnum> {
 
 /// Every column definition a statement writes: CREATE TABLE columns, ADD COLUMN, and the new
 /// type of ALTER COLUMN TYPE (with the column name, which `ColumnDef` leaves empty there).
-pub(crate) fn column_definitions(unit: &Unit) -> Vec<(String, &ColumnDef)> {
+pub(crate) fn column_definitions(unit: &Unit) -> Vec<(&str, &ColumnDef)> {
     let mut out = Vec::new();
     match &unit.node {
         NodeEnum::CreateStmt(create) => {
             for element in &create.table_elts {
                 if let Some(NodeEnum::ColumnDef(c)) = &element.node {
-                    out.push((c.colname.clone(), c.as_ref()));
+                    out.push((c.colname.as_str(), c.as_ref()));
                 }
             }
         }
@@ -136,9 +136,9 @@ pub(crate) fn column_definitions(unit: &Unit) -> Vec<(String, &ColumnDef)> {
             for (_, cmd) in alter_table_cmds(unit) {
                 if let Some(NodeEnum::ColumnDef(c)) = cmd_def(cmd) {
                     let name = if c.colname.is_empty() {
-                        cmd.name.clone()
+                        cmd.name.as_str()
                     } else {
-                        c.colname.clone()
+                        c.colname.as_str()
                     };
                     out.push((name, c));
                 }
