@@ -175,6 +175,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         sources.sort_by(|a, b| a.path.file_name().cmp(&b.path.file_name()));
         (sources, Some(wanted))
     };
+    keep_freed_c_memory();
     let mut findings = dbsage_core::lint::lint_sources(&project, &sources)?;
     if let Some(wanted) = &wanted {
         let wanted: HashSet<&Path> = wanted.iter().map(PathBuf::as_path).collect();
@@ -203,4 +204,20 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
             0
         },
     )
+}
+
+/// libpg_query allocates each parse's memory with the C allocator (glibc malloc) and frees it
+/// all at the end of the parse. On the parser threads glibc's per-thread arenas then hand that
+/// memory back to the kernel (madvise) after nearly every file, and the next parse faults it
+/// in again: ~31,000 page faults and a fifth of a second of system time for 1,000 files.
+/// Keeping freed memory in the process (it is reused by the next parse; peak use is unchanged)
+/// avoids that. The mmap threshold is fixed too, so that large parser blocks come from the
+/// reused heap rather than from fresh mappings.
+fn keep_freed_c_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters; called before the parser threads start.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+    }
 }
