@@ -12,13 +12,6 @@ use dbsage_lint::{Finding, SourceFile};
 use crate::output::Out;
 use crate::Format;
 
-/// mimalloc for the whole binary: linting decodes libpg_query's protobuf trees into millions
-/// of small boxed nodes (and frees them), across parser threads; mimalloc's thread-local free
-/// lists make that allocation-heavy work markedly cheaper than glibc malloc. (Declared here,
-/// beside the command it is for; a binary has one global allocator wherever it is declared.)
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Args, Debug)]
 pub struct LintArgs {
     /// Files to lint (default: every migration). Earlier migrations are still read, so rules
