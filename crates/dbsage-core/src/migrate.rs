@@ -411,7 +411,7 @@ fn apply_in_transaction(
     set_timeouts(&mut tx, timeouts, true)?;
     if let Err(failure) = run_statements(&mut tx, &file.path, &file.text, parsed) {
         drop(tx); // rolls back: nothing of the failed migration stays
-        return Err(enrich(client, failure, parsed));
+        return Err(enrich(client, failure));
     }
     let idempotency = if idempotency_check {
         let mut sp = tx
@@ -461,7 +461,7 @@ fn apply_without_transaction(
             ));
         }
         failure.dbsage_hint = Some(hint.trim().to_string());
-        return Err(enrich(client, failure, parsed));
+        return Err(enrich(client, failure));
     }
     if let Some(index) = invalid.first() {
         return Err(Error::Failed {
@@ -582,13 +582,12 @@ pub fn locate_error(
 }
 
 /// Adds what only a second look at the server can tell: who holds the lock we timed out on.
-fn enrich(client: &mut Client, mut failure: Box<MigrationError>, parsed: &ParsedSql) -> Error {
+fn enrich(client: &mut Client, mut failure: Box<MigrationError>) -> Error {
     if failure.sqlstate == "55P03" {
         let stmt_text = failure.source_text[failure.statement.clone()].to_string();
         let tables = dbsage_sql::pg_query::parse(&stmt_text, 0)
             .map(|r| r.tables())
             .unwrap_or_default();
-        let _ = parsed;
         if let Ok(rows) = client.query(
             "select l.relation::regclass::text, a.pid, coalesce(nullif(a.application_name, ''), '?'),
                     coalesce(a.usename::text, '?'), coalesce(a.state, '?'), l.mode
