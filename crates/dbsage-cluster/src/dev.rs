@@ -126,30 +126,25 @@ impl DevCluster {
             self.state.port = free_port()?;
             self.save()?;
         }
-        let mut cmd = Command::new(self.install.bin("pg_ctl"));
-        cmd.arg("-D")
-            .arg(self.data_dir())
-            .arg("-l")
-            .arg(self.log_path())
-            .args(["-w", "-t", "60", "-o"])
-            .arg(format!(
-                "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c synchronous_commit=off",
-                self.state.port
-            ))
-            .arg("start")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        RunAs::apply(self.run_as.as_ref(), &mut cmd);
-        let out = cmd
-            .output()
-            .map_err(|e| ClusterError::io("running pg_ctl start", e))?;
-        if !out.status.success() {
-            return Err(ClusterError::Start {
-                reason: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-                log: tail(&fs::read_to_string(self.log_path()).unwrap_or_default(), 30),
-            });
-        }
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c synchronous_commit=off",
+            self.state.port
+        );
+        let log = self.log_path();
+        self.pg_ctl(&[
+            "-l".as_ref(),
+            log.as_os_str(),
+            "-w".as_ref(),
+            "-t".as_ref(),
+            "60".as_ref(),
+            "-o".as_ref(),
+            options.as_ref(),
+            "start".as_ref(),
+        ])
+        .map_err(|reason| ClusterError::Start {
+            reason,
+            log: tail(&fs::read_to_string(self.log_path()).unwrap_or_default(), 30),
+        })?;
         Ok(true)
     }
 
@@ -170,27 +165,30 @@ impl DevCluster {
         if self.running_pid().is_none() {
             return Ok(false);
         }
+        self.pg_ctl(&["-m", "fast", "-w", "-t", "60", "stop"].map(std::ffi::OsStr::new))
+            .map_err(|reason| ClusterError::Start {
+                reason: format!("pg_ctl stop failed: {reason}"),
+                log: String::new(),
+            })?;
+        Ok(true)
+    }
+
+    /// Runs `pg_ctl -D <data> ARGS…` as the server user; the error is pg_ctl's stderr.
+    fn pg_ctl(&self, args: &[&std::ffi::OsStr]) -> Result<(), String> {
         let mut cmd = Command::new(self.install.bin("pg_ctl"));
         cmd.arg("-D")
             .arg(self.data_dir())
-            .args(["-m", "fast", "-w", "-t", "60", "stop"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         RunAs::apply(self.run_as.as_ref(), &mut cmd);
-        let out = cmd
-            .output()
-            .map_err(|e| ClusterError::io("running pg_ctl stop", e))?;
-        if !out.status.success() {
-            return Err(ClusterError::Start {
-                reason: format!(
-                    "pg_ctl stop failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ),
-                log: String::new(),
-            });
+        let out = cmd.output().map_err(|e| format!("running pg_ctl: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
         }
-        Ok(true)
     }
 
     /// Stops the server and deletes its data (for `dev reset`).
