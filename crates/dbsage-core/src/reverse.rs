@@ -2,7 +2,7 @@
 //! the parsed migration, newest first, and the statements that cannot be reversed.
 
 use dbsage_sql::pg_query::protobuf::{self, AlterTableType, Node, ObjectType, RangeVar, TypeName};
-use dbsage_sql::{line_col, NodeEnum, ParsedSql};
+use dbsage_sql::{line_col, quote_ident as ident, string_values, NodeEnum, ParsedSql};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -277,20 +277,6 @@ fn excerpt(sql: &str) -> String {
     }
 }
 
-/// Quotes an identifier unless it is a plain lower-case name.
-pub fn ident(name: &str) -> String {
-    let plain = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !name.starts_with(|c: char| c.is_ascii_digit());
-    if plain {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
-}
-
 fn rel(rv: Option<&RangeVar>) -> String {
     match rv {
         Some(r) if !r.schemaname.is_empty() => {
@@ -301,18 +287,8 @@ fn rel(rv: Option<&RangeVar>) -> String {
     }
 }
 
-fn strings(nodes: &[Node]) -> Vec<String> {
-    nodes
-        .iter()
-        .filter_map(|n| match &n.node {
-            Some(NodeEnum::String(s)) => Some(s.sval.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 fn qualified(nodes: &[Node]) -> String {
-    strings(nodes)
+    string_values(nodes)
         .iter()
         .map(|s| ident(s))
         .collect::<Vec<_>>()
@@ -320,7 +296,7 @@ fn qualified(nodes: &[Node]) -> String {
 }
 
 fn type_name(t: &TypeName) -> String {
-    let mut names = strings(&t.names);
+    let mut names = string_values(&t.names);
     if names.len() == 2 && names[0] == "pg_catalog" {
         names.remove(0);
     }
@@ -363,6 +339,19 @@ mod tests {
             ]
         );
         assert!(g.irreversible.is_empty(), "{:?}", g.irreversible);
+    }
+
+    #[test]
+    fn reserved_words_are_quoted_so_the_guidance_runs() {
+        let g =
+            guidance("create table \"order\" (id int);\ncreate index order_id on \"order\" (id);");
+        assert_eq!(
+            g.statements,
+            vec![
+                "DROP INDEX IF EXISTS order_id;",
+                "DROP TABLE IF EXISTS \"order\";"
+            ]
+        );
     }
 
     #[test]

@@ -48,15 +48,7 @@ impl std::fmt::Display for QualifiedName {
 }
 
 /// The `sval`s of a list of `String` nodes (names, column lists).
-pub(crate) fn strings(nodes: &[Node]) -> Vec<String> {
-    nodes
-        .iter()
-        .filter_map(|n| match &n.node {
-            Some(NodeEnum::String(s)) => Some(s.sval.clone()),
-            _ => None,
-        })
-        .collect()
-}
+pub(crate) use dbsage_sql::string_values as strings;
 
 /// The names inside a `List` node (how DROP and COMMENT carry object names).
 pub(crate) fn list_names(node: &Node) -> Vec<String> {

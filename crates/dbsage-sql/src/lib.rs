@@ -11,7 +11,9 @@ use std::ops::Range;
 pub use pg_query;
 pub use pg_query::NodeEnum;
 
+mod names;
 mod position;
+pub use names::{quote_ident, string_values};
 pub use position::{char_pos_to_byte, line_col, LineCol};
 
 /// One top-level statement of a SQL text.
