@@ -7,7 +7,7 @@ use serde_json::json;
 use dbsage_core::config::Project;
 use dbsage_core::env::Target;
 use dbsage_core::migrations;
-use dbsage_lint::{Finding, SourceFile};
+use dbsage_lint::SourceFile;
 
 use crate::output::Out;
 use crate::Format;
@@ -29,23 +29,6 @@ pub struct LintArgs {
     /// List every rule with its default severity.
     #[arg(long)]
     pub rules: bool,
-}
-
-/// The source texts the findings point into (for caret rendering).
-pub fn sources_for(findings: &[Finding]) -> Vec<SourceFile> {
-    let mut paths: Vec<&Path> = findings.iter().map(|f| f.file.as_path()).collect();
-    paths.sort();
-    paths.dedup();
-    paths
-        .into_iter()
-        .filter_map(|p| {
-            let text = std::fs::read_to_string(p).ok()?;
-            Some(SourceFile {
-                path: p.to_path_buf(),
-                text,
-            })
-        })
-        .collect()
 }
 
 pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {

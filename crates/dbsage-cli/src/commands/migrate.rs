@@ -209,7 +209,15 @@ fn run_local(
             out.status("Seeded", &super::display_path(std::path::Path::new(seed)));
         }
         if !report.lint.is_empty() {
-            let sources = super::lint::sources_for(&report.lint);
+            // The texts are in memory already: the findings point into these files.
+            let sources: Vec<dbsage_lint::SourceFile> = files
+                .iter()
+                .filter(|f| report.lint.iter().any(|l| l.file == f.path))
+                .map(|f| dbsage_lint::SourceFile {
+                    path: f.path.clone(),
+                    text: f.text.clone(),
+                })
+                .collect();
             eprint!(
                 "{}",
                 dbsage_lint::render_human(&report.lint, &sources, out.color_err())
