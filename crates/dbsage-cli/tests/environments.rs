@@ -289,3 +289,25 @@ fn dev_cluster_is_the_default_environment_and_resets_with_seed() {
         serde_json::from_slice(&dbsage(&["dev", "status", "--format", "json"]).stdout).unwrap();
     assert_eq!(status["running"], false);
 }
+
+#[test]
+fn rollback_on_a_protected_environment_needs_confirmation() {
+    let p = with_prod();
+    p.down(M1, "users", "drop table if exists users;\n");
+    assert_eq!(
+        p.run(&["migrate", "--env", "prod", "--yes", "--skip-local-check"])
+            .status
+            .code(),
+        Some(0)
+    );
+    let out = p.run(&["rollback", "--env", "prod"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(
+        prod_history(&p),
+        [M1],
+        "nothing rolled back without confirmation"
+    );
+    let out = p.run(&["rollback", "--env", "prod", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(prod_history(&p).is_empty());
+}

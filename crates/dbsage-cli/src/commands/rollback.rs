@@ -2,7 +2,7 @@ use clap::Args;
 use serde_json::json;
 
 use dbsage_core::env::Target;
-use dbsage_core::gates::{self, GateOptions};
+use dbsage_core::gates;
 
 use crate::output::{Out, Style};
 
@@ -26,19 +26,9 @@ pub fn run(args: RollbackArgs, out: &Out) -> dbsage_core::Result<i32> {
     let (project, files) = super::project_and_files()?;
     let target = Target::resolve(&project, args.env.as_deref())?;
     // A rollback is not a new migration set: only the confirmation gate applies.
-    gates::check(
-        &project,
-        &target,
-        &files,
-        &GateOptions {
-            yes: args.yes,
-            skip_local_check: true,
-            skip_lint: true,
-            dry_run: false,
-        },
-        "roll back",
-        &mut |prompt| out.ask(prompt),
-    )?;
+    gates::confirm_protected(&target, "roll back", args.yes, &mut |prompt| {
+        out.ask(prompt)
+    })?;
     let mut client = target.connect(&project, "dbsage rollback")?;
     let outcome =
         dbsage_core::rollback::rollback(&mut client, &project, &files, args.steps, args.write)?;
