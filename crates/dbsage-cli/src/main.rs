@@ -3,6 +3,7 @@
 
 mod commands;
 mod output;
+mod prompt;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -171,6 +172,9 @@ fn run(command: Command, out: &Out) -> i32 {
 /// transaction is rolled back by the server when the connection closes.
 fn install_signal_handler() {
     let _ = ctrlc::set_handler(|| {
+        if prompt::is_prompting() {
+            prompt::cancel();
+        }
         INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
         dbsage_cluster::shutdown_live_clusters();
         eprintln!("interrupted: local clusters stopped, nothing half-applied");

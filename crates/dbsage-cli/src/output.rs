@@ -144,16 +144,9 @@ impl Out {
         }
     }
 
-    /// Asks a person; `None` when stdin is not a terminal (nobody to ask).
+    /// Asks a person (the plan, then the question); `None` when stdin is not a terminal.
     pub fn ask(&self, prompt: &str) -> Option<String> {
-        if !std::io::stdin().is_terminal() {
-            return None;
-        }
-        dialoguer::Input::<String>::new()
-            .with_prompt(prompt)
-            .allow_empty(true)
-            .interact_text()
-            .ok()
+        crate::prompt::ask(prompt)
     }
 }
 

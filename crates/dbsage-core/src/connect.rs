@@ -128,6 +128,11 @@ impl ConnectSpec {
         self.config.get_user().unwrap_or("postgres")
     }
 
+    /// The database name, when the URL or PGDATABASE gives one (libpq then uses the user name).
+    pub fn dbname(&self) -> Option<&str> {
+        self.config.get_dbname()
+    }
+
     /// Opens a connection, turning failures into one-paragraph messages that say what to do.
     ///
     /// The whole handshake (TCP, TLS, start-up, authentication) is bounded by the connect

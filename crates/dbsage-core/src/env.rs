@@ -1,7 +1,8 @@
 //! Environments: a name (`dev`, `staging`, `DATABASE_URL`, …) resolved to a connection.
 //!
 //! `dev` is the project's embedded dev cluster unless `dbsage.toml` defines its own `dev`;
-//! `DATABASE_URL` (any case) is the variable of that name.
+//! `DATABASE_URL` (exactly so spelled) is the variable of that name. Names match exactly; an
+//! unknown name gets "did you mean …?" for near misses.
 
 use postgres::Client;
 
@@ -50,7 +51,7 @@ impl Target {
                 kind: Kind::Dev,
             });
         }
-        if name.eq_ignore_ascii_case("database_url") {
+        if name == "DATABASE_URL" {
             let url = project.var("DATABASE_URL").ok_or_else(|| Error::Config {
                 message: "environment DATABASE_URL: the variable DATABASE_URL is not set (looked in the environment, .env.local and .env)".into(),
                 hint: "export DATABASE_URL=postgresql://… or name an environment from dbsage.toml".into(),
@@ -63,16 +64,19 @@ impl Target {
                 kind: Kind::Remote(Box::new(spec)),
             });
         }
-        let mut known: Vec<String> = project.config.environments.keys().cloned().collect();
-        known.push("dev".into());
-        known.push("DATABASE_URL".into());
-        Err(Error::Config {
-            message: format!("unknown environment `{name}` (known: {})", known.join(", ")),
-            hint: format!(
-                "add it to dbsage.toml:\n  [environments.{name}]\n  url = \"${{{}_DATABASE_URL}}\"",
-                name.to_uppercase()
-            ),
-        })
+        Err(unknown_environment(project, &name))
+    }
+
+    /// Connects (see [`Target::connect`]) and reads the database's effective protection: its
+    /// mark, or this environment's `protected = true`. Every command that writes uses this.
+    pub fn connect_protected(
+        &self,
+        project: &Project,
+        application_name: &str,
+    ) -> Result<(Client, Option<crate::protection::Protection>)> {
+        let mut client = self.connect(project, application_name)?;
+        let protection = crate::protection::protection_of(&mut client, project, self)?;
+        Ok((client, protection))
     }
 
     pub fn is_dev(&self) -> bool {
@@ -101,6 +105,78 @@ impl Target {
             }
         }
     }
+}
+
+/// "unknown environment", with "did you mean …?" for a near miss (edit distance ≤ 2, or the same
+/// name in another case); only without one does the hint suggest adding a section.
+fn unknown_environment(project: &Project, name: &str) -> Error {
+    let mut known: Vec<String> = project.config.environments.keys().cloned().collect();
+    known.push("dev".into());
+    known.push("DATABASE_URL".into());
+    let near: Vec<&String> = known
+        .iter()
+        .filter(|k| k.eq_ignore_ascii_case(name) || strsim::levenshtein(k, name) <= 2)
+        .collect();
+    let hint = match near.as_slice() {
+        [] => format!(
+            "add it to dbsage.toml:\n  [environments.{name}]\n  url = \"${{{}_DATABASE_URL}}\"",
+            name.to_uppercase()
+        ),
+        [one] => format!("did you mean `{one}`? (environment names match exactly)"),
+        many => format!(
+            "did you mean one of {}? (environment names match exactly)",
+            many.iter()
+                .map(|k| format!("`{k}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Error::Config {
+        message: format!("unknown environment `{name}` (known: {})", known.join(", ")),
+        hint,
+    }
+}
+
+/// Groups of environment names that point at the same database (host, port, database name),
+/// with that database as `host:port/db`. Environments whose URL cannot be resolved (a missing
+/// variable) are left out; `DATABASE_URL` counts when it is set.
+pub fn same_database_environments(project: &Project) -> Vec<(Vec<String>, String)> {
+    let mut resolved: Vec<(String, String)> = Vec::new();
+    for (name, env) in &project.config.environments {
+        let url = project.expand(&format!("environments.{name}.url"), &env.url);
+        if let Some(id) = url.ok().and_then(|u| database_identity(&u)) {
+            resolved.push((name.clone(), id));
+        }
+    }
+    if !project.config.environments.contains_key("DATABASE_URL") {
+        if let Some(id) = project
+            .var("DATABASE_URL")
+            .and_then(|u| database_identity(&u))
+        {
+            resolved.push(("DATABASE_URL".into(), id));
+        }
+    }
+    let mut groups: Vec<(Vec<String>, String)> = Vec::new();
+    for (name, id) in resolved {
+        match groups.iter_mut().find(|(_, g)| *g == id) {
+            Some((names, _)) => names.push(name),
+            None => groups.push((vec![name], id)),
+        }
+    }
+    groups.retain(|(names, _)| names.len() > 1);
+    groups
+}
+
+/// `host:port/database`, with the loopback spellings made one.
+fn database_identity(url: &str) -> Option<String> {
+    let spec = ConnectSpec::parse(url).ok()?;
+    let (host, port) = spec.target.rsplit_once(':')?;
+    let host = match host.to_ascii_lowercase().as_str() {
+        "127.0.0.1" | "::1" | "[::1]" | "localhost" => "localhost".to_string(),
+        other => other.to_string(),
+    };
+    let database = spec.dbname().unwrap_or(spec.user()).to_string();
+    Some(format!("{host}:{port}/{database}"))
 }
 
 /// Installs the Supabase compatibility layer on a dev database that does not have it yet.

@@ -1,12 +1,18 @@
-//! The gates in front of a protected environment: the migration set must have passed
-//! `migrate --local` in this checkout, and a person must confirm by typing the environment's
-//! name (or the script passes `--yes`). Overrides are recorded in the audit log.
+//! The gates in front of a protected database: the migration set must have passed
+//! `migrate --local` in this checkout, and a person must confirm by typing the name the database
+//! is protected under (or the script passes `--yes`), after seeing the plan. Overrides and the
+//! confirmation are recorded in the audit log.
+//!
+//! Whether a database is protected is read from the database after connecting
+//! ([`protection_of`]): the gates apply whatever environment name or URL reached it.
 
 use crate::config::Project;
 use crate::env::Target;
 use crate::error::{Error, Result};
 use crate::local::has_passed_locally;
+use crate::migrate::Planned;
 use crate::migrations::MigrationFile;
+pub use crate::protection::{protection_of, Protection};
 
 #[derive(Debug, Clone, Default)]
 pub struct GateOptions {
@@ -14,30 +20,44 @@ pub struct GateOptions {
     pub skip_local_check: bool,
     /// Apply despite lint errors (recorded in the audit log).
     pub skip_lint: bool,
-    pub dry_run: bool,
 }
 
 /// Audit events that the run must record once connected.
 #[derive(Debug, Clone, Default)]
 pub struct GateOutcome {
+    /// Gates skipped on purpose: `(event, reason)`.
     pub overrides: Vec<(String, String)>,
+    /// How the write was confirmed, for the `protected_confirmed` audit event.
+    pub confirmation: String,
 }
 
-/// How the caller asks a person: `None` when nobody can be asked (no terminal).
+impl GateOutcome {
+    /// Every `(event, reason)` to record: the overrides, then the confirmation.
+    pub fn audit_events(&self) -> Vec<(String, String)> {
+        let mut events = self.overrides.clone();
+        events.push(("protected_confirmed".into(), self.confirmation.clone()));
+        events
+    }
+}
+
+/// How the caller asks a person: `None` when nobody can be asked (no terminal). The prompt's
+/// last line is the question; the lines before it are the plan.
 pub type Confirm<'a> = dyn FnMut(&str) -> Option<String> + 'a;
 
+/// The gates of `migrate` on a protected database: lint (once; its hazards also go into the
+/// plan), the local pass, then the typed confirmation showing `planned`.
+#[allow(clippy::too_many_arguments)]
 pub fn check(
     project: &Project,
     target: &Target,
+    protection: &Protection,
     files: &[MigrationFile],
+    planned: &[Planned],
     options: &GateOptions,
     what: &str,
     confirm: &mut Confirm,
 ) -> Result<GateOutcome> {
     let mut outcome = GateOutcome::default();
-    if !target.protected || options.dry_run {
-        return Ok(outcome);
-    }
     let findings = crate::lint::lint_migrations(project, files)?;
     let errors: Vec<_> = findings
         .iter()
@@ -70,8 +90,9 @@ pub fn check(
         } else {
             return Err(Error::Refused {
                 message: format!(
-                    "refusing to {what} `{}`: the linter found {} error(s):\n  {}",
+                    "refusing to {what} `{}`: {}, and the linter found {} error(s):\n  {}",
                     target.name,
+                    protection.describe(),
                     errors.len(),
                     listed.join("\n  ")
                 ),
@@ -88,43 +109,118 @@ pub fn check(
         } else {
             return Err(Error::Refused {
                 message: format!(
-                    "refusing to {what} `{}`: it is protected, and this migration set has not passed `dbsage migrate --local`",
-                    target.name
+                    "refusing to {what} `{}`: {}, and this migration set has not passed `dbsage migrate --local`",
+                    target.name,
+                    protection.describe()
                 ),
                 hint: "run `dbsage migrate --local` first (it tests every migration on a throwaway database); --skip-local-check overrides this and is recorded in the audit log".into(),
             });
         }
     }
-    confirm_protected(target, what, options.yes, confirm)?;
+    let mut plan = migrate_plan(files, planned, &findings);
+    plan.extend(
+        outcome
+            .overrides
+            .iter()
+            .map(|(_, reason)| format!("gate skipped: {reason}")),
+    );
+    outcome.confirmation =
+        confirm_protected(target, protection, what, &plan, options.yes, confirm)?;
     Ok(outcome)
 }
 
-/// The typed confirmation alone, for commands that change data rather than schema (import).
+/// The pending migrations with their transaction mode and lint hazards, one line each.
+pub fn migrate_plan(
+    files: &[MigrationFile],
+    planned: &[Planned],
+    findings: &[dbsage_lint::Finding],
+) -> Vec<String> {
+    if planned.is_empty() {
+        return vec!["nothing is pending: only dbsage's bookkeeping would run".into()];
+    }
+    let mut plan = vec![format!("would apply {} migration(s):", planned.len())];
+    for p in planned {
+        let mode = if p.no_transaction {
+            "no-transaction"
+        } else {
+            "transaction"
+        };
+        let path = files
+            .iter()
+            .find(|f| f.version == p.version)
+            .map(|f| f.path.as_path());
+        let hazards: Vec<&dbsage_lint::Finding> = findings
+            .iter()
+            .filter(|f| Some(f.file.as_path()) == path)
+            .collect();
+        let count = |severity| hazards.iter().filter(|f| f.severity == severity).count();
+        let lint = if hazards.is_empty() {
+            "lint: clean".to_string()
+        } else {
+            let mut rules: Vec<&str> = hazards.iter().map(|f| f.rule.as_str()).collect();
+            rules.sort_unstable();
+            rules.dedup();
+            format!(
+                "lint: {} error(s), {} warning(s) [{}]",
+                count(dbsage_lint::Severity::Error),
+                count(dbsage_lint::Severity::Warning),
+                rules.join(", ")
+            )
+        };
+        plan.push(format!(
+            "  {}_{} ({mode}, {} statement(s); {lint})",
+            p.version, p.name, p.statements
+        ));
+    }
+    plan
+}
+
+/// The typed confirmation for a write to a protected database, after showing `plan`. Returns
+/// how it was confirmed (for the audit log).
 pub fn confirm_protected(
     target: &Target,
+    protection: &Protection,
     what: &str,
+    plan: &[String],
     yes: bool,
     confirm: &mut Confirm,
-) -> Result<()> {
-    if !target.protected || yes {
-        return Ok(());
+) -> Result<String> {
+    let reached = if target.name == protection.name {
+        format!("`{}`", target.name)
+    } else {
+        format!("`{}`, protected as `{}`", target.name, protection.name)
+    };
+    if yes {
+        return Ok(format!("--yes ({reached})"));
     }
-    let prompt = format!(
-        "`{}` is protected ({}). Type its name to {what} it",
-        target.name, target.display
-    );
+    let mut prompt = format!("{} ({}).\n", protection.describe(), target.display);
+    for line in plan {
+        prompt.push_str(line);
+        prompt.push('\n');
+    }
+    prompt.push_str(&format!("Type `{}` to confirm", protection.name));
     match confirm(&prompt) {
-        Some(answer) if answer.trim() == target.name => Ok(()),
+        Some(answer) if answer.trim() == protection.name => {
+            Ok(format!("typed `{}` ({reached})", protection.name))
+        }
         Some(_) => Err(Error::Refused {
-            message: "the name typed does not match: nothing was changed".into(),
+            message: format!(
+                "the name typed does not match `{}`: nothing was changed",
+                protection.name
+            ),
             hint: String::new(),
         }),
         None => Err(Error::Refused {
             message: format!(
-                "refusing to {what} protected environment `{}` without confirmation (no terminal to ask on)",
-                target.name
+                "refusing to {what} `{}` without confirmation: {} (no terminal to ask on)\n{}",
+                target.name,
+                protection.describe(),
+                plan.join("\n")
             ),
-            hint: "pass --yes in scripts and CI".into(),
+            hint: format!(
+                "run it in a terminal and type `{}`, or pass --yes in scripts and CI",
+                protection.name
+            ),
         }),
     }
 }

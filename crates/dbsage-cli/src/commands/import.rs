@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use dbsage_core::env::Target;
-use dbsage_core::gates;
+use dbsage_core::{gates, protection};
 use dbsage_import::{ExportSource, ImportError, ImportOptions, ImportReport, Mode, Source};
 
 use crate::output::{Out, Style};
@@ -120,14 +120,6 @@ impl dbsage_import::Progress for Bar {
 pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
     let target = Target::resolve(&project, args.env.as_deref())?;
-    let verb = if args.dry_run {
-        "validate an import into"
-    } else {
-        "import into"
-    };
-    if !args.dry_run {
-        gates::confirm_protected(&target, verb, args.yes, &mut |p| out.ask(p))?;
-    }
     let mut map = Vec::new();
     for m in &args.map {
         let (src, dst) = m
@@ -161,6 +153,44 @@ pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
         reject_file: args.reject_file.clone(),
         dry_run: args.dry_run,
     };
+    let (mut client, protection) = target.connect_protected(&project, "dbsage import")?;
+    let mut confirmation = None;
+    if let Some(protection) = &protection {
+        if args.dry_run {
+            out.status(
+                "Note",
+                &format!("{}; a dry run asks for nothing", protection.describe()),
+            );
+        } else {
+            let mode = args.mode.clone().unwrap_or_else(|| {
+                if args.key.is_some() {
+                    "upsert"
+                } else {
+                    "insert"
+                }
+                .into()
+            });
+            let key = args
+                .key
+                .as_ref()
+                .map(|k| format!(", key {}", k.join(",")))
+                .unwrap_or_default();
+            let plan = [format!(
+                "would import {} into {} (mode {mode}{key})",
+                args.file, args.into
+            )];
+            let confirmed = gates::confirm_protected(
+                &target,
+                protection,
+                "import into",
+                &plan,
+                args.yes,
+                &mut |p| out.ask(p),
+            )?;
+            protection::mark(&mut client, &project, &target)?;
+            confirmation = Some((confirmed, mode));
+        }
+    }
     let source = if args.file == "-" {
         Source::Reader(Box::new(std::io::stdin()))
     } else {
@@ -178,10 +208,25 @@ pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
             b
         }),
     );
-    let mut client = target.connect(&project, "dbsage import")?;
     let result = dbsage_import::import(&mut client, source, &options, &bar);
     if let Some(b) = &bar.0 {
         b.finish_and_clear();
+    }
+    // A merge into a protected database is audited like a migration.
+    if let (Some((confirmed, mode)), Ok(r)) = (&confirmation, &result) {
+        if r.merged {
+            protection::record_event(
+                &mut client,
+                &project,
+                "imported",
+                confirmed,
+                json!({
+                    "file": args.file, "table": args.into, "mode": mode,
+                    "source_rows": r.source_rows, "inserted": r.inserted,
+                    "updated": r.updated, "unchanged": r.unchanged, "rejected": r.rejected,
+                }),
+            )?;
+        }
     }
     let (report, error) = match result {
         Ok(r) => (Some(r), None),

@@ -118,6 +118,7 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
     }
     // Validates what is there now (a kept dbsage.toml may be broken).
     let project = dbsage_core::config::Project::load(&root)?;
+    let warnings = super::same_database_warnings(&project);
 
     let mut checks = Vec::new();
     if !args.no_check {
@@ -140,7 +141,7 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
     }
     if out.json_mode() {
         out.json(
-            &json!({ "created": created, "kept": kept, "adopted": adopted, "checks": checks }),
+            &json!({ "created": created, "kept": kept, "adopted": adopted, "checks": checks, "warnings": warnings }),
         );
     } else {
         if let Some(a) = &adopted {
@@ -159,6 +160,9 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
         }
         for k in &kept {
             out.status("Kept", &format!("{k} (already there)"));
+        }
+        for w in &warnings {
+            out.warn(w);
         }
         for c in &checks {
             let what = c["what"].as_str().unwrap_or_default();

@@ -7,6 +7,7 @@ use dbsage_core::env::Target;
 use dbsage_core::gates::{self, GateOptions};
 use dbsage_core::local::{self, CheckStatus, LocalProgress};
 use dbsage_core::migrate::{self, AppliedMigration, Progress, RunOptions};
+use dbsage_core::protection;
 
 use crate::output::{error_json, Out, Style};
 
@@ -52,31 +53,58 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
         );
     }
     let target = Target::resolve(&project, args.env.as_deref())?;
-    let gate = gates::check(
-        &project,
-        &target,
-        &files,
-        &GateOptions {
-            yes: args.yes,
-            skip_local_check: args.skip_local_check,
-            skip_lint: args.skip_lint,
-            dry_run: args.dry_run,
-        },
-        "migrate",
-        &mut |prompt| out.ask(prompt),
-    )?;
-    let mut client = target.connect(&project, "dbsage migrate")?;
+    // Connect first: the database itself says whether it is protected.
+    let (mut client, protection) = target.connect_protected(&project, "dbsage migrate")?;
+    let mut audit = Vec::new();
+    if let Some(protection) = &protection {
+        if args.dry_run {
+            out.status(
+                "Note",
+                &format!("{}; a dry run asks for nothing", protection.describe()),
+            );
+        } else {
+            let planned = migrate::run(
+                &mut client,
+                &project,
+                &files,
+                &mut RunOptions {
+                    dry_run: true,
+                    to: args.to.clone(),
+                    allow_out_of_order: args.allow_out_of_order,
+                    ..Default::default()
+                },
+                &mut |_| {},
+            )?
+            .planned;
+            let gate = gates::check(
+                &project,
+                &target,
+                protection,
+                &files,
+                &planned,
+                &GateOptions {
+                    yes: args.yes,
+                    skip_local_check: args.skip_local_check,
+                    skip_lint: args.skip_lint,
+                },
+                "migrate",
+                &mut |prompt| out.ask(prompt),
+            )?;
+            for (_, reason) in &gate.overrides {
+                out.warn(reason);
+            }
+            protection::mark(&mut client, &project, &target)?;
+            audit = gate.audit_events();
+        }
+    }
     let applied: RefCell<Vec<AppliedMigration>> = RefCell::new(Vec::new());
     let mut options = RunOptions {
         dry_run: args.dry_run,
         to: args.to.clone(),
         allow_out_of_order: args.allow_out_of_order,
-        audit: gate.overrides.clone(),
+        audit,
         ..Default::default()
     };
-    for (_, reason) in &gate.overrides {
-        out.warn(reason);
-    }
     let result = migrate::run(
         &mut client,
         &project,
@@ -109,6 +137,7 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                     "applied": applied,
                     "passed": true,
                     "checks": {},
+                    "protected_as": protection.as_ref().map(|p| &p.name),
                 });
                 if args.dry_run {
                     value["dry_run"] = json!(true);

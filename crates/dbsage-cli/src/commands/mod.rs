@@ -15,11 +15,31 @@ use dbsage_core::config::Project;
 use dbsage_core::migrations::{self, MigrationFile};
 use dbsage_core::Result;
 
-/// The project around the current directory.
+/// The project around the current directory. Warns (once: commands call this once) when two
+/// environment names point at the same database.
 pub fn project() -> Result<Project> {
     let cwd = std::env::current_dir()
         .map_err(|e| dbsage_core::Error::io("reading the current directory", e))?;
-    Project::discover(&cwd)
+    let project = Project::discover(&cwd)?;
+    for warning in same_database_warnings(&project) {
+        eprintln!("warning: {warning}");
+    }
+    Ok(project)
+}
+
+/// "environments `a` and `b` point at the same database …", one per database.
+pub fn same_database_warnings(project: &Project) -> Vec<String> {
+    dbsage_core::env::same_database_environments(project)
+        .into_iter()
+        .map(|(names, database)| {
+            let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+            let (last, rest) = quoted.split_last().expect("a group has two names or more");
+            format!(
+                "environments {} and {last} point at the same database ({database}); once it is protected, every one of them gets its gates",
+                rest.join(", ")
+            )
+        })
+        .collect()
 }
 
 /// The project and its migration files.

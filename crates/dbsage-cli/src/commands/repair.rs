@@ -2,6 +2,7 @@ use clap::Args;
 use serde_json::json;
 
 use dbsage_core::env::Target;
+use dbsage_core::{gates, protection};
 
 use crate::output::Out;
 
@@ -21,12 +22,35 @@ pub struct RepairArgs {
     /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
     #[arg(long, short)]
     pub env: Option<String>,
+    /// Do not ask for confirmation on a protected database (for scripts and CI).
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 pub fn run(args: RepairArgs, out: &Out) -> dbsage_core::Result<i32> {
     let (project, files) = super::project_and_files()?;
     let target = Target::resolve(&project, args.env.as_deref())?;
-    let mut client = target.connect(&project, "dbsage repair")?;
+    let (mut client, protection) = target.connect_protected(&project, "dbsage repair")?;
+    if let Some(protection) = &protection {
+        let plan = match (&args.accept_checksum, &args.forget) {
+            (Some(v), _) => format!("would record the current checksum of {v}'s file as applied"),
+            (_, Some(v)) => format!("would remove {v}'s history row (forget it)"),
+            _ => unreachable!("clap requires one action"),
+        };
+        let plan = [plan, format!("reason: {}", args.reason)];
+        let confirmation =
+            gates::confirm_protected(&target, protection, "repair", &plan, args.yes, &mut |p| {
+                out.ask(p)
+            })?;
+        protection::mark(&mut client, &project, &target)?;
+        protection::record_event(
+            &mut client,
+            &project,
+            "protected_confirmed",
+            &confirmation,
+            json!({ "command": "repair", "plan": plan }),
+        )?;
+    }
     let repaired = if let Some(version) = &args.accept_checksum {
         dbsage_core::rollback::accept_checksum(
             &mut client,

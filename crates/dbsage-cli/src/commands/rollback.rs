@@ -1,8 +1,11 @@
 use clap::Args;
 use serde_json::json;
 
+use dbsage_core::config::Project;
 use dbsage_core::env::Target;
 use dbsage_core::gates;
+use dbsage_core::migrations::MigrationFile;
+use dbsage_core::protection;
 
 use crate::output::{Out, Style};
 
@@ -25,11 +28,27 @@ pub struct RollbackArgs {
 pub fn run(args: RollbackArgs, out: &Out) -> dbsage_core::Result<i32> {
     let (project, files) = super::project_and_files()?;
     let target = Target::resolve(&project, args.env.as_deref())?;
-    // A rollback is not a new migration set: only the confirmation gate applies.
-    gates::confirm_protected(&target, "roll back", args.yes, &mut |prompt| {
-        out.ask(prompt)
-    })?;
-    let mut client = target.connect(&project, "dbsage rollback")?;
+    let (mut client, protection) = target.connect_protected(&project, "dbsage rollback")?;
+    if let Some(protection) = &protection {
+        // A rollback is not a new migration set: only the confirmation gate applies.
+        let plan = rollback_plan(&mut client, &project, &files, args.steps)?;
+        let confirmation = gates::confirm_protected(
+            &target,
+            protection,
+            "roll back",
+            &plan,
+            args.yes,
+            &mut |p| out.ask(p),
+        )?;
+        protection::mark(&mut client, &project, &target)?;
+        protection::record_event(
+            &mut client,
+            &project,
+            "protected_confirmed",
+            &confirmation,
+            json!({ "command": "rollback", "steps": args.steps, "plan": plan }),
+        )?;
+    }
     let outcome =
         dbsage_core::rollback::rollback(&mut client, &project, &files, args.steps, args.write)?;
     let incomplete = outcome
@@ -79,4 +98,47 @@ pub fn run(args: RollbackArgs, out: &Out) -> dbsage_core::Result<i32> {
         }
     }
     Ok(if incomplete { 1 } else { 0 })
+}
+
+/// What `rollback --steps N` would undo, newest first, for the protected prompt: the
+/// migrations with a down file, up to the first one without (guidance only, nothing runs).
+fn rollback_plan(
+    client: &mut postgres::Client,
+    project: &Project,
+    files: &[MigrationFile],
+    steps: usize,
+) -> dbsage_core::Result<Vec<String>> {
+    let applied = dbsage_core::history::read(client, &project.history_table())?;
+    let mut plan = Vec::new();
+    for row in applied.iter().rev().take(steps) {
+        let label = format!("{}_{}", row.version, row.name);
+        match files.iter().find(|f| f.version == row.version) {
+            Some(file) => match &file.down {
+                Some(down) => {
+                    let mode = if dbsage_sql::is_no_transaction(&down.text) {
+                        "no-transaction"
+                    } else {
+                        "transaction"
+                    };
+                    plan.push(format!("  undo {label} with its down file ({mode})"));
+                }
+                None => {
+                    plan.push(format!(
+                        "  {label} has no down file: reverse guidance only, nothing runs"
+                    ));
+                    break;
+                }
+            },
+            None => {
+                plan.push(format!("  {label}: its file is missing, nothing runs"));
+                break;
+            }
+        }
+    }
+    if plan.is_empty() {
+        plan.push("nothing is applied: nothing would be rolled back".into());
+    } else {
+        plan.insert(0, "would roll back:".into());
+    }
+    Ok(plan)
 }

@@ -100,13 +100,19 @@ fn on_database<T>(
     match &place.env {
         Some(name) => {
             let target = Target::resolve(project, Some(name))?;
-            if target.protected && rolled_back_only && !place.i_know_this_is_production {
-                return Err(Error::Refused {
-                    message: format!("`{}` is protected: refusing to run tests as other roles on it", target.name),
-                    hint: "everything runs in transactions that are rolled back; pass --i-know-this-is-production to go ahead".into(),
-                });
+            let (mut client, protection) = target.connect_protected(project, "dbsage secure")?;
+            if let Some(protection) = protection.filter(|_| rolled_back_only) {
+                if !place.i_know_this_is_production {
+                    return Err(Error::Refused {
+                        message: format!(
+                            "refusing to run tests as other roles on `{}`: {}",
+                            target.name,
+                            protection.describe()
+                        ),
+                        hint: "everything runs in transactions that are rolled back; pass --i-know-this-is-production to go ahead".into(),
+                    });
+                }
             }
-            let mut client = target.connect(project, "dbsage secure")?;
             work(&mut client)
         }
         None => {
