@@ -110,12 +110,7 @@ impl Out {
             return;
         }
         eprintln!("{}: {message}", self.paint_err("error", Style::Bad));
-        if let Some(h) = hint {
-            for (i, line) in h.lines().enumerate() {
-                let label = if i == 0 { "hint" } else { "    " };
-                eprintln!("  {}: {line}", self.paint_err(label, Style::Bold));
-            }
-        }
+        self.hint_lines(hint);
     }
 
     pub fn error(&self, e: &Error) {
@@ -140,7 +135,28 @@ impl Out {
                     rendered.trim_start_matches(['×', ' '])
                 );
             }
-            other => self.error_text(&other.to_string(), other.hint()),
+            other => {
+                eprintln!("{}: {other}", self.paint_err("error", Style::Bad));
+                let server = [
+                    ("detail", other.detail()),
+                    ("server hint", other.server_hint()),
+                ];
+                for (label, text) in server {
+                    if let Some(text) = text {
+                        eprintln!("  {}: {text}", self.paint_err(label, Style::Bold));
+                    }
+                }
+                self.hint_lines(other.hint());
+            }
+        }
+    }
+
+    fn hint_lines(&self, hint: Option<&str>) {
+        if let Some(h) = hint {
+            for (i, line) in h.lines().enumerate() {
+                let label = if i == 0 { "hint" } else { "    " };
+                eprintln!("  {}: {line}", self.paint_err(label, Style::Bold));
+            }
         }
     }
 
@@ -167,6 +183,9 @@ pub fn error_json(e: &Error) -> serde_json::Value {
         other => json!({
             "kind": other.kind(),
             "message": other.to_string(),
+            "sqlstate": other.sqlstate(),
+            "detail": other.detail(),
+            "server_hint": other.server_hint(),
             "hint": other.hint(),
         }),
     }

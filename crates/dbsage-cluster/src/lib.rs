@@ -48,7 +48,7 @@ pub enum ClusterError {
         #[source]
         source: io::Error,
     },
-    #[error("{0}")]
+    #[error("{}", dbsage_pgerror::describe(.0))]
     Client(#[from] postgres::Error),
 }
 

@@ -161,7 +161,10 @@ impl ConnectSpec {
             Ok(result) => result.map_err(|e| self.explain(e)),
             Err(_) => Err(Error::Connect {
                 target: self.target.clone(),
-                message: format!("no answer within {}s", timeout.as_secs()),
+                message: format!(
+                    "timeout expired (no answer within {}s)",
+                    timeout.as_secs()
+                ),
                 hint: format!(
                     "something accepts connections at {} but does not answer like PostgreSQL: check the host and port (is it a pooler or a proxy that is down?)",
                     self.target
@@ -268,26 +271,67 @@ impl ConnectSpec {
                 hint,
             };
         }
-        let text = redact(&e.to_string());
-        let lower = text.to_lowercase();
-        let hint = if lower.contains("timed out") || lower.contains("timeout") {
-            format!("nothing answered at {target} within the connect timeout: check the host, port, firewall and VPN")
-        } else if lower.contains("refused") {
-            format!("nothing listens at {target}: is the server running, and is the port right?")
-        } else if lower.contains("lookup")
-            || lower.contains("resolve")
-            || lower.contains("name or service")
-        {
-            "the host name does not resolve: check it for typos".to_string()
-        } else if lower.contains("tls") || lower.contains("certificate") || lower.contains("ssl") {
-            "a TLS problem: check sslmode, and sslrootcert for verify-ca/verify-full".to_string()
-        } else {
-            String::new()
-        };
+        let (message, hint) = client_side_failure(&target, self.tls, &e);
         Error::Connect {
             target,
-            message: text,
+            message: redact(&message),
             hint,
+        }
+    }
+}
+
+/// A failure before the server said anything, in psql's words (which users search for), with
+/// the cause underneath instead of the driver's bare "error connecting to server".
+fn client_side_failure(target: &str, tls: TlsMode, e: &postgres::Error) -> (String, String) {
+    let chain = dbsage_pgerror::cause_chain(e);
+    let host = target.rsplit_once(':').map_or(target, |(h, _)| h);
+    let io = dbsage_pgerror::io_cause(e);
+    let io_text = io.map(|io| io.to_string()).unwrap_or_default();
+    match io.map(std::io::Error::kind) {
+        Some(std::io::ErrorKind::ConnectionRefused) => (
+            format!("{io_text}. Is the server running on that host and accepting TCP/IP connections?"),
+            format!("nothing listens at {target}: start the server, or fix the host and port in the URL"),
+        ),
+        Some(std::io::ErrorKind::NotFound) if host.starts_with('/') => (
+            format!("{io_text}. Is the server running locally and accepting connections on that socket?"),
+            format!("no socket in {host}: start the server, or fix the host (socket directory) and port"),
+        ),
+        Some(std::io::ErrorKind::TimedOut) => (
+            format!("timeout expired ({io_text})"),
+            format!("nothing answered at {target} within the connect timeout: check the host, port, firewall and VPN"),
+        ),
+        _ if io_text.contains("lookup address") => (
+            format!(
+                "could not translate host name \"{host}\" to address: {}",
+                io_text.rsplit(": ").next().unwrap_or(&io_text)
+            ),
+            "the host name does not resolve: check it for typos, and your DNS or VPN".to_string(),
+        ),
+        _ if chain.contains("server does not support TLS") => (
+            "server does not support SSL, but SSL was required".to_string(),
+            format!(
+                "the URL asks for sslmode={}: enable ssl on the server, or use sslmode=prefer (or disable) on a network you trust",
+                tls.as_str()
+            ),
+        ),
+        _ if chain.contains("TLS") || chain.contains("certificate") => (
+            chain.clone(),
+            "a TLS problem: check sslmode, and sslrootcert for verify-ca/verify-full".to_string(),
+        ),
+        _ => (chain.clone(), String::new()),
+    }
+}
+
+impl TlsMode {
+    /// The libpq spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsMode::Disable => "disable",
+            TlsMode::Allow => "allow",
+            TlsMode::Prefer => "prefer",
+            TlsMode::Require => "require",
+            TlsMode::VerifyCa => "verify-ca",
+            TlsMode::VerifyFull => "verify-full",
         }
     }
 }

@@ -36,7 +36,9 @@ pub enum Error {
     Refused { message: String, hint: String },
     #[error("{message}")]
     Failed { message: String, hint: String },
-    #[error("{context}: {source}")]
+    /// A driver error: displays the server's message and SQLSTATE (or the client-side cause
+    /// chain), never the driver's bare "db error".
+    #[error("{context}: {}", dbsage_pgerror::headline(source))]
     Db {
         context: String,
         #[source]
@@ -70,6 +72,34 @@ impl Error {
             | Error::Refused { hint, .. }
             | Error::Failed { hint, .. } => Some(hint.as_str()).filter(|h| !h.is_empty()),
             Error::Migration(m) => m.dbsage_hint.as_deref(),
+            Error::Db { .. } => self.sqlstate().and_then(hint_for_sqlstate),
+            _ => None,
+        }
+    }
+
+    /// The server's SQLSTATE, when the server reported the error.
+    pub fn sqlstate(&self) -> Option<&str> {
+        match self {
+            Error::Migration(m) => Some(m.sqlstate.as_str()),
+            Error::Db { source, .. } => source.as_db_error().map(|db| db.code().code()),
+            _ => None,
+        }
+    }
+
+    /// The server's DETAIL field.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Error::Migration(m) => m.detail.as_deref(),
+            Error::Db { source, .. } => source.as_db_error().and_then(|db| db.detail()),
+            _ => None,
+        }
+    }
+
+    /// The server's HINT field (dbsage's own advice is [`Error::hint`]).
+    pub fn server_hint(&self) -> Option<&str> {
+        match self {
+            Error::Migration(m) => m.server_hint.as_deref(),
+            Error::Db { source, .. } => source.as_db_error().and_then(|db| db.hint()),
             _ => None,
         }
     }

@@ -555,7 +555,7 @@ pub fn locate_error(
         ),
         None => (
             "08006".to_string(),
-            format!("connection error: {e}"),
+            format!("connection error: {}", dbsage_pgerror::cause_chain(e)),
             None,
             None,
             None,
@@ -585,9 +585,7 @@ pub fn locate_error(
 fn enrich(client: &mut Client, mut failure: Box<MigrationError>) -> Error {
     if failure.sqlstate == "55P03" {
         let stmt_text = failure.source_text[failure.statement.clone()].to_string();
-        let tables = dbsage_sql::pg_query::parse(&stmt_text, 0)
-            .map(|r| r.tables())
-            .unwrap_or_default();
+        let tables = relations_named(&stmt_text);
         if let Ok(rows) = client.query(
             "select l.relation::regclass::text, a.pid, coalesce(nullif(a.application_name, ''), '?'),
                     coalesce(a.usename::text, '?'), coalesce(a.state, '?'), l.mode
@@ -618,6 +616,61 @@ fn enrich(client: &mut Client, mut failure: Box<MigrationError>) -> Error {
         }
     }
     Error::Migration(failure)
+}
+
+/// The relations a statement names. A DO block names none itself, so the SQL statements in
+/// its body are read with PL/pgSQL's own parser (statements built at run time for EXECUTE
+/// stay unknown).
+fn relations_named(stmt_text: &str) -> Vec<String> {
+    let Ok(parsed) = dbsage_sql::pg_query::parse(stmt_text, 0) else {
+        return Vec::new();
+    };
+    let mut tables = parsed.tables();
+    let do_body = parsed.protobuf.stmts.iter().find_map(|raw| {
+        let Some(NodeEnum::DoStmt(block)) = raw.stmt.as_ref().and_then(|s| s.node.as_ref()) else {
+            return None;
+        };
+        block.args.iter().find_map(|arg| match arg.node.as_ref() {
+            Some(NodeEnum::DefElem(def)) if def.defname == "as" => {
+                match def.arg.as_deref().and_then(|a| a.node.as_ref()) {
+                    Some(NodeEnum::String(body)) => Some(body.sval.clone()),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+    });
+    if let Some(body) = do_body {
+        let wrapper = format!(
+            "create function dbsage_do_block() returns void language plpgsql as $dbsage_do${body}$dbsage_do$"
+        );
+        if let Ok(tree) = dbsage_sql::pg_query::parse_plpgsql(&wrapper) {
+            let mut queries = Vec::new();
+            collect_queries(&tree, &mut queries);
+            for query in queries {
+                if let Ok(inner) = dbsage_sql::pg_query::parse(&query, 0) {
+                    tables.extend(inner.tables());
+                }
+            }
+        }
+    }
+    tables
+}
+
+/// Every `"query"` string of a PL/pgSQL parse tree (the SQL of each statement and expression).
+fn collect_queries(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                match child {
+                    serde_json::Value::String(q) if key == "query" => out.push(q.clone()),
+                    _ => collect_queries(child, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| collect_queries(i, out)),
+        _ => {}
+    }
 }
 
 /// Indexes created by this file's CREATE INDEX statements that are INVALID in the database.

@@ -30,7 +30,7 @@ pub enum SecureError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{context}: {source}")]
+    #[error("{context}: {}", dbsage_pgerror::describe(source))]
     Database {
         context: String,
         #[source]
@@ -61,10 +61,11 @@ pub(crate) fn sqlstate(error: &postgres::Error) -> Option<String> {
     error.code().map(|c| c.code().to_string())
 }
 
-/// The server's message of a database error (without the `db error:` prefix).
+/// The server's message of a database error, or the client-side cause chain (never the
+/// driver's bare "db error").
 pub(crate) fn db_message(error: &postgres::Error) -> String {
     match error.as_db_error() {
         Some(db) => db.message().to_string(),
-        None => error.to_string(),
+        None => dbsage_pgerror::cause_chain(error),
     }
 }

@@ -25,11 +25,13 @@ const ROW_LIMIT: usize = 10_000;
 /// How many hidden rows are shown with their per-policy results.
 const SAMPLE: usize = 5;
 
-/// The error a query failed with.
+/// The error a query failed with, as the server reported it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QueryError {
     pub code: String,
     pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
 }
 
 /// How one policy judged the rows the role could not reach.
@@ -142,20 +144,35 @@ pub fn explain(
                         db_message(&e)
                     )))
                 }
-                _ => Vec::new(),
+                // Never explain a query that could not be planned as "nothing is hidden".
+                _ => return Err(SecureError::db("planning the query (EXPLAIN)")(e)),
             },
         }
     };
     set_claims(&mut tx, role, &claims).map_err(SecureError::db("setting the claims"))?;
     let outcome = {
         let mut sp = tx.savepoint("run").map_err(SecureError::db("savepoint"))?;
-        set_role(&mut sp, role).map_err(SecureError::db("set role"))?;
+        set_role(&mut sp, role)
+            .map_err(SecureError::db(format!("impersonating: SET ROLE {role}")))?;
         run_statement(&mut sp, query).map_err(SecureError::db("running the query"))?
         // Rolling back to the savepoint undoes the role and any writes, keeps the claims.
     };
     let (rows, error) = match outcome {
         Outcome::Rows(n) => (Some(n), None),
-        Outcome::Failed { code, message } => (None, Some(QueryError { code, message })),
+        Outcome::Failed {
+            code,
+            message,
+            detail,
+            hint,
+        } => (
+            None,
+            Some(QueryError {
+                code,
+                message,
+                detail,
+                hint,
+            }),
+        ),
     };
 
     let mut tables = Vec::new();
@@ -241,49 +258,50 @@ fn explain_table(
         let mut sp = tx
             .savepoint("evaluate")
             .map_err(SecureError::db("savepoint"))?;
-        if let Ok(messages) = sp.simple_query(&sql) {
-            let mut total = 0u64;
-            let mut hidden = 0u64;
-            for m in &messages {
-                let SimpleQueryMessage::Row(row) = m else {
-                    continue;
-                };
-                total += 1;
-                let results: Vec<Option<&str>> =
-                    (0..applicable.len()).map(|i| row.get(i + 1)).collect();
-                let permissive_ok = applicable
-                    .iter()
-                    .zip(&results)
-                    .any(|(p, r)| p.permissive && *r == Some("true"));
-                let restrictive_ok = applicable
-                    .iter()
-                    .zip(&results)
-                    .all(|(p, r)| p.permissive || *r == Some("true"));
-                if permissive_ok && restrictive_ok {
-                    continue;
-                }
-                hidden += 1;
-                for (verdict, r) in policies.iter_mut().zip(&results) {
-                    match r {
-                        Some("false") => verdict.false_rows += 1,
-                        None => verdict.null_rows += 1,
-                        _ => {}
-                    }
-                }
-                if explanation.hidden_sample.len() < SAMPLE {
-                    explanation.hidden_sample.push(HiddenRow {
-                        key: row.get(0).unwrap_or("").to_string(),
-                        policies: applicable
-                            .iter()
-                            .zip(&results)
-                            .map(|(p, r)| (p.name.clone(), r.unwrap_or("null").to_string()))
-                            .collect(),
-                    });
+        let messages = sp.simple_query(&sql).map_err(SecureError::db(format!(
+            "evaluating the policies of {name} on its rows"
+        )))?;
+        let mut total = 0u64;
+        let mut hidden = 0u64;
+        for m in &messages {
+            let SimpleQueryMessage::Row(row) = m else {
+                continue;
+            };
+            total += 1;
+            let results: Vec<Option<&str>> =
+                (0..applicable.len()).map(|i| row.get(i + 1)).collect();
+            let permissive_ok = applicable
+                .iter()
+                .zip(&results)
+                .any(|(p, r)| p.permissive && *r == Some("true"));
+            let restrictive_ok = applicable
+                .iter()
+                .zip(&results)
+                .all(|(p, r)| p.permissive || *r == Some("true"));
+            if permissive_ok && restrictive_ok {
+                continue;
+            }
+            hidden += 1;
+            for (verdict, r) in policies.iter_mut().zip(&results) {
+                match r {
+                    Some("false") => verdict.false_rows += 1,
+                    None => verdict.null_rows += 1,
+                    _ => {}
                 }
             }
-            explanation.total_rows = Some(total);
-            explanation.hidden_rows = Some(hidden);
+            if explanation.hidden_sample.len() < SAMPLE {
+                explanation.hidden_sample.push(HiddenRow {
+                    key: row.get(0).unwrap_or("").to_string(),
+                    policies: applicable
+                        .iter()
+                        .zip(&results)
+                        .map(|(p, r)| (p.name.clone(), r.unwrap_or("null").to_string()))
+                        .collect(),
+                });
+            }
         }
+        explanation.total_rows = Some(total);
+        explanation.hidden_rows = Some(hidden);
     }
     explanation.policies = policies;
     Ok(explanation)

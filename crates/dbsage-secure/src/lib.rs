@@ -16,6 +16,7 @@ pub mod audit;
 mod error;
 pub mod explain;
 mod facts;
+mod file_transaction;
 mod impersonate;
 pub mod pgtap;
 pub mod policy_tests;

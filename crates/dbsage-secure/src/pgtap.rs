@@ -3,6 +3,10 @@
 //! such as `\set` blanked out); every row its SELECTs return is TAP output (`ok 1 - ...`,
 //! `not ok 2 - ...`, `1..3`, `# diagnostics`), which is parsed into results. A statement that
 //! fails stops its file (as pg_prove's `ON_ERROR_STOP` does) and is reported with its line.
+//!
+//! A run leaves no trace: each file runs in a transaction dbsage opens and rolls back, pgTAP
+//! itself is created inside it (so it does not stay installed), and the file's own
+//! BEGIN/COMMIT/ROLLBACK run as savepoints in it (see [`crate::file_transaction`]).
 
 use std::path::PathBuf;
 
@@ -10,7 +14,10 @@ use postgres::SimpleQueryMessage;
 use regex::Regex;
 use serde::Serialize;
 
-use crate::error::{db_message, SecureError};
+use dbsage_sql::NodeEnum;
+
+use crate::error::SecureError;
+use crate::file_transaction::{Control, FileTransaction};
 
 /// One assertion.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -49,26 +56,27 @@ pub struct TapReport {
     pub ok: bool,
 }
 
-/// Runs each file on `client`, after `CREATE EXTENSION IF NOT EXISTS pgtap`.
+/// Runs each file on `client`, each in its own transaction that is rolled back.
 pub fn run_pgtap(
     client: &mut postgres::Client,
     files: &[PathBuf],
 ) -> Result<TapReport, SecureError> {
-    client
-        .batch_execute("create extension if not exists pgtap")
-        .map_err(|e| {
-            SecureError::BadInput(format!(
-                "cannot install the pgtap extension ({}); install it on the server (Debian: apt-get install postgresql-15-pgtap)",
-                db_message(&e)
-            ))
-        })?;
     let mut results = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(path).map_err(|source| SecureError::Io {
             what: format!("reading {}", path.display()),
             source,
         })?;
-        results.push(run_file(client, &path.display().to_string(), &text)?);
+        let name = path.display().to_string();
+        client
+            .batch_execute("begin")
+            .map_err(SecureError::db(format!("{name}: begin")))?;
+        let result = install_pgtap(client).and_then(|_| run_file(client, &name, &text));
+        // Whatever the file did, and pgTAP if this transaction created it, is undone.
+        let rolled_back = client.batch_execute("rollback");
+        let file = result?;
+        rolled_back.map_err(SecureError::db(format!("{name}: rolling back")))?;
+        results.push(file);
     }
     let passed = results.iter().map(|f| f.passed).sum();
     let failed = results.iter().map(|f| f.failed).sum();
@@ -79,6 +87,18 @@ pub fn run_pgtap(
         failed,
         ok,
     })
+}
+
+/// `CREATE EXTENSION IF NOT EXISTS pgtap`, inside the file's transaction.
+fn install_pgtap(client: &mut postgres::Client) -> Result<(), SecureError> {
+    client
+        .batch_execute("create extension if not exists pgtap")
+        .map_err(|e| {
+            SecureError::BadInput(format!(
+                "cannot create the pgtap extension ({}); install it on the server (Debian: apt-get install postgresql-15-pgtap)",
+                dbsage_pgerror::describe(&e)
+            ))
+        })
 }
 
 /// Blanks psql meta-command lines (`\set ECHO none`), keeping offsets and line numbers.
@@ -96,6 +116,7 @@ fn strip_meta_commands(text: &str) -> String {
         .collect()
 }
 
+/// Runs one file's statements in the current transaction; see the module documentation.
 fn run_file(client: &mut postgres::Client, path: &str, text: &str) -> Result<TapFile, SecureError> {
     let sql = strip_meta_commands(text);
     let mut output = String::new();
@@ -109,8 +130,23 @@ fn run_file(client: &mut postgres::Client, path: &str, text: &str) -> Result<Tap
             error = Some(format!("line {line}: syntax error: {}", e.message));
         }
         Ok(parsed) => {
+            let mut own_transaction = FileTransaction::default();
             for statement in &parsed.statements {
-                match client.simple_query(statement.text(&sql)) {
+                let line = dbsage_sql::line_col(&sql, statement.code_start).line;
+                let control = match &statement.node {
+                    NodeEnum::TransactionStmt(t) => own_transaction.translate(t),
+                    _ => Control::AsWritten,
+                };
+                let to_send = match control {
+                    Control::AsWritten => statement.text(&sql).to_string(),
+                    Control::Instead(instead) if instead.is_empty() => continue,
+                    Control::Instead(instead) => instead,
+                    Control::Refused(why) => {
+                        error = Some(format!("{path}:{line}: {why}"));
+                        break;
+                    }
+                };
+                match client.simple_query(&to_send) {
                     Ok(messages) => {
                         for m in messages {
                             if let SimpleQueryMessage::Row(row) = m {
@@ -122,8 +158,7 @@ fn run_file(client: &mut postgres::Client, path: &str, text: &str) -> Result<Tap
                         }
                     }
                     Err(e) if e.as_db_error().is_some() => {
-                        let line = dbsage_sql::line_col(&sql, statement.code_start).line;
-                        error = Some(format!("line {line}: {}", db_message(&e)));
+                        error = Some(format!("line {line}: {}", dbsage_pgerror::describe(&e)));
                         break;
                     }
                     Err(e) => return Err(SecureError::db(format!("running {path}"))(e)),
@@ -131,8 +166,6 @@ fn run_file(client: &mut postgres::Client, path: &str, text: &str) -> Result<Tap
             }
         }
     }
-    // Whatever the file left open (a failed or unfinished BEGIN) is rolled back.
-    let _ = client.simple_query("rollback");
     let mut file = parse_tap(path, &output);
     if error.is_some() {
         file.error = error;

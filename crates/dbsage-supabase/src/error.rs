@@ -24,7 +24,7 @@ pub enum AdoptError {
     MissingUpSection { path: PathBuf },
     #[error("{path}: {reason}")]
     Unsupported { path: PathBuf, reason: String },
-    #[error("reading the migration history: {0}")]
+    #[error("reading the migration history: {}", dbsage_pgerror::describe(.0))]
     Database(#[from] postgres::Error),
 }
 

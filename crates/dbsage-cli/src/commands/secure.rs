@@ -77,6 +77,11 @@ pub struct TestArgs {
 }
 
 fn secure_error(e: SecureError) -> Error {
+    // A server error keeps its fields (SQLSTATE, detail, hint) for the error rendering.
+    let e = match e {
+        SecureError::Database { context, source } => return Error::db(context, source),
+        other => other,
+    };
     let message = e.to_string();
     match e.exit_code() {
         2 => Error::Config {
@@ -289,14 +294,23 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
             if out.json_mode() {
                 out.json(&json!(explanation));
             } else {
-                match (&explanation.rows, &explanation.error) {
-                    (Some(n), _) => println!("as {role}: {n} row(s)"),
-                    (_, Some(e)) => {
-                        println!("as {role}: {}", out.paint(&format!("{e:?}"), Style::Bad))
-                    }
-                    _ => {}
+                if let Some(n) = explanation.rows {
+                    println!("as {role}: {n} row(s)");
                 }
-                if explanation.reasons.is_empty() {
+                if let Some(e) = &explanation.error {
+                    // A failed query is an error, never "nothing is hidden".
+                    let mut lines = vec![format!(
+                        "as {role}, the query failed: {} [SQLSTATE {}]",
+                        e.message, e.code
+                    )];
+                    lines.extend(e.detail.as_ref().map(|d| format!("  detail: {d}")));
+                    lines.extend(e.hint.as_ref().map(|h| format!("  server hint: {h}")));
+                    eprintln!(
+                        "{}: {}",
+                        out.paint_err("error", Style::Bad),
+                        lines.join("\n")
+                    );
+                } else if explanation.reasons.is_empty() {
                     println!("nothing is hidden or denied");
                 }
                 for r in &explanation.reasons {
@@ -311,7 +325,7 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
                     }
                 }
             }
-            Ok(0)
+            Ok(if explanation.error.is_some() { 1 } else { 0 })
         }
     }
 }

@@ -36,6 +36,8 @@ pub(crate) enum Outcome {
     Failed {
         code: String,
         message: String,
+        detail: Option<String>,
+        hint: Option<String>,
     },
 }
 
@@ -56,9 +58,35 @@ pub(crate) fn run_statement(tx: &mut Transaction, sql: &str) -> Result<Outcome, 
         Err(e) if e.as_db_error().is_some() => Ok(Outcome::Failed {
             code: sqlstate(&e).unwrap_or_default(),
             message: db_message(&e),
+            detail: e
+                .as_db_error()
+                .and_then(|db| db.detail())
+                .map(str::to_string),
+            hint: e.as_db_error().and_then(|db| db.hint()).map(str::to_string),
         }),
         Err(e) => Err(e),
     }
+}
+
+/// `CODE: message; detail: …; server hint: …` of a failed statement.
+fn failure_text(outcome: &Outcome) -> String {
+    let Outcome::Failed {
+        code,
+        message,
+        detail,
+        hint,
+    } = outcome
+    else {
+        return String::new();
+    };
+    let mut text = format!("{code}: {message}");
+    if let Some(d) = detail {
+        text.push_str(&format!("; detail: {d}"));
+    }
+    if let Some(h) = hint {
+        text.push_str(&format!("; server hint: {h}"));
+    }
+    text
 }
 
 fn plural(n: u64) -> String {
@@ -89,10 +117,10 @@ pub(crate) fn judge(expect: &Expect, outcome: &Outcome) -> (bool, String) {
             false,
             format!("expected denial, but {} returned or affected", plural(*n)),
         ),
-        (Expect::Denied, Outcome::Failed { code, message }) if code == "42501" => {
+        (Expect::Denied, Outcome::Failed { code, message, .. }) if code == "42501" => {
             (true, format!("denied: {code} {message}"))
         }
-        (Expect::Error(want), Outcome::Failed { code, message }) => {
+        (Expect::Error(want), Outcome::Failed { code, message, .. }) => {
             let matches = if want.len() == 5 && want.chars().all(|c| c.is_ascii_alphanumeric()) {
                 code.eq_ignore_ascii_case(want)
             } else {
@@ -114,7 +142,7 @@ pub(crate) fn judge(expect: &Expect, outcome: &Outcome) -> (bool, String) {
                 plural(*n)
             ),
         ),
-        (_, Outcome::Failed { code, message }) => (false, format!("error {code}: {message}")),
+        (_, failed) => (false, format!("error {}", failure_text(failed))),
     }
 }
 
@@ -158,7 +186,7 @@ pub(crate) fn case_context(file: &TestFile, case: &TestCase) -> String {
 /// Fails with [`SecureError::MissingTable`] when an outcome says a relation does not exist
 /// (and the case did not expect exactly that).
 fn missing_relation(context: &str, outcome: &Outcome, expect: &Expect) -> Result<(), SecureError> {
-    if let Outcome::Failed { code, message } = outcome {
+    if let Outcome::Failed { code, message, .. } = outcome {
         let expected = matches!(expect, Expect::Error(e) if e == code);
         if code == "42P01" && !expected {
             return Err(SecureError::MissingTable {
@@ -186,21 +214,17 @@ pub fn run_tests(
             let outcome = run_setup(&mut tx, file)
                 .map_err(|e| SecureError::db(format!("{context}: setup"))(e))?;
             let (passed, message) = match outcome {
-                Some(Outcome::Failed { code, message }) => {
-                    missing_relation(
-                        &format!("{context}: setup"),
-                        &Outcome::Failed {
-                            code: code.clone(),
-                            message: message.clone(),
-                        },
-                        &Expect::Denied,
-                    )?;
-                    (false, format!("setup failed: {code} {message}"))
+                Some(failed @ Outcome::Failed { .. }) => {
+                    missing_relation(&format!("{context}: setup"), &failed, &Expect::Denied)?;
+                    (false, format!("setup failed: {}", failure_text(&failed)))
                 }
                 _ => {
                     set_claims(&mut tx, &case.actor.role, &case.actor.claims)
                         .and_then(|_| set_role(&mut tx, &case.actor.role))
-                        .map_err(SecureError::db(format!("{context}: impersonating")))?;
+                        .map_err(SecureError::db(format!(
+                            "{context}: impersonating {} (SET ROLE)",
+                            case.actor.role
+                        )))?;
                     let outcome = run_statement(&mut tx, &case.sql)
                         .map_err(SecureError::db(context.clone()))?;
                     missing_relation(&context, &outcome, &case.expect)?;
