@@ -106,6 +106,8 @@ enum Command {
     Rollback(commands::rollback::RollbackArgs),
     /// Resolve an inconsistent history on purpose (audited): accept an edit, forget a file.
     Repair(commands::repair::RepairArgs),
+    /// The audit log, newest last: who applied, rolled back or repaired what, and why; --verify.
+    History(commands::history::HistoryArgs),
     /// The persistent local dev database (no Docker): start, stop, status, url, psql, reset.
     Dev(commands::dev::DevArgs),
 }
@@ -156,6 +158,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Export(a) => commands::import::run_export(a, out),
         Command::Rollback(a) => commands::rollback::run(a, out),
         Command::Repair(a) => commands::repair::run(a, out),
+        Command::History(a) => commands::history::run(a, out),
         Command::Dev(a) => commands::dev::run(a, out),
     };
     match result {

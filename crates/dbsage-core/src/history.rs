@@ -18,6 +18,9 @@ pub struct AppliedRow {
     pub applied_at: String,
     pub applied_by: String,
     pub duration_ms: i64,
+    /// The down file's checksum when the migration was applied: `None` when not recorded (older
+    /// history, adopted rows), `Some("")` when it had no down file.
+    pub down_checksum: Option<String>,
 }
 
 /// Creates the history schema, table and audit log when missing. Call with the migration lock
@@ -30,9 +33,13 @@ pub fn ensure(client: &mut Client, table: &HistoryTable) -> Result<()> {
         )
         .map_err(|e| Error::db("checking the history table", e))?
         .get(0);
-    if exists {
-        return Ok(());
+    if !exists {
+        create(client, table)?;
     }
+    upgrade(client, table)
+}
+
+fn create(client: &mut Client, table: &HistoryTable) -> Result<()> {
     let schema = format!("\"{}\"", table.schema);
     let sql = format!(
         r#"
@@ -75,6 +82,41 @@ pub fn ensure(client: &mut Client, table: &HistoryTable) -> Result<()> {
         .map_err(|e| Error::db("creating the history table", e))
 }
 
+/// Brings history tables written by an older dbsage (or just created) up to date, in place:
+/// `down_checksum` on the history table, the hash chain on the audit log. A no-op when they are
+/// current or do not exist. Call with the migration lock held.
+pub fn upgrade(client: &mut Client, table: &HistoryTable) -> Result<()> {
+    let row = client
+        .query_one(
+            "select to_regclass($1) is not null and to_regclass($2) is not null,
+                    exists (select from pg_attribute where attrelid = to_regclass($1) and attname = 'down_checksum' and not attisdropped),
+                    exists (select from pg_attribute where attrelid = to_regclass($2) and attname = 'hash' and not attisdropped),
+                    (select count(*) = 2 from pg_trigger where tgrelid = to_regclass($2) and tgname in ('chain_lock', 'chain_hash') and tgenabled <> 'D')",
+            &[&table.qualified(), &table.events()],
+        )
+        .map_err(|e| Error::db("checking the history table", e))?;
+    let (exists, has_down, has_hash, has_chain): (bool, bool, bool, bool) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    if !exists || (has_down && has_hash && has_chain) {
+        return Ok(());
+    }
+    let mut tx = client
+        .transaction()
+        .map_err(|e| Error::db("starting a transaction", e))?;
+    if !has_down {
+        tx.batch_execute(&format!(
+            "ALTER TABLE {} ADD COLUMN IF NOT EXISTS down_checksum text",
+            table.qualified()
+        ))
+        .map_err(|e| Error::db("adding down_checksum to the history table", e))?;
+    }
+    if !(has_hash && has_chain) {
+        crate::event_log::install(&mut tx, table, !has_hash)?;
+    }
+    tx.commit()
+        .map_err(|e| Error::db("upgrading the history tables", e))
+}
+
 /// The applied migrations, oldest first; empty when the history table does not exist yet.
 pub fn read(client: &mut Client, table: &HistoryTable) -> Result<Vec<AppliedRow>> {
     let exists: bool = client
@@ -87,7 +129,7 @@ pub fn read(client: &mut Client, table: &HistoryTable) -> Result<Vec<AppliedRow>
     let rows = client
         .query(
             &format!(
-                "select version, name, checksum, to_char(applied_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), applied_by, duration_ms from {} order by version",
+                "select version, name, checksum, to_char(applied_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), applied_by, duration_ms, to_jsonb(h) ->> 'down_checksum' from {} h order by version",
                 table.qualified()
             ),
             &[],
@@ -102,11 +144,13 @@ pub fn read(client: &mut Client, table: &HistoryTable) -> Result<Vec<AppliedRow>
             applied_at: r.get(3),
             applied_by: r.get(4),
             duration_ms: r.get(5),
+            // Read through to_jsonb: older history tables have no such column yet.
+            down_checksum: r.get(6),
         })
         .collect())
 }
 
-/// Appends an audit event.
+/// Appends an audit event (the database chains it: see [`crate::event_log`]).
 pub fn record_event(
     client: &mut impl GenericClient,
     table: &HistoryTable,
@@ -128,15 +172,9 @@ pub fn record_event(
         .map_err(|e| Error::db(format!("recording the `{event}` event"), e))
 }
 
-/// `os-user@host`, for the audit log.
+/// `os-user@host`, for the audit log, from the operating system (see [`crate::actor`]).
 pub fn actor() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| format!("uid{}", unsafe { libc::geteuid() }));
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
-    format!("{user}@{host}")
+    crate::actor::actor()
 }
 
 /// The session advisory lock key for a history table.

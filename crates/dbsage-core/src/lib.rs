@@ -2,9 +2,11 @@
 //!
 //! Map (see ARCHITECTURE.md): [`config`] finds and reads `dbsage.toml`; [`env`] turns an
 //! environment name into a connection; [`migrations`] reads migration files; [`history`] owns the
-//! history and audit tables; [`migrate`] applies migrations; [`local`] is `migrate --local`;
+//! history and audit tables ([`event_log`]: the audit log's hash chain; [`actor`]: who from the
+//! OS); [`migrate`] applies migrations; [`local`] is `migrate --local`;
 //! [`rollback`] undoes them; [`reverse`] derives undo statements from parsed SQL.
 
+pub mod actor;
 pub mod config;
 pub mod connect;
 pub mod error;
@@ -12,6 +14,7 @@ pub mod migrations;
 
 pub use error::{Error, Result};
 pub mod env;
+pub mod event_log;
 pub mod gates;
 pub mod history;
 pub mod lint;

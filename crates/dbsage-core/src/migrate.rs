@@ -503,10 +503,10 @@ fn record_applied(
     }
     tx.execute(
         &format!(
-            "insert into {} (version, name, checksum, duration_ms) values ($1, $2, $3, $4)",
+            "insert into {} (version, name, checksum, duration_ms, down_checksum) values ($1, $2, $3, $4, $5)",
             table.qualified()
         ),
-        &[&file.version, &file.name, &file.checksum, &duration],
+        &[&file.version, &file.name, &file.checksum, &duration, &file.down_checksum()],
     )
     .map_err(|e| Error::db(format!("recording {}", file.label()), e))?;
     history::record_event(

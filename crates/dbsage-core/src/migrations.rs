@@ -31,6 +31,11 @@ impl MigrationFile {
     pub fn no_transaction(&self) -> bool {
         dbsage_sql::is_no_transaction(&self.text)
     }
+    /// The down file's checksum, "" without one: recorded with the history row, compared by
+    /// `rollback` before it runs the down file.
+    pub fn down_checksum(&self) -> &str {
+        self.down.as_ref().map_or("", |d| d.checksum.as_str())
+    }
     /// `version_name`, as users read it.
     pub fn label(&self) -> String {
         format!("{}_{}", self.version, self.name)

@@ -35,6 +35,8 @@ pub struct GuidanceReport {
 pub struct RollbackOutcome {
     pub rolled_back: Vec<RolledBack>,
     pub guidance: Option<GuidanceReport>,
+    /// What could not be checked (a down file with no checksum recorded at apply time).
+    pub notes: Vec<String>,
 }
 
 /// Runs a migration's down file and removes its history row, in one transaction.
@@ -102,11 +104,13 @@ pub fn rollback(
     let timeouts = Timeouts::from_project(project);
     history::acquire_lock(client, &table, timeouts.lock_wait, |_| {})?;
     let result = (|| {
+        history::upgrade(client, &table)?;
         let applied = history::read(client, &table)?;
         let mut outcome = RollbackOutcome::default();
         if applied.is_empty() {
             return Ok(outcome);
         }
+        outcome.notes = refuse_changed_files(applied.iter().rev().take(steps), files)?;
         for row in applied.iter().rev().take(steps) {
             let Some(file) = files.iter().find(|f| f.version == row.version) else {
                 return Err(Error::Inconsistent {
@@ -153,6 +157,56 @@ pub fn rollback(
     result
 }
 
+/// Refuses to undo a migration whose file or down file changed since it was applied: the down
+/// file would not undo what actually ran. Checks every migration of the run before anything is
+/// undone; returns notes for down files that could not be compared.
+fn refuse_changed_files<'a>(
+    rows: impl Iterator<Item = &'a history::AppliedRow>,
+    files: &[MigrationFile],
+) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    for row in rows {
+        let Some(file) = files.iter().find(|f| f.version == row.version) else {
+            break; // reported by the caller: nothing to roll back with
+        };
+        let label = file.label();
+        let fix = format!(
+            "restore it as it was when applied (see `git log -p`), or, after reviewing that the down file undoes what was applied, record the files as they are: dbsage repair --accept-checksum {} --reason \"…\"",
+            file.version
+        );
+        if file.checksum != row.checksum {
+            return Err(Error::Inconsistent {
+                message: format!(
+                    "refusing to roll back {label}: the migration file was edited after it was applied (checksum mismatch), so its down file may not undo what actually ran; nothing was rolled back"
+                ),
+                hint: fix,
+            });
+        }
+        let Some(down) = &file.down else {
+            break; // guidance from here on: no down file runs
+        };
+        match row.down_checksum.as_deref() {
+            None => notes.push(format!(
+                "{label}: no down-file checksum was recorded when it was applied (older history), so its down file could not be checked for changes"
+            )),
+            Some("") => notes.push(format!(
+                "{label}: the down file was added after the migration was applied, so it could not be checked for changes; review it"
+            )),
+            Some(recorded) if recorded != down.checksum => {
+                return Err(Error::Inconsistent {
+                    message: format!(
+                        "refusing to roll back {label}: its down file {} changed since the migration was applied (checksum mismatch); nothing was rolled back",
+                        down.path.display()
+                    ),
+                    hint: fix,
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(notes)
+}
+
 /// What `repair` did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Repaired {
@@ -162,7 +216,8 @@ pub struct Repaired {
     pub new_checksum: Option<String>,
 }
 
-/// Records the edited file's checksum as the applied one (the edit was harmless), audited.
+/// Records the edited file's checksum (and its down file's) as the applied one (the edit was
+/// harmless), audited. Refuses when nothing changed.
 pub fn accept_checksum(
     client: &mut Client,
     project: &Project,
@@ -179,72 +234,123 @@ pub fn accept_checksum(
             message: format!("no migration file has version {version}"),
             hint: "use a version from `dbsage status`".into(),
         })?;
-    let row = applied_row(client, &table, version)?;
-    let mut tx = client
-        .transaction()
-        .map_err(|e| Error::db("starting a transaction", e))?;
-    tx.execute(
-        &format!(
-            "update {} set checksum = $2 where version = $1",
-            table.qualified()
-        ),
-        &[&version, &file.checksum],
-    )
-    .map_err(|e| Error::db("updating the checksum", e))?;
-    history::record_event(
-        &mut tx,
-        &table,
-        Some(version),
-        Some(&file.name),
-        "checksum_accepted",
-        Some(reason),
-        Some(serde_json::json!({ "old": row.checksum, "new": file.checksum })),
-    )?;
-    tx.commit()
-        .map_err(|e| Error::db("committing the repair", e))?;
-    Ok(Repaired {
-        version: version.into(),
-        action: "checksum_accepted".into(),
-        old_checksum: row.checksum,
-        new_checksum: Some(file.checksum.clone()),
+    with_migration_lock(client, project, |client| {
+        let row = applied_row(client, &table, version)?;
+        let down_unchanged = row
+            .down_checksum
+            .as_deref()
+            .is_none_or(|recorded| recorded == file.down_checksum());
+        if row.checksum == file.checksum && down_unchanged {
+            return Err(Error::Refused {
+                message: format!(
+                    "refusing to accept {}: nothing changed — the file's checksum already equals the applied one, and its down file is as recorded",
+                    file.label()
+                ),
+                hint: "--accept-checksum records an edit made after the migration was applied; `dbsage status` shows which migrations are modified".into(),
+            });
+        }
+        let mut tx = client
+            .transaction()
+            .map_err(|e| Error::db("starting a transaction", e))?;
+        tx.execute(
+            &format!(
+                "update {} set checksum = $2, down_checksum = $3 where version = $1",
+                table.qualified()
+            ),
+            &[&version, &file.checksum, &file.down_checksum()],
+        )
+        .map_err(|e| Error::db("updating the checksum", e))?;
+        history::record_event(
+            &mut tx,
+            &table,
+            Some(version),
+            Some(&file.name),
+            "checksum_accepted",
+            Some(reason),
+            Some(serde_json::json!({
+                "old": row.checksum,
+                "new": file.checksum,
+                "old_down": row.down_checksum,
+                "new_down": file.down_checksum(),
+            })),
+        )?;
+        tx.commit()
+            .map_err(|e| Error::db("committing the repair", e))?;
+        Ok(Repaired {
+            version: version.into(),
+            action: "checksum_accepted".into(),
+            old_checksum: row.checksum,
+            new_checksum: Some(file.checksum.clone()),
+        })
     })
 }
 
 /// Removes the history row of a migration whose file was deliberately deleted, audited.
+/// Refuses while the file exists: the next `migrate` would apply it again.
 pub fn forget(
     client: &mut Client,
     project: &Project,
+    files: &[MigrationFile],
     version: &str,
     reason: &str,
 ) -> Result<Repaired> {
     require_reason(reason)?;
+    if let Some(file) = files.iter().find(|f| f.version == version) {
+        return Err(Error::Refused {
+            message: format!(
+                "refusing to forget {}: its file {} still exists, so the next migrate would apply it again",
+                file.label(),
+                file.path.display()
+            ),
+            hint: format!(
+                "--forget is for a migration whose file was deleted on purpose: delete the file (and its .down.sql) first, then run this again; if the file was only edited, review it and use --accept-checksum {version}"
+            ),
+        });
+    }
     let table = project.history_table();
-    let row = applied_row(client, &table, version)?;
-    let mut tx = client
-        .transaction()
-        .map_err(|e| Error::db("starting a transaction", e))?;
-    tx.execute(
-        &format!("delete from {} where version = $1", table.qualified()),
-        &[&version],
-    )
-    .map_err(|e| Error::db("removing the history row", e))?;
-    history::record_event(
-        &mut tx,
-        &table,
-        Some(version),
-        Some(&row.name),
-        "forgotten",
-        Some(reason),
-        Some(serde_json::json!({ "checksum": row.checksum })),
-    )?;
-    tx.commit()
-        .map_err(|e| Error::db("committing the repair", e))?;
-    Ok(Repaired {
-        version: version.into(),
-        action: "forgotten".into(),
-        old_checksum: row.checksum,
-        new_checksum: None,
+    with_migration_lock(client, project, |client| {
+        let row = applied_row(client, &table, version)?;
+        let mut tx = client
+            .transaction()
+            .map_err(|e| Error::db("starting a transaction", e))?;
+        tx.execute(
+            &format!("delete from {} where version = $1", table.qualified()),
+            &[&version],
+        )
+        .map_err(|e| Error::db("removing the history row", e))?;
+        history::record_event(
+            &mut tx,
+            &table,
+            Some(version),
+            Some(&row.name),
+            "forgotten",
+            Some(reason),
+            Some(serde_json::json!({ "checksum": row.checksum })),
+        )?;
+        tx.commit()
+            .map_err(|e| Error::db("committing the repair", e))?;
+        Ok(Repaired {
+            version: version.into(),
+            action: "forgotten".into(),
+            old_checksum: row.checksum,
+            new_checksum: None,
+        })
     })
+}
+
+/// Runs a repair under the migration lock (never beside a migrate run), on history tables
+/// brought up to date.
+fn with_migration_lock<T>(
+    client: &mut Client,
+    project: &Project,
+    work: impl FnOnce(&mut Client) -> Result<T>,
+) -> Result<T> {
+    let table = project.history_table();
+    let timeouts = Timeouts::from_project(project);
+    history::acquire_lock(client, &table, timeouts.lock_wait, |_| {})?;
+    let result = history::upgrade(client, &table).and_then(|()| work(client));
+    history::release_lock(client, &table);
+    result
 }
 
 fn require_reason(reason: &str) -> Result<()> {

@@ -1,6 +1,7 @@
 //! One module per command: parse arguments, call the library, render.
 
 pub mod dev;
+pub mod history;
 pub mod import;
 pub mod init;
 pub mod lint;

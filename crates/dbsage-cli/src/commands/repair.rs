@@ -61,7 +61,7 @@ pub fn run(args: RepairArgs, out: &Out) -> dbsage_core::Result<i32> {
         )?
     } else {
         let version = args.forget.as_deref().expect("clap requires one action");
-        dbsage_core::rollback::forget(&mut client, &project, version, &args.reason)?
+        dbsage_core::rollback::forget(&mut client, &project, &files, version, &args.reason)?
     };
     if out.json_mode() {
         out.json(&json!({ "environment": target.name, "repaired": repaired }));

@@ -60,8 +60,12 @@ pub fn run(args: RollbackArgs, out: &Out) -> dbsage_core::Result<i32> {
             "environment": target.name,
             "rolled_back": outcome.rolled_back,
             "guidance": outcome.guidance,
+            "notes": outcome.notes,
         }));
     } else {
+        for note in &outcome.notes {
+            out.warn(note);
+        }
         for r in &outcome.rolled_back {
             out.status(
                 "Rolled back",
