@@ -17,5 +17,6 @@ pub mod history;
 pub mod lint;
 pub mod local;
 pub mod migrate;
+pub mod partial;
 pub mod reverse;
 pub mod rollback;

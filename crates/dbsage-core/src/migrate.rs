@@ -24,6 +24,8 @@ pub enum State {
     Modified,
     /// Applied, but the file is gone from disk.
     Missing,
+    /// A no-transaction migration or down file stopped midway (see [`crate::partial`]).
+    Partial,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +40,9 @@ pub struct StatusEntry {
     /// True for a pending migration older than the newest applied one.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub out_of_order: bool,
+    /// What ran and the fix, for a `partial` migration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<crate::partial::PartialRun>,
 }
 
 /// Merges the files on disk with the history rows, ordered by version.
@@ -63,6 +68,7 @@ pub fn status_entries(files: &[MigrationFile], applied: &[AppliedRow]) -> Vec<St
                 applied_by: row.map(|r| r.applied_by.clone()),
                 out_of_order: state == State::Pending
                     && newest_applied.is_some_and(|n| compare_versions(&f.version, n).is_lt()),
+                partial: None,
             }
         })
         .collect();
@@ -75,6 +81,7 @@ pub fn status_entries(files: &[MigrationFile], applied: &[AppliedRow]) -> Vec<St
                 applied_at: Some(row.applied_at.clone()),
                 applied_by: Some(row.applied_by.clone()),
                 out_of_order: false,
+                partial: None,
             });
         }
     }
@@ -440,21 +447,22 @@ fn apply_without_transaction(
     supabase: bool,
 ) -> Result<()> {
     set_timeouts(client, timeouts, false)?;
-    let result = run_statements(client, &file.path, &file.text, parsed);
+    let result = crate::partial::run_no_transaction(
+        client,
+        table,
+        &crate::partial::NoTransactionFile {
+            version: &file.version,
+            name: &file.name,
+            path: &file.path,
+            text: &file.text,
+            parsed,
+            direction: crate::partial::Direction::Up,
+        },
+    );
     let _ = client.batch_execute("RESET lock_timeout; RESET statement_timeout");
     let invalid = invalid_indexes_of(client, parsed)?;
-    if let Err(mut failure) = result {
-        let done = parsed
-            .statements
-            .iter()
-            .take_while(|s| s.range.end <= failure.statement.start)
-            .count();
+    if let Err(Error::Migration(mut failure)) = result {
         let mut hint = failure.dbsage_hint.take().unwrap_or_default();
-        if done > 0 {
-            hint.push_str(&format!(
-                "\nthis is a no-transaction migration: its first {done} statement(s) ran and stay applied; the migration is not recorded, so make its statements idempotent (IF NOT EXISTS) and run migrate again"
-            ));
-        }
         for index in &invalid {
             hint.push_str(&format!(
                 "\nthe failure left the INVALID index {index}; remove it before retrying: DROP INDEX CONCURRENTLY IF EXISTS {index};"
@@ -463,7 +471,21 @@ fn apply_without_transaction(
         failure.dbsage_hint = Some(hint.trim().to_string());
         return Err(enrich(client, failure));
     }
+    result?;
     if let Some(index) = invalid.first() {
+        history::record_event(
+            client,
+            table,
+            Some(&file.version),
+            Some(&file.name),
+            "partial",
+            Some(&format!("index {index} is INVALID after the migration")),
+            Some(serde_json::json!({
+                "direction": crate::partial::Direction::Up,
+                "statements_done": parsed.statements.len(),
+                "statements_total": parsed.statements.len(),
+            })),
+        )?;
         return Err(Error::Failed {
             message: format!(
                 "{}: index {index} is INVALID after the migration",
@@ -652,7 +674,14 @@ pub fn status(
     files: &[MigrationFile],
 ) -> Result<Vec<StatusEntry>> {
     let applied = history::read(client, &project.history_table())?;
-    Ok(status_entries(files, &applied))
+    let mut entries = status_entries(files, &applied);
+    for run in crate::partial::unfinished_runs(client, &project.history_table())? {
+        if let Some(e) = entries.iter_mut().find(|e| e.version == run.version) {
+            e.state = State::Partial;
+            e.partial = Some(run);
+        }
+    }
+    Ok(entries)
 }
 
 /// On the first dbsage run against a database another tool migrated, marks the migrations that
