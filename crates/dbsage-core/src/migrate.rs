@@ -250,6 +250,7 @@ fn plan<'f>(
     let entries = status_entries(files, applied);
     check_consistency(&entries, options.allow_out_of_order)?;
     let mut pending = Vec::new();
+    let mut planned = Vec::new();
     for f in files {
         if applied.iter().any(|a| a.version == f.version) {
             continue;
@@ -261,22 +262,45 @@ fn plan<'f>(
         {
             break;
         }
+        if options.dry_run {
+            planned.push(plan_without_trees(f)?);
+            continue;
+        }
         // Every pending file is parsed before anything runs: a syntax error in the third file
         // must not leave the first two applied.
         let parsed = parse_migration(&f.path, &f.text)?;
         check_transaction_control(f, &parsed)?;
         pending.push((f, parsed));
     }
-    let planned = pending
-        .iter()
-        .map(|(f, p)| Planned {
-            version: f.version.clone(),
-            name: f.name.clone(),
-            statements: p.statements.len(),
-            no_transaction: f.no_transaction(),
-        })
-        .collect();
+    planned.extend(pending.iter().map(|(f, p)| Planned {
+        version: f.version.clone(),
+        name: f.name.clone(),
+        statements: p.statements.len(),
+        no_transaction: f.no_transaction(),
+    }));
     Ok((planned, pending))
+}
+
+/// The plan of one file for `--dry-run`, parsing a statement at a time and keeping no tree:
+/// bounded memory for a 50 MB migration. Errors are located by the full parse.
+fn plan_without_trees(f: &MigrationFile) -> Result<Planned> {
+    let mut statements = 0;
+    let mut transaction_control = false;
+    let scanned = dbsage_sql::for_each_statement(&f.text, |s| {
+        statements += 1;
+        transaction_control |= matches!(s.node, NodeEnum::TransactionStmt(_));
+    });
+    if scanned.is_err() || (transaction_control && !f.no_transaction()) {
+        let parsed = parse_migration(&f.path, &f.text)?;
+        check_transaction_control(f, &parsed)?;
+        statements = parsed.statements.len();
+    }
+    Ok(Planned {
+        version: f.version.clone(),
+        name: f.name.clone(),
+        statements,
+        no_transaction: f.no_transaction(),
+    })
 }
 
 fn run_locked(
