@@ -1,9 +1,10 @@
 //! The `dbsage` binary: argument parsing, prompts and rendering. The workflows themselves live
 //! in the library crates (`dbsage-core` and friends), which the tests call directly.
 
-mod commands;
+#[macro_use]
 mod output;
 mod prompt;
+mod commands;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,7 +25,8 @@ Exit codes:
   1  a migration or check failed, or the history is inconsistent
   2  usage or configuration error (unknown environment, missing variable, unreachable host, …)
   3  refused by a gate (protected environment: not confirmed, not tested locally, lint errors)
-  130 interrupted (Ctrl-C); local clusters are stopped and nothing is left half-applied";
+  130 interrupted (Ctrl-C); local clusters are stopped and nothing is left half-applied, except
+      a no-transaction file that was running: it is reported as partial (`dbsage status`)";
 
 /// dbsage: work safely with PostgreSQL. Write a migration, test it on a throwaway local
 /// PostgreSQL, then apply it to staging and production with gates.
@@ -180,7 +182,10 @@ fn install_signal_handler() {
         }
         INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
         dbsage_cluster::shutdown_live_clusters();
-        eprintln!("interrupted: local clusters stopped, nothing half-applied");
+        match dbsage_core::partial::in_progress() {
+            Some(partial) => err_line!("interrupted: local clusters stopped; PARTIAL: {partial}"),
+            None => err_line!("interrupted: local clusters stopped, nothing half-applied"),
+        }
         std::process::exit(130);
     });
 }

@@ -8,6 +8,37 @@ use serde_json::json;
 
 use crate::{ColorChoice, Format, GlobalArgs};
 
+/// Writes to stdout, ignoring a closed pipe (`dbsage migrate | head -1`) or any other write
+/// failure: losing the reader must never stop database work midway, nor panic like `println!`.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    let _ = std::io::stdout().lock().write_fmt(args);
+}
+
+/// Writes to stderr, ignoring a closed pipe like [`write_stdout`].
+pub fn write_stderr(args: std::fmt::Arguments) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// `print!` that never panics on a closed pipe (see [`write_stdout`]).
+macro_rules! out_text {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*)) };
+}
+
+/// `println!` that never panics on a closed pipe (see [`write_stdout`]).
+macro_rules! out_line {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `eprint!` that never panics on a closed pipe.
+macro_rules! err_text {
+    ($($arg:tt)*) => { $crate::output::write_stderr(format_args!($($arg)*)) };
+}
+
+/// `eprintln!` that never panics on a closed pipe.
+macro_rules! err_line {
+    ($($arg:tt)*) => { $crate::output::write_stderr(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
 pub struct Out {
     pub format: Format,
     color_out: bool,
@@ -80,20 +111,20 @@ impl Out {
     /// A result line on stdout (human mode only).
     pub fn line(&self, text: &str) {
         if !self.json_mode() {
-            println!("{text}");
+            out_line!("{text}");
         }
     }
 
     /// A progress line on stderr, like cargo's `Compiling …` (human mode only).
     pub fn status(&self, verb: &str, text: &str) {
         if !self.json_mode() {
-            eprintln!("{:>12} {text}", self.paint_err(verb, Style::Good));
+            err_line!("{:>12} {text}", self.paint_err(verb, Style::Good));
         }
     }
 
     pub fn warn(&self, text: &str) {
         if !self.json_mode() {
-            eprintln!("{}: {text}", self.paint_err("warning", Style::Warn));
+            err_line!("{}: {text}", self.paint_err("warning", Style::Warn));
         }
     }
 
@@ -109,7 +140,7 @@ impl Out {
             self.json(&json!({ "error": { "kind": "usage", "message": message, "hint": hint } }));
             return;
         }
-        eprintln!("{}: {message}", self.paint_err("error", Style::Bad));
+        err_line!("{}: {message}", self.paint_err("error", Style::Bad));
         self.hint_lines(hint);
     }
 
@@ -129,21 +160,21 @@ impl Out {
                     miette::GraphicalReportHandler::new_themed(theme).with_context_lines(2);
                 let mut rendered = String::new();
                 let _ = handler.render_report(&mut rendered, &m.diagnostic());
-                eprintln!(
+                err_line!(
                     "{}: {}",
                     self.paint_err("error", Style::Bad),
                     rendered.trim_start_matches(['×', ' '])
                 );
             }
             other => {
-                eprintln!("{}: {other}", self.paint_err("error", Style::Bad));
+                err_line!("{}: {other}", self.paint_err("error", Style::Bad));
                 let server = [
                     ("detail", other.detail()),
                     ("server hint", other.server_hint()),
                 ];
                 for (label, text) in server {
                     if let Some(text) = text {
-                        eprintln!("  {}: {text}", self.paint_err(label, Style::Bold));
+                        err_line!("  {}: {text}", self.paint_err(label, Style::Bold));
                     }
                 }
                 self.hint_lines(other.hint());
@@ -155,7 +186,7 @@ impl Out {
         if let Some(h) = hint {
             for (i, line) in h.lines().enumerate() {
                 let label = if i == 0 { "hint" } else { "    " };
-                eprintln!("  {}: {line}", self.paint_err(label, Style::Bold));
+                err_line!("  {}: {line}", self.paint_err(label, Style::Bold));
             }
         }
     }

@@ -21,7 +21,7 @@ pub fn cancel() -> ! {
         }
     }
     dbsage_cluster::shutdown_live_clusters();
-    eprint!("\ncancelled\n");
+    err_text!("\ncancelled\n");
     std::process::exit(130);
 }
 
@@ -33,7 +33,7 @@ pub fn ask(prompt: &str) -> Option<String> {
     }
     let (plan, question) = prompt.rsplit_once('\n').unwrap_or(("", prompt));
     if !plan.is_empty() {
-        eprintln!("{plan}");
+        err_line!("{plan}");
     }
     PROMPTING.store(true, Ordering::SeqCst);
     let answer = dialoguer::Input::<String>::new()

@@ -21,5 +21,6 @@ pub mod lint;
 pub mod local;
 pub mod migrate;
 pub mod protection;
+pub mod partial;
 pub mod reverse;
 pub mod rollback;

@@ -24,6 +24,8 @@ pub enum State {
     Modified,
     /// Applied, but the file is gone from disk.
     Missing,
+    /// A no-transaction migration or down file stopped midway (see [`crate::partial`]).
+    Partial,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +40,9 @@ pub struct StatusEntry {
     /// True for a pending migration older than the newest applied one.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub out_of_order: bool,
+    /// What ran and the fix, for a `partial` migration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<crate::partial::PartialRun>,
 }
 
 /// Merges the files on disk with the history rows, ordered by version.
@@ -63,6 +68,7 @@ pub fn status_entries(files: &[MigrationFile], applied: &[AppliedRow]) -> Vec<St
                 applied_by: row.map(|r| r.applied_by.clone()),
                 out_of_order: state == State::Pending
                     && newest_applied.is_some_and(|n| compare_versions(&f.version, n).is_lt()),
+                partial: None,
             }
         })
         .collect();
@@ -75,6 +81,7 @@ pub fn status_entries(files: &[MigrationFile], applied: &[AppliedRow]) -> Vec<St
                 applied_at: Some(row.applied_at.clone()),
                 applied_by: Some(row.applied_by.clone()),
                 out_of_order: false,
+                partial: None,
             });
         }
     }
@@ -243,6 +250,7 @@ fn plan<'f>(
     let entries = status_entries(files, applied);
     check_consistency(&entries, options.allow_out_of_order)?;
     let mut pending = Vec::new();
+    let mut planned = Vec::new();
     for f in files {
         if applied.iter().any(|a| a.version == f.version) {
             continue;
@@ -254,22 +262,45 @@ fn plan<'f>(
         {
             break;
         }
+        if options.dry_run {
+            planned.push(plan_without_trees(f)?);
+            continue;
+        }
         // Every pending file is parsed before anything runs: a syntax error in the third file
         // must not leave the first two applied.
         let parsed = parse_migration(&f.path, &f.text)?;
         check_transaction_control(f, &parsed)?;
         pending.push((f, parsed));
     }
-    let planned = pending
-        .iter()
-        .map(|(f, p)| Planned {
-            version: f.version.clone(),
-            name: f.name.clone(),
-            statements: p.statements.len(),
-            no_transaction: f.no_transaction(),
-        })
-        .collect();
+    planned.extend(pending.iter().map(|(f, p)| Planned {
+        version: f.version.clone(),
+        name: f.name.clone(),
+        statements: p.statements.len(),
+        no_transaction: f.no_transaction(),
+    }));
     Ok((planned, pending))
+}
+
+/// The plan of one file for `--dry-run`, parsing a statement at a time and keeping no tree:
+/// bounded memory for a 50 MB migration. Errors are located by the full parse.
+fn plan_without_trees(f: &MigrationFile) -> Result<Planned> {
+    let mut statements = 0;
+    let mut transaction_control = false;
+    let scanned = dbsage_sql::for_each_statement(&f.text, |s| {
+        statements += 1;
+        transaction_control |= matches!(s.node, NodeEnum::TransactionStmt(_));
+    });
+    if scanned.is_err() || (transaction_control && !f.no_transaction()) {
+        let parsed = parse_migration(&f.path, &f.text)?;
+        check_transaction_control(f, &parsed)?;
+        statements = parsed.statements.len();
+    }
+    Ok(Planned {
+        version: f.version.clone(),
+        name: f.name.clone(),
+        statements,
+        no_transaction: f.no_transaction(),
+    })
 }
 
 fn run_locked(
@@ -440,21 +471,22 @@ fn apply_without_transaction(
     supabase: bool,
 ) -> Result<()> {
     set_timeouts(client, timeouts, false)?;
-    let result = run_statements(client, &file.path, &file.text, parsed);
+    let result = crate::partial::run_no_transaction(
+        client,
+        table,
+        &crate::partial::NoTransactionFile {
+            version: &file.version,
+            name: &file.name,
+            path: &file.path,
+            text: &file.text,
+            parsed,
+            direction: crate::partial::Direction::Up,
+        },
+    );
     let _ = client.batch_execute("RESET lock_timeout; RESET statement_timeout");
     let invalid = invalid_indexes_of(client, parsed)?;
-    if let Err(mut failure) = result {
-        let done = parsed
-            .statements
-            .iter()
-            .take_while(|s| s.range.end <= failure.statement.start)
-            .count();
+    if let Err(Error::Migration(mut failure)) = result {
         let mut hint = failure.dbsage_hint.take().unwrap_or_default();
-        if done > 0 {
-            hint.push_str(&format!(
-                "\nthis is a no-transaction migration: its first {done} statement(s) ran and stay applied; the migration is not recorded, so make its statements idempotent (IF NOT EXISTS) and run migrate again"
-            ));
-        }
         for index in &invalid {
             hint.push_str(&format!(
                 "\nthe failure left the INVALID index {index}; remove it before retrying: DROP INDEX CONCURRENTLY IF EXISTS {index};"
@@ -463,7 +495,21 @@ fn apply_without_transaction(
         failure.dbsage_hint = Some(hint.trim().to_string());
         return Err(enrich(client, failure));
     }
+    result?;
     if let Some(index) = invalid.first() {
+        history::record_event(
+            client,
+            table,
+            Some(&file.version),
+            Some(&file.name),
+            "partial",
+            Some(&format!("index {index} is INVALID after the migration")),
+            Some(serde_json::json!({
+                "direction": crate::partial::Direction::Up,
+                "statements_done": parsed.statements.len(),
+                "statements_total": parsed.statements.len(),
+            })),
+        )?;
         return Err(Error::Failed {
             message: format!(
                 "{}: index {index} is INVALID after the migration",
@@ -705,7 +751,14 @@ pub fn status(
     files: &[MigrationFile],
 ) -> Result<Vec<StatusEntry>> {
     let applied = history::read(client, &project.history_table())?;
-    Ok(status_entries(files, &applied))
+    let mut entries = status_entries(files, &applied);
+    for run in crate::partial::unfinished_runs(client, &project.history_table())? {
+        if let Some(e) = entries.iter_mut().find(|e| e.version == run.version) {
+            e.state = State::Partial;
+            e.partial = Some(run);
+        }
+    }
+    Ok(entries)
 }
 
 /// On the first dbsage run against a database another tool migrated, marks the migrations that

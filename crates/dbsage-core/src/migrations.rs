@@ -97,57 +97,59 @@ fn read_utf8(path: &Path) -> Result<String> {
     })
 }
 
-/// Reads every migration in `dir`, sorted by version. A `.sql` file whose name does not follow
-/// the convention is an error rather than silently skipped.
+/// Reads every migration in `dir`, sorted by version. Nothing that looks like a migration is
+/// skipped silently: every `.sql` file dbsage cannot use (badly named, wrong-case extension,
+/// non-UTF-8 name, dangling symlink, duplicate version or name, down file without its up file)
+/// is listed in one error; unrelated files (README.md, .gitkeep) are ignored.
 pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::Config {
-                message: format!("the migrations directory {} does not exist", dir.display()),
-                hint: "run `dbsage init`, or set migrations.dir in dbsage.toml".into(),
-            })
-        }
-        Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
-    };
+    read_folder(dir, false)
+}
+
+/// `discover`, optionally allowing one name for several versions: `supabase db pull` names
+/// every file it writes `<version>_remote_schema.sql`.
+fn read_folder(dir: &Path, allow_duplicate_names: bool) -> Result<Vec<MigrationFile>> {
+    let paths = folder_entries(dir)?;
+    let mut problems = Vec::new();
     let mut ups: BTreeMap<String, MigrationFile> = BTreeMap::new();
     let mut downs: Vec<(String, String, PathBuf)> = Vec::new();
-    let mut names: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    names.sort();
-    for path in names {
-        let Some(file_name) = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .map(str::to_string)
-        else {
+    for path in paths {
+        let Some(file_name) = usable_sql_name(&path, &mut problems) else {
             continue;
         };
-        if !file_name.ends_with(".sql") || !path.is_file() {
-            continue;
-        }
         let Some((version, name, kind)) = parse_name(&file_name) else {
-            return Err(Error::Config {
-                message: format!(
-                    "{} does not follow the migration file naming <14-digit version>_<name>.sql",
-                    path.display()
-                ),
-                hint: "rename it (e.g. 20261121093000_add_users.sql), or create files with `dbsage new NAME`".into(),
-            });
+            problems.push(format!(
+                "{}: does not follow the naming <14-digit version>_<name>.sql (e.g. 20261121093000_add_users.sql; `dbsage new NAME` creates one)",
+                path.display()
+            ));
+            continue;
         };
         match kind {
             Kind::Down => downs.push((version, name, path)),
             Kind::Up => {
-                let text = read_utf8(&path)?;
                 if let Some(other) = ups.get(&version) {
-                    return Err(Error::Config {
-                        message: format!(
-                            "two migrations share version {version}: {} and {}",
-                            other.path.display(),
-                            path.display()
-                        ),
-                        hint: "give one of them a new version (a later timestamp)".into(),
-                    });
+                    problems.push(format!(
+                        "{}: has the same version {version} as {}; give one of them a new version (a later timestamp)",
+                        path.display(),
+                        other.path.display()
+                    ));
+                    continue;
                 }
+                let same_name = ups.values().find(|u| u.name == name);
+                if let Some(other) = same_name.filter(|_| !allow_duplicate_names) {
+                    problems.push(format!(
+                        "{}: has the same name `{name}` as {}; rename one of them so each migration says what it does",
+                        path.display(),
+                        other.path.display()
+                    ));
+                    continue;
+                }
+                let text = match read_utf8(&path) {
+                    Ok(text) => text,
+                    Err(e) => {
+                        problems.push(e.to_string());
+                        continue;
+                    }
+                };
                 ups.insert(
                     version.clone(),
                     MigrationFile {
@@ -164,19 +166,126 @@ pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>> {
     }
     for (version, name, path) in downs {
         let Some(up) = ups.get_mut(&version).filter(|u| u.name == name) else {
-            return Err(Error::Config {
-                message: format!("{} has no matching up migration", path.display()),
-                hint: format!("expected {version}_{name}.sql beside it"),
-            });
+            problems.push(format!(
+                "{}: down file with no matching up migration (expected {version}_{name}.sql beside it)",
+                path.display()
+            ));
+            continue;
         };
-        let text = read_utf8(&path)?;
-        up.down = Some(DownFile {
-            checksum: checksum(&text),
-            path,
-            text,
-        });
+        match read_utf8(&path) {
+            Ok(text) => {
+                up.down = Some(DownFile {
+                    checksum: checksum(&text),
+                    path,
+                    text,
+                })
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
     }
+    unusable_files_error(dir, problems)?;
     Ok(ups.into_values().collect())
+}
+
+/// The entries of the migrations folder, sorted.
+fn folder_entries(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::Config {
+                message: format!("the migrations directory {} does not exist", dir.display()),
+                hint: "run `dbsage init`, or set migrations.dir in dbsage.toml".into(),
+            })
+        }
+        Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+        paths.push(entry.path());
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+/// The name of `path` when it is a readable `.sql` file; `None` for unrelated entries, and for
+/// files that look like migrations but cannot be used (noted in `problems`).
+fn usable_sql_name(path: &Path, problems: &mut Vec<String>) -> Option<String> {
+    let raw_name = path.file_name()?;
+    let lossy = raw_name.to_string_lossy();
+    if !lossy.to_ascii_lowercase().ends_with(".sql") {
+        return None;
+    }
+    let Some(name) = raw_name.to_str() else {
+        problems.push(format!(
+            "{}: the file name is not valid UTF-8; rename it",
+            path.display()
+        ));
+        return None;
+    };
+    if !name.ends_with(".sql") {
+        problems.push(format!(
+            "{}: the extension must be lowercase `.sql`; rename it",
+            path.display()
+        ));
+        return None;
+    }
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => Some(name.to_string()),
+        Ok(meta) if meta.is_dir() => {
+            problems.push(format!(
+                "{}: is a directory, not a migration file",
+                path.display()
+            ));
+            None
+        }
+        Ok(_) => {
+            problems.push(format!("{}: is not a regular file", path.display()));
+            None
+        }
+        Err(e) => {
+            let why = match fs::read_link(path) {
+                Ok(target) => format!(
+                    "dangling symlink (its target {} does not exist)",
+                    target.display()
+                ),
+                Err(_) => format!("cannot be read ({e})"),
+            };
+            problems.push(format!("{}: {why}", path.display()));
+            None
+        }
+    }
+}
+
+/// One error listing every unusable file, or `Ok` when there is none.
+fn unusable_files_error(dir: &Path, problems: Vec<String>) -> Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Config {
+        message: format!(
+            "{} file(s) in the migrations folder {} look like migrations but cannot be used:\n  - {}",
+            problems.len(),
+            dir.display(),
+            problems.join("\n  - ")
+        ),
+        hint: "fix or move each file listed: dbsage never skips a migration silently".into(),
+    })
+}
+
+/// The same checks for an adopted tool's folder, whose reader skips names it does not know:
+/// non-UTF-8 names, wrong-case extensions and dangling symlinks are reported here instead.
+fn check_adopted_folder(dir: &Path) -> Result<()> {
+    let paths = match folder_entries(dir) {
+        Ok(paths) => paths,
+        // A fresh project has no folder yet: the tool's reader decides.
+        Err(_) => return Ok(()),
+    };
+    let mut problems = Vec::new();
+    for path in paths {
+        usable_sql_name(&path, &mut problems);
+    }
+    unusable_files_error(dir, problems)
 }
 
 /// The project's migrations, read according to its layout: dbsage's own naming, or an adopted
@@ -185,9 +294,11 @@ pub fn discover_project(project: &crate::config::Project) -> Result<Vec<Migratio
     use dbsage_supabase::Layout;
     let dir = project.migrations_dir();
     let layout = match project.layout() {
-        None | Some(Layout::Supabase) => return discover(&dir),
+        None => return read_folder(&dir, project.is_supabase()),
+        Some(Layout::Supabase) => return read_folder(&dir, true),
         Some(l) => l,
     };
+    check_adopted_folder(&dir)?;
     let adopted = dbsage_supabase::read_migrations(layout, &dir).map_err(|e| Error::Config {
         message: format!("reading the {layout} migrations in {}: {e}", dir.display()),
         hint: "check the files follow that tool's naming".into(),
@@ -331,7 +442,7 @@ mod tests {
         assert!(discover(dir.path())
             .unwrap_err()
             .to_string()
-            .contains("share version"));
+            .contains("same version"));
     }
 
     #[test]

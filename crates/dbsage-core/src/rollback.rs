@@ -54,9 +54,20 @@ pub fn undo_with_down_file(
     let no_transaction = dbsage_sql::is_no_transaction(&down.text);
     if no_transaction {
         set_timeouts(client, timeouts, false)?;
-        let result = run_statements(client, &down.path, &down.text, &parsed);
+        let result = crate::partial::run_no_transaction(
+            client,
+            table,
+            &crate::partial::NoTransactionFile {
+                version: &file.version,
+                name: &file.name,
+                path: &down.path,
+                text: &down.text,
+                parsed: &parsed,
+                direction: crate::partial::Direction::Down,
+            },
+        );
         let _ = client.batch_execute("RESET lock_timeout; RESET statement_timeout");
-        result.map_err(Error::Migration)?;
+        result?;
     }
     let mut tx = client
         .transaction()

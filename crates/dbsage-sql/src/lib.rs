@@ -95,6 +95,75 @@ pub fn parse(sql: &str) -> Result<ParsedSql, SyntaxError> {
     Ok(ParsedSql { statements })
 }
 
+/// Hands each statement of `sql` to `visit`, parsing one statement at a time and dropping its
+/// tree afterwards: memory stays bounded for very large files, where [`parse`] keeps every
+/// tree (about 100× the text). Boundaries come from the scanner; a piece that does not parse
+/// alone (a `BEGIN ATOMIC` body split at its semicolons) is joined with the next ones. Ranges
+/// and `code_start` are those of [`parse`]; `location` fields inside the trees are relative to
+/// the statement's piece. A syntax error is reported exactly as [`parse`] reports it.
+pub fn for_each_statement(sql: &str, mut visit: impl FnMut(Statement)) -> Result<(), SyntaxError> {
+    /// How many scanner pieces one statement may span before the file is declared invalid.
+    const MAX_JOINED: usize = 256;
+    let whole_file_error = || match parse(sql) {
+        Err(e) => Err(e),
+        // Pieces that fail alone but not together: impossible in practice; say where.
+        Ok(_) => Err(SyntaxError {
+            message: "could not split the file into statements".into(),
+            offset: None,
+        }),
+    };
+    if sql.contains('\0') {
+        return whole_file_error();
+    }
+    let Ok(pieces) = pg_query::split_with_scanner(sql) else {
+        return whole_file_error();
+    };
+    // Each piece runs from the end of the previous one (so nothing the scanner skipped is lost)
+    // to its own end; the last one to the end of the text.
+    let mut cuts: Vec<usize> = pieces
+        .iter()
+        .map(|p| p.as_ptr() as usize - sql.as_ptr() as usize + p.len())
+        .collect();
+    drop(pieces);
+    cuts.pop();
+    cuts.push(sql.len());
+    let mut start = 0;
+    let mut i = 0;
+    while i < cuts.len() {
+        let mut joined = 0;
+        let result = loop {
+            let end = cuts[i + joined];
+            match pg_query::parse(&sql[start..end], pg_query::ParserOptions::DEFAULT) {
+                Ok(result) => break Some((end, result)),
+                Err(_) if joined < MAX_JOINED && i + joined + 1 < cuts.len() => joined += 1,
+                Err(_) => break None,
+            }
+        };
+        let Some((end, result)) = result else {
+            return whole_file_error();
+        };
+        for raw in result.protobuf.stmts {
+            let stmt_start = start + raw.stmt_location.max(0) as usize;
+            let stmt_end = if raw.stmt_len == 0 {
+                end
+            } else {
+                stmt_start + raw.stmt_len as usize
+            };
+            let Some(node) = raw.stmt.and_then(|n| n.node) else {
+                continue;
+            };
+            visit(Statement {
+                range: stmt_start..stmt_end,
+                code_start: skip_trivia(sql, stmt_start),
+                node,
+            });
+        }
+        start = end;
+        i += joined + 1;
+    }
+    Ok(())
+}
+
 /// The 1-based character position of a parse error, which the `pg_query` crate does not expose.
 fn syntax_error_cursor(sql: &str) -> Option<usize> {
     use std::ffi::{c_char, c_int, CString};
@@ -210,6 +279,38 @@ pub fn is_no_transaction(sql: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_statement_at_a_time_matches_the_whole_file_parse() {
+        let sql = "-- header\ncreate table t(a text default E'it\\'s; ok');\n\
+                   /* outer /* nested; */ still comment; */\n\
+                   do $$ begin perform 1; end $$;;\n\
+                   create function g() returns int language sql begin atomic select 1; select 2; end;\n\
+                   create function f() returns int language sql as $body$ select 1; $body$;\n\
+                   select ';' -- trailing";
+        let whole = parse(sql).unwrap().statements;
+        let mut streamed = Vec::new();
+        for_each_statement(sql, |s| streamed.push(s)).unwrap();
+        // Locations inside the trees are relative to each piece: compare the node kinds.
+        let kind = |s: &Statement| {
+            format!("{:?}", s.node)
+                .split('(')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        let key = |s: &Statement| (s.range.clone(), s.code_start, kind(s));
+        assert_eq!(
+            streamed.iter().map(key).collect::<Vec<_>>(),
+            whole.iter().map(key).collect::<Vec<_>>()
+        );
+        assert_eq!(streamed.len(), 5);
+        let error = for_each_statement("select 1;\nselect from from;", |_| {}).unwrap_err();
+        assert_eq!(
+            error.offset,
+            parse("select 1;\nselect from from;").unwrap_err().offset
+        );
+    }
 
     #[test]
     fn splits_tricky_statements() {

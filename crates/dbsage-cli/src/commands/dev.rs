@@ -105,7 +105,7 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
             if out.json_mode() {
                 out.json(&json!({ "url": dev.url(), "running": dev.running_pid().is_some() }));
             } else {
-                println!("{}", dev.url());
+                out_line!("{}", dev.url());
                 if dev.running_pid().is_none() {
                     out.warn("the dev database is not running: `dbsage dev start`");
                 }

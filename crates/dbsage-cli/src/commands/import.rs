@@ -271,13 +271,15 @@ fn print_report(out: &Out, r: &ImportReport, args: &ImportArgs, env: &str) {
             .as_deref()
             .map(|v| format!(" value {v:?}"))
             .unwrap_or_default();
-        println!(
+        out_line!(
             "{}:{}:{column}{value}: {}",
-            args.file, reject.line, reject.reason
+            args.file,
+            reject.line,
+            reject.reason
         );
     }
     if (r.rejected as usize) > shown {
-        println!(
+        out_line!(
             "… and {} more rejected rows (see --reject-file)",
             r.rejected as usize - shown
         );
@@ -289,9 +291,14 @@ fn print_report(out: &Out, r: &ImportReport, args: &ImportArgs, env: &str) {
     } else {
         out.paint("nothing merged", Style::Bad)
     };
-    println!(
+    out_line!(
         "{} rows → {} ({env}): {} inserted, {} updated, {} unchanged, {} rejected; {verdict}",
-        r.source_rows, args.into, r.inserted, r.updated, r.unchanged, r.rejected
+        r.source_rows,
+        args.into,
+        r.inserted,
+        r.updated,
+        r.unchanged,
+        r.rejected
     );
 }
 

@@ -35,7 +35,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
     if let Some(rule) = &args.explain {
         return match dbsage_lint::explain(rule) {
             Some(doc) => {
-                println!("{doc}");
+                out_line!("{doc}");
                 Ok(0)
             }
             None => Err(dbsage_core::Error::Config {
@@ -50,7 +50,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
             out.json(&json!(rules.iter().map(|r| json!({"id": r.id, "severity": r.default_severity.as_str(), "summary": r.summary})).collect::<Vec<_>>()));
         } else {
             for r in rules {
-                println!(
+                out_line!(
                     "{:<36} {:<8} {}",
                     r.id,
                     r.default_severity.as_str(),
@@ -161,16 +161,16 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         out.error_text(message, None);
     }
     match out.format {
-        Format::Json => println!("{}", dbsage_lint::render_json(&findings)),
-        Format::Github => print!("{}", dbsage_lint::render_github(&findings)),
-        Format::Sarif => println!("{}", dbsage_lint::render_sarif(&findings)),
+        Format::Json => out_line!("{}", dbsage_lint::render_json(&findings)),
+        Format::Github => out_text!("{}", dbsage_lint::render_github(&findings)),
+        Format::Sarif => out_line!("{}", dbsage_lint::render_sarif(&findings)),
         Format::Human | Format::Csv | Format::Tsv | Format::Ndjson => {
-            print!(
+            out_text!(
                 "{}",
                 dbsage_lint::render_human(&findings, &sources, out.color_out())
             );
             let checked = wanted.as_ref().map_or(sources.len(), |w| w.len());
-            eprintln!("{checked} file(s) checked");
+            err_line!("{checked} file(s) checked");
         }
     }
     Ok(

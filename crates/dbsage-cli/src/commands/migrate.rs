@@ -247,7 +247,7 @@ fn run_local(
                     text: f.text.clone(),
                 })
                 .collect();
-            eprint!(
+            err_text!(
                 "{}",
                 dbsage_lint::render_human(&report.lint, &sources, out.color_err())
             );

@@ -23,7 +23,7 @@ pub fn project() -> Result<Project> {
         .map_err(|e| dbsage_core::Error::io("reading the current directory", e))?;
     let project = Project::discover(&cwd)?;
     for warning in same_database_warnings(&project) {
-        eprintln!("warning: {warning}");
+        err_line!("warning: {warning}");
     }
     Ok(project)
 }

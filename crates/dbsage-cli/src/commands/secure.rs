@@ -177,14 +177,14 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
                         dbsage_secure::Severity::Error => out.paint("error", Style::Bad),
                         dbsage_secure::Severity::Warning => out.paint("warning", Style::Warn),
                     };
-                    println!("{sev}[{}] {}: {}", f.check, f.object, f.message);
+                    out_line!("{sev}[{}] {}: {}", f.check, f.object, f.message);
                     if let Some(sql) = &f.fix_sql {
                         for line in sql.lines() {
-                            println!("    {}", out.paint(line, Style::Dim));
+                            out_line!("    {}", out.paint(line, Style::Dim));
                         }
                     }
                 }
-                println!("{} finding(s)", findings.len());
+                out_line!("{} finding(s)", findings.len());
                 if let Some(path) = &written {
                     out.status(
                         "Created",
@@ -223,8 +223,8 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
                         c.message.clone(),
                     ]);
                 }
-                println!("{table}");
-                println!("{} passed, {} failed", report.passed, report.failed);
+                out_line!("{table}");
+                out_line!("{} passed, {} failed", report.passed, report.failed);
             }
             Ok(if report.failed > 0 { 1 } else { 0 })
         }
@@ -269,11 +269,11 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
                         table.add_row(row);
                     }
                 }
-                println!("{table}");
+                out_line!("{table}");
                 if !coverage.untested.is_empty() {
-                    println!("untested ({}):", coverage.untested.len());
+                    out_line!("untested ({}):", coverage.untested.len());
                     for u in &coverage.untested {
-                        println!("  {u}");
+                        out_line!("  {u}");
                     }
                 }
             }
@@ -295,7 +295,7 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
                 out.json(&json!(explanation));
             } else {
                 if let Some(n) = explanation.rows {
-                    println!("as {role}: {n} row(s)");
+                    out_line!("as {role}: {n} row(s)");
                 }
                 if let Some(e) = &explanation.error {
                     // A failed query is an error, never "nothing is hidden".
@@ -305,13 +305,13 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
                     )];
                     lines.extend(e.detail.as_ref().map(|d| format!("  detail: {d}")));
                     lines.extend(e.hint.as_ref().map(|h| format!("  server hint: {h}")));
-                    eprintln!(
+                    err_line!(
                         "{}: {}",
                         out.paint_err("error", Style::Bad),
                         lines.join("\n")
                     );
                 } else if explanation.reasons.is_empty() {
-                    println!("nothing is hidden or denied");
+                    out_line!("nothing is hidden or denied");
                 }
                 for r in &explanation.reasons {
                     let table = r
@@ -319,9 +319,9 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
                         .as_deref()
                         .map(|t| format!(" on {t}"))
                         .unwrap_or_default();
-                    println!("- [{}]{table}: {}", r.kind, r.message);
+                    out_line!("- [{}]{table}: {}", r.kind, r.message);
                     if let Some(sql) = &r.fix_sql {
-                        println!("    {}", out.paint(sql, Style::Dim));
+                        out_line!("    {}", out.paint(sql, Style::Dim));
                     }
                 }
             }
@@ -381,23 +381,23 @@ pub fn run_pgtap(args: TestArgs, out: &Out) -> dbsage_core::Result<i32> {
             } else {
                 out.paint("FAILED", Style::Bad)
             };
-            println!(
+            out_line!(
                 "{} .. {verdict} ({} passed, {} failed)",
                 super::display_path(Path::new(&f.path)),
                 f.passed,
                 f.failed
             );
             for t in f.tests.iter().filter(|t| !t.ok) {
-                println!("  not ok {} - {}", t.number, t.description);
+                out_line!("  not ok {} - {}", t.number, t.description);
                 for d in &t.diagnostics {
-                    println!("    {d}");
+                    out_line!("    {d}");
                 }
             }
             if let Some(e) = &f.error {
-                println!("  {}", out.paint(e, Style::Bad));
+                out_line!("  {}", out.paint(e, Style::Bad));
             }
         }
-        println!("{} passed, {} failed", report.passed, report.failed);
+        out_line!("{} passed, {} failed", report.passed, report.failed);
     }
     Ok(if report.ok { 0 } else { 1 })
 }

@@ -4,6 +4,7 @@ use serde_json::json;
 
 use dbsage_core::env::Target;
 use dbsage_core::migrate::{self, State};
+use dbsage_core::partial::{Direction, PartialRun};
 
 use crate::output::{Out, Style};
 
@@ -21,7 +22,7 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
     let entries = migrate::status(&mut client, &project, &files)?;
     let inconsistent = entries
         .iter()
-        .any(|e| matches!(e.state, State::Modified | State::Missing));
+        .any(|e| matches!(e.state, State::Modified | State::Missing | State::Partial));
     if out.json_mode() {
         out.json(&json!({ "environment": target.name, "migrations": entries }));
     } else {
@@ -49,6 +50,7 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
                     State::Pending => out.paint("pending", Style::Warn),
                     State::Modified => out.paint("modified", Style::Bad),
                     State::Missing => out.paint("missing", Style::Bad),
+                    State::Partial => out.paint("partial", Style::Bad),
                 };
                 table.add_row(vec![
                     e.version.clone(),
@@ -58,12 +60,45 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
                 ]);
             }
             out.line(&table.to_string());
+            for e in &entries {
+                if let Some(p) = &e.partial {
+                    out.line(&partial_note(&e.version, &e.name, p));
+                }
+            }
             let pending = entries.iter().filter(|e| e.state == State::Pending).count();
+            let partial = entries.iter().filter(|e| e.state == State::Partial).count();
+            let partial = if partial > 0 {
+                format!(", {partial} partial")
+            } else {
+                String::new()
+            };
             out.line(&format!(
-                "{} applied, {pending} pending",
+                "{} applied, {pending} pending{partial}",
                 entries.iter().filter(|e| e.state == State::Applied).count()
             ));
         }
     }
     Ok(if inconsistent { 1 } else { 0 })
+}
+
+/// What ran of a half-done migration and the fix, under the table.
+fn partial_note(version: &str, name: &str, p: &PartialRun) -> String {
+    let file = match p.direction {
+        Direction::Up => format!("{version}_{name}"),
+        Direction::Down => format!("the down file of {version}_{name}"),
+    };
+    let what = match p.statements_done {
+        Some(done) if !p.interrupted => format!(
+            "{done}/{} statements ran: {}",
+            p.statements_total,
+            p.ran.join("; ")
+        ),
+        _ => format!(
+            "interrupted at {}; any of its {} statement(s) may have run: {}",
+            p.at,
+            p.statements_total,
+            p.ran.join("; ")
+        ),
+    };
+    format!("{file} is partial: {what}\n  fix: {}", p.fix)
 }
