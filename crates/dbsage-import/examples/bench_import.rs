@@ -1,9 +1,12 @@
 //! Import benchmark (run through `bench/import.sh`): 1,000,000 generated CSV rows into a table
 //! with a primary key, upsert mode, against the baseline a careful user types (psql `\copy` into
 //! an unlogged staging table, then `INSERT … SELECT … ON CONFLICT DO UPDATE`) and pgloader, on
-//! the same throwaway server. Prints medians, the ratio dbsage/baseline and dbsage's peak RSS.
+//! the same throwaway server. Three starting points, each timed for both sides in the same run
+//! (interleaved): an empty table, a table already holding every row (a re-run: 0 updated), and
+//! one holding every other row with other values (50 % updates). Prints medians, the ratios
+//! dbsage/baseline and dbsage's peak RSS.
 //!
-//! Usage: bench_import [--rows N] [--runs N] [--file PATH]
+//! Usage: bench_import [--rows N] [--runs N] [--file PATH] [--cases empty,full,half]
 //!        bench_import --child URL PATH   (one dbsage import in its own process, for peak RSS)
 
 use std::io::{BufWriter, Write};
@@ -17,6 +20,52 @@ const TABLE: &str = "CREATE TABLE bench (id bigint PRIMARY KEY, email text NOT N
     seen timestamptz, amount numeric(12,2), active boolean)";
 const STAGING: &str = "CREATE UNLOGGED TABLE staging (id bigint, email text, note text,
     seen timestamptz, amount numeric(12,2), active boolean)";
+/// The whole file, loaded once: the source of the "full" and "half" starting points.
+const REFERENCE: &str = "CREATE TABLE reference (LIKE bench INCLUDING ALL)";
+
+/// How the target starts before each timed import.
+#[derive(Clone, Copy, PartialEq)]
+enum Case {
+    Empty,
+    Full,
+    Half,
+}
+
+impl Case {
+    fn name(self) -> &'static str {
+        match self {
+            Case::Empty => "empty table",
+            Case::Full => "table holding every row (re-run)",
+            Case::Half => "table holding half the rows, changed (50 % updates)",
+        }
+    }
+
+    fn prepare(self) -> &'static str {
+        match self {
+            Case::Empty => "TRUNCATE bench; CHECKPOINT",
+            Case::Full => {
+                "TRUNCATE bench; INSERT INTO bench SELECT * FROM reference;
+                 VACUUM ANALYZE bench; CHECKPOINT"
+            }
+            Case::Half => {
+                "TRUNCATE bench; INSERT INTO bench
+                     SELECT id, email, note || ' (old)', seen, amount + 1, NOT active
+                     FROM reference WHERE id % 2 = 0;
+                 VACUUM ANALYZE bench; CHECKPOINT"
+            }
+        }
+    }
+
+    /// `(inserted, updated, unchanged)` dbsage must report.
+    fn expected(self, rows: u64) -> (u64, u64, u64) {
+        match self {
+            Case::Empty => (rows, 0, 0),
+            Case::Full => (0, 0, rows),
+            Case::Half => (rows - rows / 2, rows / 2, 0),
+        }
+    }
+}
+
 const BASELINE_MERGE: &str =
     "INSERT INTO bench SELECT * FROM staging ON CONFLICT (id) DO UPDATE SET
     email = EXCLUDED.email, note = EXCLUDED.note, seen = EXCLUDED.seen,
@@ -61,61 +110,108 @@ fn main() {
     };
     let pgloader = which("pgloader");
 
-    let mut dbsage = Vec::new();
-    let mut baseline = Vec::new();
-    let mut loader = Vec::new();
+    let cases: Vec<Case> = arg("--cases")
+        .unwrap_or_else(|| "empty,full,half".into())
+        .split(',')
+        .map(|c| match c {
+            "empty" => Case::Empty,
+            "full" => Case::Full,
+            "half" => Case::Half,
+            other => panic!("unknown case {other:?} (empty, full, half)"),
+        })
+        .collect();
+    if cases.iter().any(|&c| c != Case::Empty) {
+        client.batch_execute(REFERENCE).unwrap();
+        let status = Command::new(&psql)
+            .args(["-q", "-v", "ON_ERROR_STOP=1", &url, "-c"])
+            .arg(format!(
+                "\\copy reference from '{}' with (format csv, header)",
+                file.display()
+            ))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    let mut summary = Vec::new();
     let mut peak_kb = 0u64;
     let exe = std::env::current_exe().unwrap();
-    for run in 0..runs {
-        // Alternate the order so neither side always gets the warmer cache.
-        for side in if run % 2 == 0 { [0, 1] } else { [1, 0] } {
-            client.batch_execute("TRUNCATE bench; CHECKPOINT").unwrap();
-            let start = Instant::now();
-            if side == 0 {
-                let out = Command::new(&exe)
-                    .args(["--child", &url, file.to_str().unwrap()])
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                eprint!("{}", String::from_utf8_lossy(&out.stderr));
-                dbsage.push(start.elapsed().as_secs_f64());
-                let text = String::from_utf8_lossy(&out.stdout);
-                let kb: u64 = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VmHWM_kB="))
+    for &case in &cases {
+        let mut dbsage = Vec::new();
+        let mut baseline = Vec::new();
+        for run in 0..runs {
+            // Alternate the order so neither side always gets the warmer cache.
+            for side in if run % 2 == 0 { [0, 1] } else { [1, 0] } {
+                // One statement at a time: VACUUM cannot run in the implicit transaction of a
+                // multi-statement batch.
+                for statement in case.prepare().split(';') {
+                    client.batch_execute(statement).unwrap();
+                }
+                let start = Instant::now();
+                if side == 0 {
+                    let out = Command::new(&exe)
+                        .args(["--child", &url, file.to_str().unwrap()])
+                        .output()
+                        .unwrap();
+                    let elapsed = start.elapsed().as_secs_f64();
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+                    dbsage.push(elapsed);
+                    let text = String::from_utf8_lossy(&out.stdout);
+                    let field = |name: &str| -> u64 {
+                        text.lines()
+                            .find_map(|l| l.strip_prefix(name))
+                            .unwrap()
+                            .parse()
+                            .unwrap()
+                    };
+                    peak_kb = peak_kb.max(field("VmHWM_kB="));
+                    assert_eq!(
+                        (field("inserted="), field("updated="), field("unchanged=")),
+                        case.expected(rows),
+                        "{}",
+                        case.name()
+                    );
+                } else {
+                    let status = Command::new(&psql)
+                        .args(["-q", "-v", "ON_ERROR_STOP=1", &url])
+                        .args(["-c", STAGING])
+                        .args([
+                            "-c",
+                            &format!(
+                                "\\copy staging from '{}' with (format csv, header)",
+                                file.display()
+                            ),
+                        ])
+                        .args(["-c", BASELINE_MERGE, "-c", "DROP TABLE staging"])
+                        .status()
+                        .unwrap();
+                    assert!(status.success());
+                    baseline.push(start.elapsed().as_secs_f64());
+                }
+                let n: i64 = client
+                    .query_one("SELECT count(*) FROM bench", &[])
                     .unwrap()
-                    .parse()
-                    .unwrap();
-                peak_kb = peak_kb.max(kb);
-            } else {
-                let status = Command::new(&psql)
-                    .args(["-q", "-v", "ON_ERROR_STOP=1", &url])
-                    .args(["-c", STAGING])
-                    .args([
-                        "-c",
-                        &format!(
-                            "\\copy staging from '{}' with (format csv, header)",
-                            file.display()
-                        ),
-                    ])
-                    .args(["-c", BASELINE_MERGE, "-c", "DROP TABLE staging"])
-                    .status()
-                    .unwrap();
-                assert!(status.success());
-                baseline.push(start.elapsed().as_secs_f64());
+                    .get(0);
+                assert_eq!(n as u64, rows);
             }
-            let n: i64 = client
-                .query_one("SELECT count(*) FROM bench", &[])
-                .unwrap()
-                .get(0);
-            assert_eq!(n as u64, rows);
         }
-        if let Some(pgloader) = &pgloader {
-            client.batch_execute("TRUNCATE bench; CHECKPOINT").unwrap();
+        let d = median(&mut dbsage);
+        let b = median(&mut baseline);
+        println!("{}:", case.name());
+        println!("  dbsage import (upsert, full pipeline): median {d:.2} s  runs {dbsage:.2?}");
+        println!("  baseline \\copy + INSERT … ON CONFLICT: median {b:.2} s  runs {baseline:.2?}");
+        println!("  ratio dbsage/baseline: {:.2} (target ≤ 1.0)", d / b);
+        summary.push((case.name(), d, b));
+    }
+    let mut loader = Vec::new();
+    if let Some(pgloader) = &pgloader {
+        for _ in 0..runs {
+            client.batch_execute(Case::Empty.prepare()).unwrap();
             let start = Instant::now();
             let status = Command::new(pgloader)
                 .args(["--quiet", "--type", "csv", "--with", "skip header = 1"])
@@ -132,11 +228,13 @@ fn main() {
             }
         }
     }
-    let d = median(&mut dbsage);
-    let b = median(&mut baseline);
-    println!("dbsage import (upsert, full pipeline): median {d:.2} s  runs {dbsage:.2?}");
-    println!("baseline \\copy + INSERT … ON CONFLICT: median {b:.2} s  runs {baseline:.2?}");
-    println!("ratio dbsage/baseline: {:.2} (target ≤ 1.25)", d / b);
+    println!("summary (medians):");
+    for (name, d, b) in &summary {
+        println!(
+            "  {name}: dbsage {d:.2} s, baseline {b:.2} s, ratio {:.2}",
+            d / b
+        );
+    }
     println!(
         "dbsage peak RSS: {:.1} MB (target < 100 MB)",
         peak_kb as f64 / 1024.0
@@ -144,7 +242,7 @@ fn main() {
     match pgloader {
         Some(_) if !loader.is_empty() => {
             println!(
-                "pgloader: median {:.2} s  runs {loader:.2?}",
+                "pgloader (empty table): median {:.2} s  runs {loader:.2?}",
                 median(&mut loader)
             )
         }
@@ -169,6 +267,10 @@ fn child(url: &str, file: &Path) {
     )
     .expect("import");
     assert_eq!(report.rejected, 0);
+    println!(
+        "inserted={}\nupdated={}\nunchanged={}",
+        report.inserted, report.updated, report.unchanged
+    );
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let hwm = status
         .lines()

@@ -12,10 +12,17 @@ pub struct Column {
     pub name: String,
     /// `format_type` with the typmod: `character varying(20)`, `numeric(10,2)`.
     pub full_type: String,
-    /// `format_type` without the typmod: what the text is cast to before the assignment to
-    /// `full_type` checks lengths the way COPY and INSERT do (an explicit `::varchar(3)`
-    /// would silently truncate).
+    /// The underlying type (through domains) without any typmod, spelled so the parser adds
+    /// none (`bpchar`, `"bit"`: plain `character` would mean `char(1)`): staged text is cast
+    /// to it, then assigned to `full_type`, which checks lengths like COPY and INSERT do (an
+    /// explicit `::varchar(3)` or a cast to a domain over one would silently truncate).
     pub base_type: String,
+    /// Whether a typmod applies (on the column or a domain under it): assignment may then
+    /// round or cut the value, and validation compares it before and after.
+    pub has_typmod: bool,
+    /// The typmod rounds (numeric, date/time, interval, or arrays of them) rather than cuts
+    /// (strings, bit strings): `--allow-rounding` accepts the former only.
+    pub rounds: bool,
     pub not_null: bool,
     pub has_default: bool,
     /// `a` (GENERATED ALWAYS AS IDENTITY), `d` (BY DEFAULT) or empty.
@@ -114,16 +121,29 @@ pub fn describe(client: &mut impl GenericClient, name: &str) -> Result<Table, Im
 
     let columns = client
         .query(
-            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), format_type(a.atttypid, NULL),
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod), format_type(r.oid, -1),
                     a.attnotnull, a.atthasdef, a.attidentity::text, a.attgenerated <> '',
                     b.typname IN ('json', 'jsonb') AND b.typnamespace = 'pg_catalog'::regnamespace,
                     b.typcategory = 'A',
                     b.typcategory <> 'G' AND EXISTS (
                         SELECT 1 FROM pg_operator o
-                        WHERE o.oprname = '=' AND o.oprleft = b.oid AND o.oprright = b.oid)
+                        WHERE o.oprname = '=' AND o.oprleft = b.oid AND o.oprright = b.oid),
+                    r.has_typmod,
+                    coalesce(e.typcategory, r.typcategory) IN ('N', 'D', 'T')
              FROM pg_attribute a
              JOIN pg_type t ON t.oid = a.atttypid
              JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+             -- The type under every domain, and whether a typmod applies on the way.
+             CROSS JOIN LATERAL (
+                 WITH RECURSIVE chain(oid, typmod) AS (
+                     SELECT a.atttypid, a.atttypmod
+                     UNION ALL
+                     SELECT d.typbasetype, d.typtypmod FROM chain JOIN pg_type d ON d.oid = chain.oid
+                     WHERE d.typtype = 'd')
+                 SELECT x.oid, x.typcategory, x.typelem,
+                        (SELECT bool_or(typmod <> -1) FROM chain) AS has_typmod
+                 FROM chain JOIN pg_type x ON x.oid = chain.oid WHERE x.typtype <> 'd') r
+             LEFT JOIN pg_type e ON e.oid = r.typelem AND r.typcategory = 'A'
              WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
              ORDER BY a.attnum",
             &[&oid],
@@ -141,6 +161,8 @@ pub fn describe(client: &mut impl GenericClient, name: &str) -> Result<Table, Im
             is_json: r.get(7),
             is_array: r.get(8),
             comparable: r.get(9),
+            has_typmod: r.get(10),
+            rounds: r.get(11),
         })
         .collect();
 

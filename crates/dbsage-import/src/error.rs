@@ -21,6 +21,9 @@ pub enum ImportError {
     /// The source holds no data at all (not even a header).
     #[error("{0}")]
     EmptyInput(String),
+    /// The source is not in its format (JSON that does not parse): where and why.
+    #[error("{0}")]
+    Parse(String),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -29,7 +32,7 @@ pub enum ImportError {
     },
     /// A server error outside validation (for instance a unique index other than the key, or a
     /// trigger, refused the merge). The transaction was rolled back.
-    #[error("{what}: {source}")]
+    #[error("{what}: {}", server_words(source))]
     Database {
         what: String,
         #[source]
@@ -54,12 +57,50 @@ impl ImportError {
         }
     }
 
+    /// An I/O error; one that carries a server error (COPY streams wrap them) becomes
+    /// [`ImportError::Database`], so the server's words are shown.
     pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
+        if source
+            .get_ref()
+            .is_some_and(|inner| inner.is::<postgres::Error>())
+        {
+            let inner = source.into_inner().expect("checked above");
+            let source = *inner.downcast::<postgres::Error>().expect("checked above");
+            return ImportError::Database {
+                what: what.into(),
+                source,
+            };
+        }
         ImportError::Io {
             what: what.into(),
             source,
         }
     }
+}
+
+/// What the server said: SQLSTATE, message, detail and hint (`postgres::Error` itself only
+/// displays "db error"); for a client-side failure, the error and its causes.
+pub fn server_words(error: &postgres::Error) -> String {
+    if let Some(e) = error.as_db_error() {
+        let mut out = format!("{} (SQLSTATE {})", e.message(), e.code().code());
+        if let Some(detail) = e.detail() {
+            out.push_str(&format!("\nDETAIL: {detail}"));
+        }
+        if let Some(hint) = e.hint() {
+            out.push_str(&format!("\nHINT: {hint}"));
+        }
+        if let Some(context) = e.where_() {
+            out.push_str(&format!("\nCONTEXT: {context}"));
+        }
+        return out;
+    }
+    let mut out = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(c) = cause {
+        out.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    out
 }
 
 /// Shorthand for server calls: `tx.execute(..).map_err(db("creating the staging table"))?`.

@@ -11,6 +11,7 @@
 //!    back when the error budget is exceeded or on a dry run. Temporary tables are
 //!    `ON COMMIT DROP`, so they go away with the transaction whatever happens.
 
+mod atomic;
 mod catalog;
 mod copy_text;
 mod error;
@@ -27,9 +28,13 @@ mod validate;
 use fallible_iterator::FallibleIterator;
 use postgres::Client;
 
-pub use error::ImportError;
+pub use atomic::AtomicFile;
+pub use error::{server_words, ImportError};
 pub use export::export;
-pub use options::{ExportSource, Format, ImportOptions, Mode, NoProgress, Progress, Source};
+pub use options::{
+    ExportSource, Format, ImportOptions, Mode, NoProgress, Progress, Source,
+    DEFAULT_MAX_RECORD_SIZE,
+};
 pub use rejectfile::log_path as reject_log_path;
 pub use report::{ImportReport, Reject, LISTED_REJECTS};
 
@@ -50,6 +55,13 @@ pub fn import(
     progress: &dyn Progress,
 ) -> Result<ImportReport, ImportError> {
     let budget = Budget::from_options(options)?;
+    if let Some(reject_file) = &options.reject_file {
+        let source_path = match &source {
+            Source::Path(p) => Some(p.as_path()),
+            Source::Reader(_) => None,
+        };
+        rejectfile::check_paths(reject_file, source_path, options.force)?;
+    }
     let table = catalog::describe(client, &options.table)?;
     let (key, mode) = key_and_mode(&table, options)?;
     let encoding = resolve_encoding(client, options.encoding.as_deref())?;
@@ -70,6 +82,9 @@ pub fn import(
         encoding,
         header: options.header.unwrap_or(true),
         bom_len: opened.bom_len,
+        max_record_size: options
+            .max_record_size
+            .unwrap_or(options::DEFAULT_MAX_RECORD_SIZE),
     };
     let replay = std::mem::replace(&mut opened.replay, source::input::Replay::Unavailable);
     let stream = StreamIn {
@@ -113,11 +128,12 @@ pub fn import(
     // plain inserts, and upserts into an empty table. An upsert into existing rows could let a
     // duplicate through as "unchanged" (its DO UPDATE … WHERE never fires), and dry runs never
     // merge: both check up front.
+    let target_empty = mode == Mode::Upsert && target_is_empty(&mut tx, &table)?;
     let defer_duplicates = !options.dry_run
         && key_in_file.is_some_and(|k| table.has_unique_key(k))
         && match mode {
             Mode::Insert => true,
-            Mode::Upsert => target_is_empty(&mut tx, &table)?,
+            Mode::Upsert => target_empty,
             Mode::SkipExisting => false,
         };
     let validator = Validator {
@@ -126,49 +142,81 @@ pub fn import(
         key: key_in_file,
         mode,
         defer_duplicates,
+        allow_rounding: options.allow_rounding,
     };
+    validator.prepare(&mut tx)?;
     let allowed = budget.allowed(loaded.source_rows);
     let parse_rejects = loaded.parse_rejects.lines.len() as u64;
-    let mut validation_rejects = validator.run(&mut tx)?;
-    if defer_duplicates && parse_rejects + validation_rejects > allowed {
-        // Not merging anyway: report the duplicates too.
-        validation_rejects = validator.late_duplicates(&mut tx)?;
-    }
     let merge_for = |validation_rejects: u64| Merge {
         table: &table,
         layout: &loaded.layout,
         key: key_in_file,
         mode,
         valid_rows: loaded.staged_rows - validation_rejects,
+        rows_query: None,
     };
-    let mut over_budget = parse_rejects + validation_rejects > allowed;
-    let counts = if over_budget || options.dry_run {
-        merge_for(validation_rejects).plan(&mut tx)?
+
+    // The direct merge: when the target's own constraints refuse everything validation would
+    // reject, merge straight from staging and validate only if that fails (which rolls it
+    // back). Clean data then costs one pass less. Insert mode needs a unique index for its
+    // existing-key check; upserts into existing rows and skip-existing check duplicate keys
+    // first (the merge cannot see a duplicate whose row it leaves unchanged).
+    let direct_possible = !options.dry_run
+        && parse_rejects <= allowed
+        && match mode {
+            Mode::Insert => key_in_file.is_none_or(|k| table.has_unique_key(k)),
+            Mode::Upsert | Mode::SkipExisting => true,
+        };
+    let direct = if direct_possible {
+        let keys_checked = defer_duplicates || validator.staged_keys_unique(&mut tx)?;
+        if keys_checked {
+            merge_directly(&mut tx, &validator, merge_for(0))?
+        } else {
+            None
+        }
     } else {
-        let mut savepoint = tx
-            .savepoint("dbsage_import_merge")
-            .map_err(db("starting the merge"))?;
-        match merge_for(validation_rejects).apply(&mut savepoint) {
-            Ok(counts) => {
-                savepoint.commit().map_err(db("merging"))?;
-                counts
-            }
-            Err(error) if defer_duplicates && is_duplicate_error(&error) => {
-                savepoint.rollback().map_err(db("merging"))?;
-                let before = validation_rejects;
-                validation_rejects = validator.late_duplicates(&mut tx)?;
-                if validation_rejects == before {
-                    // Not a duplicate inside the file (another unique index): a real failure.
-                    return Err(error);
+        None
+    };
+
+    let mut validation_rejects = 0;
+    let mut over_budget = parse_rejects > allowed;
+    let counts = if let Some(counts) = direct {
+        counts
+    } else {
+        validation_rejects = validator.run(&mut tx)?;
+        if defer_duplicates && parse_rejects + validation_rejects > allowed {
+            // Not merging anyway: report the duplicates too.
+            validation_rejects = validator.late_duplicates(&mut tx)?;
+        }
+        over_budget = parse_rejects + validation_rejects > allowed;
+        if over_budget || options.dry_run {
+            merge_for(validation_rejects).plan(&mut tx)?
+        } else {
+            let mut savepoint = tx
+                .savepoint("dbsage_import_merge")
+                .map_err(db("starting the merge"))?;
+            match merge_for(validation_rejects).apply(&mut savepoint) {
+                Ok(counts) => {
+                    savepoint.commit().map_err(db("merging"))?;
+                    counts
                 }
-                over_budget = parse_rejects + validation_rejects > allowed;
-                if over_budget {
-                    merge_for(validation_rejects).plan(&mut tx)?
-                } else {
-                    merge_for(validation_rejects).apply(&mut tx)?
+                Err(error) if defer_duplicates && is_duplicate_error(&error) => {
+                    savepoint.rollback().map_err(db("merging"))?;
+                    let before = validation_rejects;
+                    validation_rejects = validator.late_duplicates(&mut tx)?;
+                    if validation_rejects == before {
+                        // Not a duplicate inside the file (another unique index): a real failure.
+                        return Err(error);
+                    }
+                    over_budget = parse_rejects + validation_rejects > allowed;
+                    if over_budget {
+                        merge_for(validation_rejects).plan(&mut tx)?
+                    } else {
+                        merge_for(validation_rejects).apply(&mut tx)?
+                    }
                 }
+                Err(error) => return Err(error),
             }
-            Err(error) => return Err(error),
         }
     };
     let rejected = parse_rejects + validation_rejects;
@@ -203,6 +251,38 @@ pub fn import(
         tx.commit().map_err(db("committing the import"))?;
     }
     Ok(report)
+}
+
+/// Tries the merge straight from staging in a savepoint; `None` (rolled back) when the server
+/// refused any row, so the full validation can say which and why.
+fn merge_directly(
+    tx: &mut postgres::Transaction<'_>,
+    validator: &Validator<'_>,
+    merge: Merge<'_>,
+) -> Result<Option<merge::Counts>, ImportError> {
+    let mut savepoint = tx
+        .savepoint("dbsage_import_direct")
+        .map_err(db("starting the merge"))?;
+    // Deferred foreign keys are checked at the end of the merge statement, inside the
+    // savepoint, instead of at commit where a failure could no longer be diagnosed.
+    savepoint
+        .batch_execute("SET CONSTRAINTS ALL IMMEDIATE")
+        .map_err(db("starting the merge"))?;
+    let merge = Merge {
+        rows_query: Some(validator.direct_rows(&mut savepoint)?),
+        ..merge
+    };
+    match merge.apply(&mut savepoint) {
+        Ok(counts) => {
+            savepoint.commit().map_err(db("merging"))?;
+            Ok(Some(counts))
+        }
+        Err(ImportError::Database { source, .. }) if source.as_db_error().is_some() => {
+            savepoint.rollback().map_err(db("merging"))?;
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 fn target_is_empty(tx: &mut postgres::Transaction<'_>, table: &Table) -> Result<bool, ImportError> {

@@ -18,7 +18,9 @@ use crate::ident::quote;
 use crate::options::{Format, Progress};
 use crate::report::{shorten, Reject};
 use crate::source::delimited::{self, Fields};
-use crate::source::framing::{CsvFramer, Framer, JsonArrayFramer, LineFramer, RawRecord};
+use crate::source::framing::{
+    strip_line_end, CsvFramer, Framer, JsonArrayFramer, LineFramer, RawRecord,
+};
 use crate::source::json;
 
 pub const STAGING: &str = "pg_temp.dbsage_import_staging";
@@ -41,6 +43,8 @@ pub struct Reading {
     pub header: bool,
     /// Bytes of byte-order mark skipped, for absolute byte offsets.
     pub bom_len: u64,
+    /// Longer records are rejected without being held in memory.
+    pub max_record_size: u64,
 }
 
 /// Which target column each staging column feeds.
@@ -88,11 +92,15 @@ pub struct Loaded {
     pub parse_rejects: ParseRejects,
 }
 
-pub fn framer_for(format: Format, reader: Box<dyn std::io::BufRead + Send>) -> Box<dyn Framer> {
+pub fn framer_for(
+    format: Format,
+    reader: Box<dyn std::io::BufRead + Send>,
+    max_record_size: u64,
+) -> Box<dyn Framer> {
     match format {
-        Format::Csv | Format::Tsv => Box::new(CsvFramer::new(reader)),
-        Format::Ndjson => Box::new(LineFramer::new(reader)),
-        Format::Json => Box::new(JsonArrayFramer::new(reader)),
+        Format::Csv | Format::Tsv => Box::new(CsvFramer::new(reader, max_record_size)),
+        Format::Ndjson => Box::new(LineFramer::new(reader, max_record_size)),
+        Format::Json => Box::new(JsonArrayFramer::new(reader, max_record_size)),
     }
 }
 
@@ -119,8 +127,12 @@ pub fn load(
     }
     let total_bytes = source.total_bytes;
     let name = source.name.clone();
-    let mut framer = framer_for(reading.format, source.reader);
-    let read_error = |e| ImportError::io(format!("reading {name}"), e);
+    let mut framer = framer_for(reading.format, source.reader, reading.max_record_size);
+    // The JSON array framer reports a file that is not JSON as InvalidData, with its position.
+    let read_error = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::InvalidData => ImportError::Parse(format!("{name}: {e}")),
+        _ => ImportError::io(format!("reading {name}"), e),
+    };
     let mut record = RawRecord::default();
     let mut fields = Fields::default();
 
@@ -180,6 +192,7 @@ pub fn load(
     let mut source_rows = 0u64;
     let mut staged_rows = 0u64;
     let width = layout.staged.len();
+    let mut any_json_parsed = false;
     let write_error = |e: std::io::Error| ImportError::io("streaming rows to the server", e);
 
     loop {
@@ -234,9 +247,22 @@ pub fn load(
             }
             out.end_row().map_err(write_error)?;
         } else {
-            let object = match json::parse_object(&record.bytes) {
+            let object = match json::parse_object(strip_line_end(&record.bytes)) {
                 Ok(o) => o,
-                Err(reason) => {
+                Err(problem) => {
+                    let reason = problem.reason(record.line, record.column);
+                    if !any_json_parsed && matches!(problem, json::NotAnObject::Syntax { .. }) {
+                        // Not one record parses: the source is not JSON (a CSV read as JSON).
+                        return Err(ImportError::Parse(format!(
+                            "{name} is not {}: {reason} (give --format csv or tsv if it is \
+                             delimited text)",
+                            if reading.format == Format::Json {
+                                "a JSON array"
+                            } else {
+                                "NDJSON (one JSON object per line)"
+                            }
+                        )));
+                    }
                     rejects.add(Reject {
                         line: record.line,
                         column: None,
@@ -246,6 +272,7 @@ pub fn load(
                     continue;
                 }
             };
+            any_json_parsed = true;
             let mut json_values: Vec<Option<std::borrow::Cow<'_, str>>> = vec![None; width];
             let mut problem = None;
             for (key, value) in &object {

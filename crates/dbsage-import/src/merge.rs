@@ -29,6 +29,9 @@ pub struct Merge<'a> {
     pub mode: Mode,
     /// Rows that passed validation (the typed rows table's size).
     pub valid_rows: u64,
+    /// A query giving the typed rows in place of the typed rows table (the direct merge from
+    /// staging, see [`crate::validate::Validator::direct_rows`]); its columns in `present` order.
+    pub rows_query: Option<String>,
 }
 
 impl Merge<'_> {
@@ -89,8 +92,12 @@ impl Merge<'_> {
         } else {
             ""
         };
+        let rows = match &self.rows_query {
+            Some(query) => query.clone(),
+            None => format!("SELECT {columns} FROM {ROWS}"),
+        };
         let insert = format!(
-            "INSERT INTO {} AS t ({columns}){overriding} SELECT {columns} FROM {ROWS}",
+            "INSERT INTO {} AS t ({columns}){overriding} {rows}",
             self.table.qualified
         );
         let what = format!("merging into {}", self.table.display);

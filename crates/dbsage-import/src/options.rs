@@ -100,7 +100,18 @@ pub struct ImportOptions {
     pub reject_file: Option<PathBuf>,
     /// Validate and report, change nothing.
     pub dry_run: bool,
+    /// Accept values a numeric or date/time typmod would round (`1.234` into `numeric(10,2)`);
+    /// by default they are rejected. Values cut short (strings, bit strings) are always rejected.
+    pub allow_rounding: bool,
+    /// Let `reject_file` (and its `.log`) replace existing files.
+    pub force: bool,
+    /// A record larger than this many bytes is rejected without being held in memory
+    /// (default [`DEFAULT_MAX_RECORD_SIZE`]).
+    pub max_record_size: Option<u64>,
 }
+
+/// 64 MiB: far above any sane row, far below the server's 1 GB limit on a COPY row.
+pub const DEFAULT_MAX_RECORD_SIZE: u64 = 64 * 1024 * 1024;
 
 /// Where the data comes from. The CLI turns `-` into `Reader(stdin)`.
 pub enum Source {

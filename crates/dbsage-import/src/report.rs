@@ -28,6 +28,22 @@ impl ImportReport {
     pub fn reconciles(&self) -> bool {
         self.source_rows == self.inserted + self.updated + self.unchanged + self.rejected
     }
+
+    /// The counts in words: "3 inserted, 1 updated, …" once merged, "would insert 3, would
+    /// update 1, …" when nothing was merged (a dry run, or rejects over the budget).
+    pub fn counts_text(&self) -> String {
+        if self.merged {
+            format!(
+                "{} inserted, {} updated, {} unchanged, {} rejected",
+                self.inserted, self.updated, self.unchanged, self.rejected
+            )
+        } else {
+            format!(
+                "would insert {}, would update {}, {} unchanged, {} rejected",
+                self.inserted, self.updated, self.unchanged, self.rejected
+            )
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

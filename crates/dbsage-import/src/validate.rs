@@ -21,23 +21,30 @@ use crate::options::Mode;
 pub const ROWS: &str = "pg_temp.dbsage_import_rows";
 pub const REJECTS: &str = "pg_temp.dbsage_import_rejects";
 
-/// The cast that turns staged text into the column's value: to the type without its typmod,
-/// so the assignment into the typed column then enforces lengths like COPY and INSERT do (an
-/// explicit `::varchar(3)` would truncate silently).
+/// The cast that turns staged text into the column's value: to the underlying type without
+/// any typmod (see [`Column::base_type`]), so the assignment into the typed column then
+/// enforces lengths like COPY and INSERT do.
 fn cast(staged: &str, column: &Column) -> String {
     if column.full_type == "text" {
         staged.to_string()
-    } else if column.full_type != column.base_type && is_bit(column) {
-        // `::bit` means bit(1); cast bit strings with their declared length.
-        format!("{staged}::{}", column.full_type)
     } else {
         format!("{staged}::{}", column.base_type)
     }
 }
 
-fn is_bit(column: &Column) -> bool {
-    column.base_type == "bit" || column.base_type == "\"bit\""
+/// True when `before` (the value cast without typmod) survives the column's typmod unchanged:
+/// `1.234` in `numeric(10,2)`, `10:00:00.5` in `time(0)` or `'ab  '` in `varchar(2)` would not.
+/// `char(n)` padding compares equal, so it is kept.
+fn kept(before: &str, after: &str, column: &Column) -> String {
+    if column.comparable || column.is_array {
+        format!("({before} IS NOT DISTINCT FROM {after})")
+    } else {
+        format!("({before}::text IS NOT DISTINCT FROM {after}::text)")
+    }
 }
+
+/// The typed rows' column that is false for a row whose value the typmod would change.
+const KEPT: &str = "dbsage_import_kept";
 
 pub struct Validator<'a> {
     pub table: &'a Table,
@@ -49,16 +56,107 @@ pub struct Validator<'a> {
     /// inserting, inside a savepoint, and [`Validator::late_duplicates`] then diagnoses them.
     /// Saves a full aggregation pass on clean data.
     pub defer_duplicates: bool,
+    /// Accept values a numeric or date/time typmod rounds (lengths are still enforced).
+    pub allow_rounding: bool,
 }
 
 impl Validator<'_> {
-    /// Runs every check; returns the number of rejected records.
-    pub fn run(&self, tx: &mut Transaction<'_>) -> Result<u64, ImportError> {
+    /// Creates the (empty) rejects table, which every path reads at the end.
+    pub fn prepare(&self, tx: &mut Transaction<'_>) -> Result<(), ImportError> {
         tx.batch_execute(&format!(
             "CREATE TEMP TABLE {REJECTS} (line bigint, col text, val text, reason text) ON COMMIT DROP"
         ))
-        .map_err(db("creating the rejects table"))?;
+        .map_err(db("creating the rejects table"))
+    }
 
+    /// The typed rows straight from staging, for a merge that skips the typed rows table when
+    /// the target's own constraints will refuse whatever validation would reject (see
+    /// `lib.rs`). A value its typmod would change raises an error, like a failed cast does;
+    /// either sends the import back through the full validation.
+    pub fn direct_rows(&self, tx: &mut Transaction<'_>) -> Result<String, ImportError> {
+        let present = self.present();
+        let checked: Vec<usize> = (0..present.len())
+            .filter(|&i| self.checks_kept(present[i].1))
+            .collect();
+        if checked.is_empty() {
+            let casts = present
+                .iter()
+                .map(|(staged, column)| cast(staged, column))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Ok(format!("SELECT {casts} FROM {STAGING}"));
+        }
+        tx.batch_execute(
+            "CREATE OR REPLACE FUNCTION pg_temp.dbsage_import_changed(anyelement) RETURNS anyelement \
+             LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'a value would change under its type''s \
+             modifier'; END$$",
+        )
+        .map_err(db("creating the typmod guard"))?;
+        let mut inner = String::from("SELECT ");
+        let mut outer = String::from("SELECT ");
+        for (i, (staged, column)) in present.iter().enumerate() {
+            if i > 0 {
+                inner.push_str(", ");
+                outer.push_str(", ");
+            }
+            inner.push_str(&format!("{} AS v{i}", cast(staged, column)));
+            let v = format!("v{i}");
+            if checked.contains(&i) {
+                outer.push_str(&format!(
+                    "CASE WHEN {} THEN {v} ELSE pg_temp.dbsage_import_changed({v}) END",
+                    kept(&v, &format!("{v}::{}", column.full_type), column)
+                ));
+            } else {
+                outer.push_str(&v);
+            }
+        }
+        Ok(format!("{outer} FROM ({inner} FROM {STAGING} OFFSET 0) s"))
+    }
+
+    /// Whether the key is unique among the staged rows (compared as typed values); false
+    /// also when a key does not even cast.
+    pub fn staged_keys_unique(&self, tx: &mut Transaction<'_>) -> Result<bool, ImportError> {
+        let Some(key) = self.key else {
+            return Ok(true);
+        };
+        let present = self.present();
+        let casts: Vec<String> = key
+            .iter()
+            .filter_map(|k| present.iter().find(|(_, c)| &c.name == k))
+            .map(|(staged, column)| cast(staged, column))
+            .collect();
+        let not_null = casts
+            .iter()
+            .map(|c| format!("{c} IS NOT NULL"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        let mut sp = tx
+            .savepoint("dbsage_import_keys")
+            .map_err(db("checking for duplicate keys"))?;
+        let unique = sp
+            .query_one(
+                &format!(
+                    "SELECT NOT EXISTS (SELECT 1 FROM {STAGING} WHERE {not_null} GROUP BY {} HAVING count(*) > 1)",
+                    casts.join(", ")
+                ),
+                &[],
+            )
+            .map(|row| row.get::<_, bool>(0));
+        match unique {
+            Ok(unique) => {
+                sp.commit().map_err(db("checking for duplicate keys"))?;
+                Ok(unique)
+            }
+            Err(e) if e.as_db_error().is_some() => {
+                sp.rollback().map_err(db("checking for duplicate keys"))?;
+                Ok(false)
+            }
+            Err(e) => Err(db("checking for duplicate keys")(e)),
+        }
+    }
+
+    /// Runs every check; returns the number of rejected records.
+    pub fn run(&self, tx: &mut Transaction<'_>) -> Result<u64, ImportError> {
         let mut fast = tx
             .savepoint("dbsage_import_fast")
             .map_err(db("starting validation"))?;
@@ -104,6 +202,11 @@ impl Validator<'_> {
         self.layout.columns(self.table)
     }
 
+    /// Whether a value must survive the column's typmod unchanged to be accepted.
+    fn checks_kept(&self, column: &Column) -> bool {
+        column.has_typmod && !(self.allow_rounding && column.rounds)
+    }
+
     /// Creates the typed rows table and fills it from staging (skipping rejected lines).
     /// With `constrained`, it carries NOT NULL and CHECK constraints, so one failing row fails
     /// the statement (the fast path).
@@ -122,16 +225,47 @@ impl Validator<'_> {
             }
         }
         ddl.push_str(") ON COMMIT DROP");
+        let checked: Vec<usize> = (0..present.len())
+            .filter(|&i| constrained && self.checks_kept(present[i].1))
+            .collect();
         let mut insert = format!("INSERT INTO {ROWS} SELECT {}", quote(LINE));
-        for (staged, column) in &present {
-            insert.push_str(", ");
-            insert.push_str(&cast(staged, column));
-        }
-        insert.push_str(&format!(" FROM {STAGING} s"));
-        if !constrained {
+        if checked.is_empty() {
+            for (staged, column) in &present {
+                insert.push_str(", ");
+                insert.push_str(&cast(staged, column));
+            }
+            insert.push_str(&format!(" FROM {STAGING} s"));
+            if !constrained {
+                insert.push_str(&format!(
+                    " WHERE NOT EXISTS (SELECT 1 FROM {REJECTS} r WHERE r.line = s.{})",
+                    quote(LINE)
+                ));
+            }
+        } else {
+            // Cast once in a subquery, then compare each checked value with its typmod'd form.
+            ddl.insert_str(
+                ddl.len() - ") ON COMMIT DROP".len(),
+                &format!(", {KEPT} boolean CHECK ({KEPT})"),
+            );
+            let mut inner = format!("SELECT {}", quote(LINE));
+            for (i, (staged, column)) in present.iter().enumerate() {
+                inner.push_str(&format!(", {} AS v{i}", cast(staged, column)));
+                insert.push_str(&format!(", v{i}"));
+            }
+            let all_kept = checked
+                .iter()
+                .map(|&i| {
+                    let v = format!("v{i}");
+                    kept(
+                        &v,
+                        &format!("{v}::{}", present[i].1.full_type),
+                        present[i].1,
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" AND ");
             insert.push_str(&format!(
-                " WHERE NOT EXISTS (SELECT 1 FROM {REJECTS} r WHERE r.line = s.{})",
-                quote(LINE)
+                ", {all_kept} FROM ({inner} FROM {STAGING} OFFSET 0) s"
             ));
         }
         tx.batch_execute(&ddl)
@@ -213,7 +347,7 @@ impl Validator<'_> {
         staged: &str,
         column: &Column,
     ) -> Result<bool, ImportError> {
-        if column.full_type != column.base_type {
+        if column.has_typmod || column.full_type != column.base_type {
             return Ok(false);
         }
         let mut sp = tx
@@ -237,9 +371,24 @@ impl Validator<'_> {
         staged: &str,
         column: &Column,
     ) -> Result<(), ImportError> {
+        let kept_check = if self.checks_kept(column) {
+            let what = if column.rounds {
+                "rounded; --allow-rounding accepts that"
+            } else {
+                "cut short"
+            };
+            format!(
+                "IF NOT {} THEN RETURN format('%s would store this as %s ({what})', {}, x::text); END IF; ",
+                kept("b", "x", column),
+                literal(&column.full_type),
+            )
+        } else {
+            String::new()
+        };
         let body = format!(
-            "DECLARE x {}; BEGIN x := {}; RETURN NULL; \
+            "DECLARE b {}; x {}; BEGIN b := {}; x := b; {kept_check}RETURN NULL; \
              EXCEPTION WHEN others THEN RETURN SQLERRM; END",
+            column.base_type,
             column.full_type,
             cast("v", column)
         );

@@ -104,6 +104,7 @@ fn max_errors_merges_good_rows_and_writes_the_reject_file_byte_for_byte() {
 
     // One more reject than the budget: nothing merged.
     db.client.batch_execute("TRUNCATE players").unwrap();
+    o.force = true; // the reject file exists now
     o.max_errors = Some(6);
     rejected(db.import("p.csv", PLAYERS, &o));
     assert_eq!(db.count("players"), 0);
@@ -300,6 +301,7 @@ fn ndjson_objects_nested_json_and_bad_lines() {
         b"[1, 2]\n{\"id\": 3, \"kind\": {\"nested\": true}}\n{\"id\": 5, \"kind\": \"e\", \"payload\": null\n\"str\"\n"
     );
     o.max_errors = Some(4);
+    o.force = true; // the reject file exists now
     let r = ok(db.import("ev.ndjson", data, &o));
     assert_eq!(counts(&r), (2, 0, 0, 4));
     assert_eq!(

@@ -1,4 +1,4 @@
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -55,6 +55,15 @@ pub struct ImportArgs {
     /// Write the original text of each rejected record here (and the reasons to PATH.log).
     #[arg(long, value_name = "PATH")]
     pub reject_file: Option<PathBuf>,
+    /// Replace an existing --reject-file (never the source file itself).
+    #[arg(long)]
+    pub force: bool,
+    /// Accept values a numeric/time typmod rounds (1.234 into numeric(10,2)); rejected by default.
+    #[arg(long)]
+    pub allow_rounding: bool,
+    /// Reject records larger than this (bytes; K, M, G, KiB, MiB, GiB suffixes). Default 64MiB.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_record_size: Option<u64>,
     /// Validate and report; change nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -93,6 +102,29 @@ fn data_format(format: Format) -> Option<dbsage_import::Format> {
         Format::Json => Some(dbsage_import::Format::Json),
         _ => None,
     }
+}
+
+/// `65536`, `64K`, `64MiB`, `1G`: a size in bytes (binary multiples).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size (for example 65536, 64K, 64MiB, 1G)"))?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        other => return Err(format!("unknown size unit {other:?} (use K, M or G)")),
+    };
+    number
+        .checked_mul(factor)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| format!("{text:?} is not a usable size"))
 }
 
 fn usage(message: String) -> dbsage_core::Error {
@@ -152,6 +184,9 @@ pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
         max_error_ratio: args.max_error_ratio,
         reject_file: args.reject_file.clone(),
         dry_run: args.dry_run,
+        allow_rounding: args.allow_rounding,
+        force: args.force,
+        max_record_size: args.max_record_size,
     };
     let (mut client, protection) = target.connect_protected(&project, "dbsage import")?;
     let mut confirmation = None;
@@ -292,13 +327,10 @@ fn print_report(out: &Out, r: &ImportReport, args: &ImportArgs, env: &str) {
         out.paint("nothing merged", Style::Bad)
     };
     out_line!(
-        "{} rows → {} ({env}): {} inserted, {} updated, {} unchanged, {} rejected; {verdict}",
+        "{} rows → {} ({env}): {}; {verdict}",
         r.source_rows,
         args.into,
-        r.inserted,
-        r.updated,
-        r.unchanged,
-        r.rejected
+        r.counts_text()
     );
 }
 
@@ -329,14 +361,26 @@ pub fn run_export(args: ExportArgs, out: &Out) -> dbsage_core::Result<i32> {
     };
     let mut client = target.connect(&project, "dbsage export")?;
     let result = match &args.to {
-        Some(path) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| dbsage_core::Error::io(format!("creating {}", path.display()), e))?;
-            let mut writer = std::io::BufWriter::new(file);
-            let rows = dbsage_import::export(&mut client, what, format, &mut writer);
-            let _ = writer.flush();
-            rows
-        }
+        // Written to a temporary file beside the target and renamed only on success: a failed
+        // export leaves an existing file untouched.
+        Some(path) => match dbsage_import::AtomicFile::create(path) {
+            Err(e) => {
+                return Err(dbsage_core::Error::io(
+                    format!("creating {}", path.display()),
+                    e,
+                ))
+            }
+            Ok(mut file) => {
+                dbsage_import::export(&mut client, what, format, &mut file).and_then(|rows| {
+                    file.commit()
+                        .map_err(|e| ImportError::Io {
+                            what: format!("writing {}", path.display()),
+                            source: e,
+                        })
+                        .map(|()| rows)
+                })
+            }
+        },
         None => {
             let stdout = std::io::stdout();
             let mut lock = stdout.lock();

@@ -7,7 +7,7 @@
 
 use std::io::{self, BufRead};
 
-use memchr::memchr2;
+use memchr::{memchr, memchr2, memrchr};
 
 /// One record as it appears in the source.
 #[derive(Debug, Default)]
@@ -18,8 +18,61 @@ pub struct RawRecord {
     pub offset: u64,
     /// The original bytes, including the line end (CSV, NDJSON).
     pub bytes: Vec<u8>,
+    /// 1-based byte column where the record starts (JSON array elements; 1 otherwise).
+    pub column: u64,
+    /// The record's length in the source; `bytes` holds it all unless `oversized`.
+    pub len: u64,
+    /// Longer than the framer's limit: `bytes` was not kept (memory stays bounded), `broken`
+    /// says why, and the original bytes are at `offset..offset + len` in the source.
+    pub oversized: bool,
     /// Why the record cannot be decoded even in principle (unterminated quote or JSON value).
     pub broken: Option<String>,
+}
+
+impl RawRecord {
+    fn start(&mut self, line: u64, column: u64, offset: u64) {
+        self.bytes.clear();
+        self.broken = None;
+        self.line = line;
+        self.column = column;
+        self.offset = offset;
+        self.len = 0;
+        self.oversized = false;
+    }
+
+    /// Appends a piece of the record, or only counts it once the record is over `max`.
+    fn push(&mut self, piece: &[u8], max: u64) {
+        self.len += piece.len() as u64;
+        if self.oversized {
+            return;
+        }
+        if self.len > max {
+            self.oversized = true;
+            self.bytes.clear();
+            self.bytes.shrink_to(64 * 1024);
+        } else {
+            self.bytes.extend_from_slice(piece);
+        }
+    }
+
+    /// Marks an oversized record as broken, once it is complete.
+    fn finish(&mut self, max: u64) {
+        if self.oversized {
+            self.broken = Some(format!(
+                "record of {} bytes is larger than the limit of {} bytes (--max-record-size); \
+                 it was skipped without being read into memory",
+                self.len, max
+            ));
+        }
+    }
+}
+
+/// A JSON source that is not JSON: where and why, for an error that points at it.
+pub fn json_syntax_error(line: u64, column: u64, message: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("invalid JSON at line {line}, column {column}: {message}"),
+    )
 }
 
 /// Splits a source into records. `next` reuses `record`'s buffer; false at the end.
@@ -34,15 +87,17 @@ pub struct CsvFramer<R> {
     line: u64,
     offset: u64,
     quote: u8,
+    max: u64,
 }
 
 impl<R: BufRead> CsvFramer<R> {
-    pub fn new(input: R) -> Self {
+    pub fn new(input: R, max: u64) -> Self {
         CsvFramer {
             input,
             line: 1,
             offset: 0,
             quote: b'"',
+            max,
         }
     }
 }
@@ -50,10 +105,7 @@ impl<R: BufRead> CsvFramer<R> {
 impl<R: BufRead> Framer for CsvFramer<R> {
     fn next(&mut self, record: &mut RawRecord) -> io::Result<bool> {
         loop {
-            record.bytes.clear();
-            record.broken = None;
-            record.line = self.line;
-            record.offset = self.offset;
+            record.start(self.line, 1, self.offset);
             let mut in_quotes = false;
             let mut ended = false;
             loop {
@@ -81,17 +133,18 @@ impl<R: BufRead> Framer for CsvFramer<R> {
                         }
                     }
                 }
-                record.bytes.extend_from_slice(&buf[..pos]);
+                record.push(&buf[..pos], self.max);
                 self.input.consume(pos);
                 self.offset += pos as u64;
                 if ended {
                     break;
                 }
             }
-            if record.bytes.is_empty() {
+            if record.len == 0 {
                 return Ok(false);
             }
-            if in_quotes {
+            record.finish(self.max);
+            if in_quotes && !record.oversized {
                 record.broken = Some(
                     "unterminated quoted field: a quote opened in this record is never closed \
                      (the record runs to the end of the file)"
@@ -115,14 +168,16 @@ pub struct LineFramer<R> {
     input: R,
     line: u64,
     offset: u64,
+    max: u64,
 }
 
 impl<R: BufRead> LineFramer<R> {
-    pub fn new(input: R) -> Self {
+    pub fn new(input: R, max: u64) -> Self {
         LineFramer {
             input,
             line: 1,
             offset: 0,
+            max,
         }
     }
 }
@@ -130,19 +185,33 @@ impl<R: BufRead> LineFramer<R> {
 impl<R: BufRead> Framer for LineFramer<R> {
     fn next(&mut self, record: &mut RawRecord) -> io::Result<bool> {
         loop {
-            record.bytes.clear();
-            record.broken = None;
-            record.line = self.line;
-            record.offset = self.offset;
-            let n = self.input.read_until(b'\n', &mut record.bytes)?;
-            if n == 0 {
+            record.start(self.line, 1, self.offset);
+            let mut blank = true;
+            loop {
+                let buf = self.input.fill_buf()?;
+                if buf.is_empty() {
+                    break;
+                }
+                let (take, ended) = match memchr(b'\n', buf) {
+                    Some(i) => (i + 1, true),
+                    None => (buf.len(), false),
+                };
+                blank = blank && buf[..take].iter().all(|b| b.is_ascii_whitespace());
+                record.push(&buf[..take], self.max);
+                self.input.consume(take);
+                self.offset += take as u64;
+                if ended {
+                    break;
+                }
+            }
+            if record.len == 0 {
                 return Ok(false);
             }
-            self.offset += n as u64;
             self.line += 1;
-            if record.bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            if blank {
                 continue;
             }
+            record.finish(self.max);
             return Ok(true);
         }
     }
@@ -152,12 +221,17 @@ impl<R: BufRead> Framer for LineFramer<R> {
     }
 }
 
-/// The elements of one top-level JSON array, each as its own raw record.
+/// The elements of one top-level JSON array, each as its own raw record. Structure outside
+/// the elements (no `[`, content after `]`) is a syntax error with line and column, not a
+/// record: such a file is not what it claims to be.
 pub struct JsonArrayFramer<R> {
     input: R,
     line: u64,
     offset: u64,
+    /// Offset of the current line's first byte (for columns).
+    line_start: u64,
     state: ArrayState,
+    max: u64,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -168,13 +242,19 @@ enum ArrayState {
 }
 
 impl<R: BufRead> JsonArrayFramer<R> {
-    pub fn new(input: R) -> Self {
+    pub fn new(input: R, max: u64) -> Self {
         JsonArrayFramer {
             input,
             line: 1,
             offset: 0,
+            line_start: 0,
             state: ArrayState::BeforeOpen,
+            max,
         }
+    }
+
+    fn column(&self) -> u64 {
+        self.offset - self.line_start + 1
     }
 
     fn peek(&mut self) -> io::Result<Option<u8>> {
@@ -184,11 +264,12 @@ impl<R: BufRead> JsonArrayFramer<R> {
     fn bump(&mut self) {
         if let Ok(buf) = self.input.fill_buf() {
             if let Some(&b) = buf.first() {
-                if b == b'\n' {
-                    self.line += 1;
-                }
                 self.input.consume(1);
                 self.offset += 1;
+                if b == b'\n' {
+                    self.line += 1;
+                    self.line_start = self.offset;
+                }
             }
         }
     }
@@ -203,29 +284,14 @@ impl<R: BufRead> JsonArrayFramer<R> {
         Ok(())
     }
 
-    /// Reads the rest of the input as one broken record (after a structural error).
-    fn rest_as_broken(&mut self, record: &mut RawRecord, reason: String) -> io::Result<bool> {
-        loop {
-            let buf = self.input.fill_buf()?;
-            if buf.is_empty() {
-                break;
-            }
-            let n = buf.len();
-            self.line += buf.iter().filter(|&&b| b == b'\n').count() as u64;
-            record.bytes.extend_from_slice(buf);
-            self.input.consume(n);
-            self.offset += n as u64;
-        }
-        self.state = ArrayState::Done;
-        record.broken = Some(reason);
-        Ok(!record.bytes.is_empty())
+    fn syntax_error(&self, message: &str) -> io::Error {
+        json_syntax_error(self.line, self.column(), message)
     }
 }
 
 impl<R: BufRead> Framer for JsonArrayFramer<R> {
     fn next(&mut self, record: &mut RawRecord) -> io::Result<bool> {
-        record.bytes.clear();
-        record.broken = None;
+        record.start(self.line, self.column(), self.offset);
         if self.state == ArrayState::BeforeOpen {
             self.skip_whitespace()?;
             match self.peek()? {
@@ -235,12 +301,11 @@ impl<R: BufRead> Framer for JsonArrayFramer<R> {
                     self.state = ArrayState::InArray;
                 }
                 Some(_) => {
-                    record.line = self.line;
-                    record.offset = self.offset;
-                    return self.rest_as_broken(
-                        record,
-                        "a JSON file must hold one array of objects (for one object per line, use the ndjson format)".into(),
-                    );
+                    self.state = ArrayState::Done;
+                    return Err(self.syntax_error(
+                        "expected `[`: a JSON file must hold one array of objects (for one \
+                         object per line, use the ndjson format; for CSV, --format csv)",
+                    ));
                 }
             }
         }
@@ -257,39 +322,38 @@ impl<R: BufRead> Framer for JsonArrayFramer<R> {
                     self.skip_whitespace()?;
                     self.state = ArrayState::Done;
                     if self.peek()?.is_some() {
-                        record.line = self.line;
-                        record.offset = self.offset;
-                        return self.rest_as_broken(
-                            record,
-                            "unexpected content after the end of the JSON array".into(),
+                        return Err(
+                            self.syntax_error("unexpected content after the end of the JSON array")
                         );
                     }
                     return Ok(false);
                 }
                 None => {
                     self.state = ArrayState::Done;
-                    record.line = self.line;
-                    record.offset = self.offset;
-                    record.broken = Some("the JSON array is never closed with `]`".into());
-                    // An empty broken record still counts: report it at the end of the file.
-                    return Ok(true);
+                    return Err(
+                        self.syntax_error("the file ends before the JSON array is closed with `]`")
+                    );
                 }
                 Some(_) => break,
             }
         }
-        record.line = self.line;
-        record.offset = self.offset;
+        record.start(self.line, self.column(), self.offset);
         let mut depth = 0usize;
         let mut in_string = false;
         let mut escaped = false;
         loop {
             let buf = self.input.fill_buf()?;
             if buf.is_empty() {
-                record.broken = Some("unterminated JSON value (the file ends inside it)".into());
+                record.finish(self.max);
+                if record.broken.is_none() {
+                    record.broken =
+                        Some("unterminated JSON value (the file ends inside it)".into());
+                }
                 self.state = ArrayState::Done;
                 return Ok(true);
             }
             let mut end = None;
+            let mut last_newline = None;
             let mut i = 0;
             while i < buf.len() {
                 let b = buf[i];
@@ -303,7 +367,11 @@ impl<R: BufRead> Framer for JsonArrayFramer<R> {
                     } else {
                         // Skip ahead to the next quote or backslash, counting lines.
                         let j = memchr2(b'"', b'\\', &buf[i..]).unwrap_or(buf.len() - i);
-                        self.line += buf[i..i + j].iter().filter(|&&c| c == b'\n').count() as u64;
+                        let skipped = &buf[i..i + j];
+                        if let Some(k) = memrchr(b'\n', skipped) {
+                            self.line += skipped.iter().filter(|&&c| c == b'\n').count() as u64;
+                            last_newline = Some(i + k);
+                        }
                         i += j;
                         continue;
                     }
@@ -322,19 +390,24 @@ impl<R: BufRead> Framer for JsonArrayFramer<R> {
                         _ => {}
                     }
                 }
-                if b == b'\n' {
-                    self.line += 1;
-                }
                 if end.is_some() {
                     break;
+                }
+                if b == b'\n' {
+                    self.line += 1;
+                    last_newline = Some(i);
                 }
                 i += 1;
             }
             let take = end.unwrap_or(buf.len());
-            record.bytes.extend_from_slice(&buf[..take]);
+            record.push(&buf[..take], self.max);
+            if let Some(k) = last_newline {
+                self.line_start = self.offset + k as u64 + 1;
+            }
             self.input.consume(take);
             self.offset += take as u64;
             if end.is_some() {
+                record.finish(self.max);
                 return Ok(true);
             }
         }
@@ -371,7 +444,7 @@ mod tests {
     #[test]
     fn csv_records_span_lines_and_report_their_start() {
         let data = b"a,b\r\n1,\"x\ny\"\n\n2,\"q\"\"\"\n3,\"open\nrest";
-        let got = frame(&mut CsvFramer::new(&data[..]));
+        let got = frame(&mut CsvFramer::new(&data[..], u64::MAX));
         assert_eq!(
             got,
             vec![
@@ -386,7 +459,7 @@ mod tests {
     #[test]
     fn json_array_elements() {
         let data = b" [ {\"a\": \"x]\\\"\"},\n {\"b\": [1,2]}, 3 ,\n\"s\" ]\n";
-        let got = frame(&mut JsonArrayFramer::new(&data[..]));
+        let got = frame(&mut JsonArrayFramer::new(&data[..], u64::MAX));
         assert_eq!(
             got,
             vec![
@@ -401,7 +474,7 @@ mod tests {
     #[test]
     fn ndjson_lines_skip_blanks() {
         let data = b"{}\n\n  \n{\"a\":1}";
-        let got = frame(&mut LineFramer::new(&data[..]));
+        let got = frame(&mut LineFramer::new(&data[..], u64::MAX));
         assert_eq!(
             got,
             vec![(1, "{}\n".into(), false), (4, "{\"a\":1}".into(), false)]

@@ -30,6 +30,15 @@ pub enum Replay {
 }
 
 impl Replay {
+    /// The file holding the source's bytes, when there is one.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Replay::File(p) => Some(p.as_path()),
+            Replay::Spool(f) => Some(f.path()),
+            Replay::Unavailable => None,
+        }
+    }
+
     pub fn open(&self) -> io::Result<Option<Box<dyn BufRead + Send>>> {
         let path = match self {
             Replay::File(p) => p.as_path(),

@@ -15,19 +15,75 @@ use crate::catalog::Column;
 /// The members of a JSON object, borrowed from the record's bytes.
 pub type Object<'a> = BTreeMap<String, &'a RawValue>;
 
-pub fn parse_object(raw: &[u8]) -> Result<Object<'_>, String> {
-    let text = std::str::from_utf8(raw).map_err(|e| e.to_string())?;
-    let trimmed = text.trim_start();
-    match trimmed.as_bytes().first() {
-        Some(b'{') => {}
-        Some(b'[') => return Err("expected a JSON object, found an array".into()),
-        Some(b'"') => return Err("expected a JSON object, found a string".into()),
-        Some(b't' | b'f') => return Err("expected a JSON object, found a boolean".into()),
-        Some(b'n') => return Err("expected a JSON object, found null".into()),
-        Some(_) => return Err("expected a JSON object, found a number or invalid JSON".into()),
-        None => return Err("empty JSON record".into()),
+/// Why a record is not a usable JSON object.
+#[derive(Debug)]
+pub enum NotAnObject {
+    /// Not JSON at all: where (1-based line and byte column within the record) and why.
+    Syntax {
+        line: u64,
+        column: u64,
+        message: String,
+    },
+    /// Valid JSON, but not an object.
+    Other(String),
+}
+
+impl NotAnObject {
+    /// The reason for a reject, with the position made absolute from the record's start.
+    pub fn reason(&self, record_line: u64, record_column: u64) -> String {
+        match self {
+            NotAnObject::Syntax {
+                line,
+                column,
+                message,
+            } => {
+                let (line, column) = absolute(record_line, record_column, *line, *column);
+                format!("invalid JSON at line {line}, column {column}: {message}")
+            }
+            NotAnObject::Other(reason) => reason.clone(),
+        }
     }
-    serde_json::from_str::<Object<'_>>(text).map_err(|e| format!("invalid JSON: {e}"))
+}
+
+/// A position inside a record, made absolute: columns add up on the record's first line only.
+pub fn absolute(record_line: u64, record_column: u64, line: u64, column: u64) -> (u64, u64) {
+    if line <= 1 {
+        (record_line, record_column + column.max(1) - 1)
+    } else {
+        (record_line + line - 1, column.max(1))
+    }
+}
+
+pub fn parse_object(raw: &[u8]) -> Result<Object<'_>, NotAnObject> {
+    let text = std::str::from_utf8(raw).map_err(|e| NotAnObject::Other(e.to_string()))?;
+    let error = match serde_json::from_str::<Object<'_>>(text) {
+        Ok(object) => return Ok(object),
+        Err(e) => e,
+    };
+    use serde_json::error::Category;
+    if matches!(error.classify(), Category::Syntax | Category::Eof) {
+        // serde_json's message ends with " at line L column C"; the position is given apart.
+        let message = error.to_string();
+        let message = message
+            .rsplit_once(" at line ")
+            .map(|(m, _)| m.to_string())
+            .unwrap_or(message);
+        return Err(NotAnObject::Syntax {
+            line: error.line() as u64,
+            column: error.column() as u64,
+            message,
+        });
+    }
+    let found = match text.trim_start().as_bytes().first() {
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    };
+    Err(NotAnObject::Other(format!(
+        "expected a JSON object, found {found}"
+    )))
 }
 
 /// The text PostgreSQL should parse for `value` in `column`; `None` is SQL NULL.
@@ -108,6 +164,8 @@ mod tests {
             name: "c".into(),
             full_type: "t".into(),
             base_type: "t".into(),
+            has_typmod: false,
+            rounds: false,
             not_null: false,
             has_default: false,
             identity: String::new(),
@@ -147,6 +205,13 @@ mod tests {
             r#"{"1","q r",NULL,{"2"}}"#
         );
         assert_eq!(column_text(obj["z"], &scalar).unwrap(), None);
-        assert!(parse_object(b"[1]").unwrap_err().contains("array"));
+        assert!(parse_object(b"[1]")
+            .unwrap_err()
+            .reason(1, 1)
+            .contains("array"));
+        assert_eq!(
+            parse_object(b"id,name").unwrap_err().reason(3, 5),
+            "invalid JSON at line 3, column 5: expected value"
+        );
     }
 }
