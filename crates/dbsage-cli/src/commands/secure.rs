@@ -57,7 +57,8 @@ pub enum SecureAction {
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
     },
-    /// Run a query as a role and say why rows are missing or the query is denied.
+    /// Run a query as a role and say why rows are missing or the query is denied (exit 1 when
+    /// the query fails, with the server's error).
     Explain {
         #[command(flatten)]
         place: Where,
