@@ -406,7 +406,7 @@ pub(crate) fn stop_postmaster_of(data: &Path) {
     // SAFETY: signalling a postgres process that serves this data directory.
     unsafe { libc::kill(pid, libc::SIGQUIT) };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+    while is_running(pid as u32) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -449,4 +449,16 @@ pub(crate) fn free_port() -> Result<u16, ClusterError> {
 /// True when a process with this pid exists.
 pub fn process_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// True when the process exists and is not a zombie: a postmaster orphaned under a PID 1 that
+/// does not reap (some containers) would otherwise hold every command's clean-up for seconds.
+fn is_running(pid: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    state != Some("Z")
 }
