@@ -118,6 +118,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = Out::new(&cli.global);
     install_signal_handler();
+    // Whatever a killed run left behind (clusters, initdb scratch dirs) goes now, on any command.
+    dbsage_cluster::clean_stale_clusters();
     if let Some(dir) = &cli.global.dir {
         if let Err(e) = std::env::set_current_dir(dir) {
             out.error_text(&format!("cannot enter {}: {e}", dir.display()), None);

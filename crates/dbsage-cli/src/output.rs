@@ -1,8 +1,12 @@
 //! Rendering: human output (colour on a terminal only, NO_COLOR honoured), JSON for scripts,
 //! and errors with file:line:column, the SQL excerpt and a hint.
+//!
+//! Everything printed here goes through `redact`: no password reaches stdout or stderr, whatever
+//! path a URL or a server message took to get here.
 
 use std::io::{IsTerminal, Write};
 
+use dbsage_core::redact::{redact, redact_json};
 use dbsage_core::Error;
 use serde_json::json;
 
@@ -111,24 +115,31 @@ impl Out {
     /// A result line on stdout (human mode only).
     pub fn line(&self, text: &str) {
         if !self.json_mode() {
-            out_line!("{text}");
+            out_line!("{}", redact(text));
         }
     }
 
     /// A progress line on stderr, like cargo's `Compiling …` (human mode only).
     pub fn status(&self, verb: &str, text: &str) {
         if !self.json_mode() {
-            err_line!("{:>12} {text}", self.paint_err(verb, Style::Good));
+            err_line!("{:>12} {}", self.paint_err(verb, Style::Good), redact(text));
         }
     }
 
     pub fn warn(&self, text: &str) {
         if !self.json_mode() {
-            err_line!("{}: {text}", self.paint_err("warning", Style::Warn));
+            err_line!("{}: {}", self.paint_err("warning", Style::Warn), redact(text));
         }
     }
 
     pub fn json(&self, value: &serde_json::Value) {
+        let mut value = value.clone();
+        redact_json(&mut value);
+        Self::json_verbatim(&value);
+    }
+
+    /// JSON as is, secrets included: only for output whose purpose is a secret (`dev url`).
+    pub fn json_verbatim(value: &serde_json::Value) {
         let mut stdout = std::io::stdout().lock();
         let _ = serde_json::to_writer_pretty(&mut stdout, value);
         let _ = writeln!(stdout);
@@ -140,7 +151,7 @@ impl Out {
             self.json(&json!({ "error": { "kind": "usage", "message": message, "hint": hint } }));
             return;
         }
-        err_line!("{}: {message}", self.paint_err("error", Style::Bad));
+        err_line!("{}: {}", self.paint_err("error", Style::Bad), redact(message));
         self.hint_lines(hint);
     }
 
@@ -163,18 +174,22 @@ impl Out {
                 err_line!(
                     "{}: {}",
                     self.paint_err("error", Style::Bad),
-                    rendered.trim_start_matches(['×', ' '])
+                    redact(rendered.trim_start_matches(['×', ' ']))
                 );
             }
             other => {
-                err_line!("{}: {other}", self.paint_err("error", Style::Bad));
+                err_line!(
+                    "{}: {}",
+                    self.paint_err("error", Style::Bad),
+                    redact(&other.to_string())
+                );
                 let server = [
                     ("detail", other.detail()),
                     ("server hint", other.server_hint()),
                 ];
                 for (label, text) in server {
                     if let Some(text) = text {
-                        err_line!("  {}: {text}", self.paint_err(label, Style::Bold));
+                        err_line!("  {}: {}", self.paint_err(label, Style::Bold), redact(text));
                     }
                 }
                 self.hint_lines(other.hint());
@@ -184,6 +199,7 @@ impl Out {
 
     fn hint_lines(&self, hint: Option<&str>) {
         if let Some(h) = hint {
+            let h = redact(h);
             for (i, line) in h.lines().enumerate() {
                 let label = if i == 0 { "hint" } else { "    " };
                 err_line!("  {}: {line}", self.paint_err(label, Style::Bold));

@@ -3,16 +3,21 @@
 //! Unlike throwaway clusters it outlives dbsage (started with `pg_ctl`, which detaches it). When
 //! dbsage runs as root and the project directory is not reachable by the server user (a project
 //! under `/root`), the data lives in the system temp dir and `.dbsage/dev/cluster.json` says where.
+//!
+//! It has no unix socket, and TCP needs the superuser password generated when the cluster is
+//! created, kept in `.dbsage/dev/password` (0600).
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::child::child_command;
 use crate::install::{reachable_by, PgInstall, RunAs};
-use crate::{free_port, template, ClusterError};
+use crate::{free_port, password, template, ClusterError};
 
 /// What `.dbsage/dev/cluster.json` records.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,6 +34,9 @@ pub struct DevCluster {
     install: PgInstall,
     run_as: Option<RunAs>,
     state: DevState,
+    /// From `.dbsage/dev/password`; `None` until the cluster is created (or, for a cluster made
+    /// by an older dbsage, secured on its next start).
+    password: Option<String>,
 }
 
 impl DevCluster {
@@ -62,11 +70,13 @@ impl DevCluster {
                 }
             }
         };
+        let password = password::load(&state_dir.join(PASSWORD_FILE));
         let dev = DevCluster {
             state_dir,
             install,
             run_as,
             state,
+            password,
         };
         dev.save()?;
         Ok(dev)
@@ -92,11 +102,27 @@ impl DevCluster {
     pub fn install(&self) -> &PgInstall {
         &self.install
     }
+    /// `postgresql://postgres:PASSWORD@127.0.0.1:PORT/postgres`: a working URL, password
+    /// included (hex digits: nothing to escape). Without a password before the cluster exists.
     pub fn url(&self) -> String {
-        format!(
-            "postgresql://postgres@127.0.0.1:{}/postgres",
-            self.state.port
-        )
+        match &self.password {
+            Some(password) => format!(
+                "postgresql://postgres:{password}@127.0.0.1:{}/postgres",
+                self.state.port
+            ),
+            None => format!(
+                "postgresql://postgres@127.0.0.1:{}/postgres",
+                self.state.port
+            ),
+        }
+    }
+    /// The superuser's password, once the cluster exists.
+    pub fn password(&self) -> Option<&str> {
+        self.password.as_deref()
+    }
+    /// Where the password is kept (0600).
+    pub fn password_path(&self) -> PathBuf {
+        self.state_dir.join(PASSWORD_FILE)
     }
     pub fn exists(&self) -> bool {
         self.data_dir().join("PG_VERSION").is_file()
@@ -114,11 +140,19 @@ impl DevCluster {
     /// so concurrent dbsage processes do not race.
     pub fn ensure_running(&mut self) -> Result<bool, ClusterError> {
         let _lock = FileLock::acquire(&self.state_dir.join("lock"))?;
-        if self.running_pid().is_some() {
+        // Another process may have created it (and its password) since `open`.
+        self.password = password::load(&self.password_path());
+        let secured = self.password.is_some();
+        if secured && self.running_pid().is_some() {
             return Ok(false);
         }
         if !self.exists() {
             self.create()?;
+            self.secure()?;
+        } else if !secured {
+            // Made by a dbsage that let every local user in over TCP.
+            self.stop()?;
+            self.secure()?;
         }
         // A stale pid file from a crash would make pg_ctl refuse; the server removes it itself
         // when the pid is dead, so only the port needs care.
@@ -160,6 +194,45 @@ impl DevCluster {
         self.save()
     }
 
+    /// Requires the generated password over TCP: writes pg_hba.conf and sets the password in
+    /// single-user mode (the server is stopped), then saves it, so a failure leaves no password
+    /// file and the next start tries again.
+    fn secure(&mut self) -> Result<(), ClusterError> {
+        let data = self.data_dir();
+        template::write_auth_config(&data)
+            .map_err(|e| ClusterError::io("writing the dev cluster's pg_hba.conf", e))?;
+        let password =
+            password::generate().map_err(|e| ClusterError::io("generating a password", e))?;
+        let mut cmd = child_command(self.install.bin("postgres"));
+        cmd.arg("--single")
+            .arg("-D")
+            .arg(&data)
+            .args(["-c", "exit_on_error=on", "postgres"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        RunAs::apply(self.run_as.as_ref(), &mut cmd);
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| ClusterError::io("running postgres --single", e))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = writeln!(stdin, "{};", password::alter_role_sql(&password));
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| ClusterError::io("running postgres --single", e))?;
+        if !out.status.success() {
+            return Err(ClusterError::Start {
+                reason: "setting the dev cluster's password in single-user mode failed".into(),
+                log: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        password::save(&self.password_path(), &password)
+            .map_err(|e| ClusterError::io("writing .dbsage/dev/password", e))?;
+        self.password = Some(password);
+        Ok(())
+    }
+
     /// Stops the server (fast shutdown). Returns false when it was not running.
     pub fn stop(&self) -> Result<bool, ClusterError> {
         if self.running_pid().is_none() {
@@ -175,7 +248,7 @@ impl DevCluster {
 
     /// Runs `pg_ctl -D <data> ARGS…` as the server user; the error is pg_ctl's stderr.
     fn pg_ctl(&self, args: &[&std::ffi::OsStr]) -> Result<(), String> {
-        let mut cmd = Command::new(self.install.bin("pg_ctl"));
+        let mut cmd = child_command(self.install.bin("pg_ctl"));
         cmd.arg("-D")
             .arg(self.data_dir())
             .args(args)
@@ -202,6 +275,8 @@ impl DevCluster {
         Ok(())
     }
 }
+
+const PASSWORD_FILE: &str = "password";
 
 fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::child::child_command;
 use crate::ClusterError;
 
 /// A PostgreSQL server installation (the directory holding `initdb`, `postgres`, `pg_ctl`).
@@ -29,7 +30,7 @@ impl PgInstall {
             });
         }
         let mut candidates: Vec<PathBuf> = Vec::new();
-        if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        if let Ok(out) = child_command("pg_config").arg("--bindir").output() {
             if out.status.success() {
                 candidates.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
             }
@@ -66,7 +67,7 @@ impl PgInstall {
         if !(has("initdb") && has("postgres") && has("pg_ctl")) {
             return None;
         }
-        let out = Command::new(dir.join("postgres"))
+        let out = child_command(dir.join("postgres"))
             .arg("--version")
             .output()
             .ok()?;

@@ -8,21 +8,30 @@
 //! by [`shutdown_live_clusters`] from a signal handler (Ctrl-C, SIGTERM), by the kernel when the
 //! owning thread dies (`PR_SET_PDEATHSIG`, which covers `kill -9`), and a directory left behind
 //! by a killed run is removed by the next run ([`clean_stale_clusters`]).
+//!
+//! Other local users get nothing: every child process starts from a cleared environment
+//! ([`child_command`]), the unix socket sits in a 0700 directory, and TCP needs the cluster's
+//! generated scram password (in the cluster's 0600 `password` file).
 
+mod child;
 mod dev;
 mod install;
+mod password;
+mod stale;
 mod template;
 
 use std::fs;
 use std::io;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+pub use child::child_command;
 pub use dev::{DevCluster, DevState};
 pub use install::{reachable_by, PgInstall, RunAs};
+pub use stale::clean_stale_clusters;
 pub use template::cache_dir;
 
 #[derive(Debug, thiserror::Error)]
@@ -86,9 +95,11 @@ pub struct ClusterOptions {
 pub struct Cluster {
     install: PgInstall,
     run_as: Option<RunAs>,
-    /// The cluster's own directory: `data/`, `sock/`, `server.log`, `owner`.
+    /// The cluster's own directory (0700): `data/`, `sock/`, `server.log`, `owner`, `password`.
     root: PathBuf,
     port: u16,
+    /// The superuser's password for TCP connections, generated per cluster.
+    password: String,
     child: Option<Child>,
 }
 
@@ -98,20 +109,33 @@ static LIVE: Mutex<Vec<(u32, PathBuf)>> = Mutex::new(Vec::new());
 /// `/dev/shm` (memory-backed: copying the template there is ten times faster than to disk, and
 /// durability is moot), else the system temp dir.
 fn registry_dir() -> PathBuf {
-    // SAFETY: geteuid cannot fail.
-    let uid = unsafe { libc::geteuid() };
-    let name = format!("dbsage-clusters-{uid}");
     if let Some(dir) = std::env::var_os("DBSAGE_CLUSTER_DIR") {
-        return PathBuf::from(dir).join(name);
+        return PathBuf::from(dir).join(registry_name());
     }
     let shm = Path::new("/dev/shm");
     let writable = std::ffi::CString::new("/dev/shm")
         .map(|p| unsafe { libc::access(p.as_ptr(), libc::W_OK | libc::X_OK) } == 0)
         .unwrap_or(false);
     if shm.is_dir() && writable {
-        return shm.join(name);
+        return shm.join(registry_name());
     }
-    std::env::temp_dir().join(name)
+    std::env::temp_dir().join(registry_name())
+}
+
+fn registry_name() -> String {
+    // SAFETY: geteuid cannot fail.
+    format!("dbsage-clusters-{}", unsafe { libc::geteuid() })
+}
+
+/// Where stale clusters may be: the registry, and the temp-dir one used when `/dev/shm` was not
+/// available to an earlier run.
+pub(crate) fn registry_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![registry_dir()];
+    let fallback = std::env::temp_dir().join(registry_name());
+    if !dirs.contains(&fallback) {
+        dirs.push(fallback);
+    }
+    dirs
 }
 
 impl Cluster {
@@ -131,28 +155,34 @@ impl Cluster {
             .map_err(|e| ClusterError::io("creating the cluster registry", e))?;
         set_mode(&registry, 0o755);
         let root = unique_dir(&registry)?;
-        set_mode(&root, 0o755);
-        fs::write(
-            root.join("owner"),
-            owner_stamp(std::process::id()).unwrap_or_default(),
-        )
-        .map_err(|e| ClusterError::io("writing the cluster owner file", e))?;
+        set_mode(&root, 0o700);
+        stale::write_owner(&root)
+            .map_err(|e| ClusterError::io("writing the cluster owner file", e))?;
         let data = root.join("data");
         let sock = root.join("sock");
-        let prepared = template::copy_tree(&template, &data, run_as.as_ref())
-            .and_then(|_| fs::create_dir(&sock))
-            .and_then(|_| template::chown_to(run_as.as_ref(), &sock))
-            .and_then(|_| template::chown_to(run_as.as_ref(), &root));
-        if let Err(e) = prepared {
-            let _ = fs::remove_dir_all(&root);
-            return Err(ClusterError::io("preparing the cluster directory", e));
-        }
+        let prepared = password::generate().and_then(|password| {
+            password::save(&root.join("password"), &password)?;
+            template::copy_tree(&template, &data, run_as.as_ref())?;
+            fs::create_dir(&sock)?;
+            set_mode(&sock, 0o700);
+            template::chown_to(run_as.as_ref(), &sock)?;
+            template::chown_to(run_as.as_ref(), &root)?;
+            Ok(password)
+        });
+        let password = match prepared {
+            Ok(password) => password,
+            Err(e) => {
+                let _ = fs::remove_dir_all(&root);
+                return Err(ClusterError::io("preparing the cluster directory", e));
+            }
+        };
 
         let mut cluster = Cluster {
             install,
             run_as,
             root,
             port: 0,
+            password,
             child: None,
         };
         // A port picked as free can be taken before the server binds it: try a few.
@@ -173,7 +203,7 @@ impl Cluster {
         let log = fs::File::create(&log_path)
             .map_err(|e| ClusterError::io("creating the server log", e))?;
         let _ = template::chown_to(self.run_as.as_ref(), &log_path);
-        let mut cmd = Command::new(self.install.bin("postgres"));
+        let mut cmd = child_command(self.install.bin("postgres"));
         cmd.arg("-D")
             .arg(self.data_dir())
             .arg("-p")
@@ -210,7 +240,10 @@ impl Cluster {
         let pid = child.id();
         self.child = Some(child);
         LIVE.lock().unwrap().push((pid, self.root.clone()));
-        match self.wait_ready(Duration::from_secs(30)) {
+        match self
+            .wait_ready(Duration::from_secs(30))
+            .and_then(|()| self.set_password())
+        {
             Ok(()) => Ok(()),
             Err(reason) => {
                 self.kill_server();
@@ -245,6 +278,16 @@ impl Cluster {
         }
     }
 
+    /// Sets the generated password over the unix socket, the only way in before it is set.
+    fn set_password(&mut self) -> Result<(), String> {
+        let mut client = self
+            .connect("postgres")
+            .map_err(|e| format!("connecting over the unix socket: {e}"))?;
+        client
+            .batch_execute(&password::alter_role_sql(&self.password))
+            .map_err(|e| format!("setting the cluster's password: {e}"))
+    }
+
     fn kill_server(&mut self) {
         if let Some(mut child) = self.child.take() {
             let pid = child.id();
@@ -276,16 +319,28 @@ impl Cluster {
         self.child.as_ref().map(|c| c.id())
     }
 
-    /// `postgresql://postgres@127.0.0.1:PORT/DB` (trust authentication, no password).
+    /// `postgresql://postgres:PASSWORD@127.0.0.1:PORT/DB`, with the cluster's own generated
+    /// password (hex digits: nothing to escape).
     pub fn url(&self, database: &str) -> String {
-        format!("postgresql://postgres@127.0.0.1:{}/{}", self.port, database)
+        format!(
+            "postgresql://postgres:{}@127.0.0.1:{}/{}",
+            self.password, self.port, database
+        )
     }
 
+    /// The superuser password TCP connections need.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+
+    /// Connects as the superuser over the unix socket (no password: its directory is 0700).
     pub fn connect(&self, database: &str) -> Result<postgres::Client, ClusterError> {
-        Ok(postgres::Client::connect(
-            &self.url(database),
-            postgres::NoTls,
-        )?)
+        Ok(postgres::Config::new()
+            .host_path(self.socket_dir())
+            .port(self.port)
+            .user("postgres")
+            .dbname(database)
+            .connect(postgres::NoTls)?)
     }
 
     /// Creates a database (each test gets its own) and returns its URL.
@@ -330,36 +385,6 @@ pub fn shutdown_live_clusters() {
     }
 }
 
-/// Removes clusters whose owning dbsage process is gone (killed with `kill -9`, power loss),
-/// stopping their postmaster first if it still runs.
-pub fn clean_stale_clusters() {
-    let Ok(entries) = fs::read_dir(registry_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let root = entry.path();
-        let Ok(owner) = fs::read_to_string(root.join("owner")) else {
-            // Being created right now, or not ours: leave it unless clearly abandoned.
-            if is_older_than(&root, Duration::from_secs(3600)) {
-                let _ = fs::remove_dir_all(&root);
-            }
-            continue;
-        };
-        let Some(pid) = owner
-            .split_whitespace()
-            .next()
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if owner_stamp(pid).as_deref() == Some(owner.as_str()) {
-            continue; // owner alive
-        }
-        stop_postmaster_of(&root.join("data"));
-        let _ = fs::remove_dir_all(&root);
-    }
-}
-
 /// Stops the postmaster recorded in a data directory's `postmaster.pid`, if it is still the
 /// server of that directory.
 pub(crate) fn stop_postmaster_of(data: &Path) {
@@ -381,25 +406,9 @@ pub(crate) fn stop_postmaster_of(data: &Path) {
     // SAFETY: signalling a postgres process that serves this data directory.
     unsafe { libc::kill(pid, libc::SIGQUIT) };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+    while is_running(pid as u32) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// "pid starttime": the start time tells a live owner from a recycled pid.
-fn owner_stamp(pid: u32) -> Option<String> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Field 22 (starttime); the command name (field 2) may hold spaces, so count after ')'.
-    let after = &stat[stat.rfind(')')? + 2..];
-    let start = after.split_whitespace().nth(19)?;
-    Some(format!("{pid} {start}"))
-}
-
-fn is_older_than(path: &Path, age: Duration) -> bool {
-    fs::metadata(path)
-        .and_then(|m| m.modified())
-        .map(|t| t.elapsed().unwrap_or_default() > age)
-        .unwrap_or(false)
 }
 
 fn unique_dir(parent: &Path) -> Result<PathBuf, ClusterError> {
@@ -440,4 +449,16 @@ pub(crate) fn free_port() -> Result<u16, ClusterError> {
 /// True when a process with this pid exists.
 pub fn process_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// True when the process exists and is not a zombie: a postmaster orphaned under a PID 1 that
+/// does not reap (some containers) would otherwise hold every command's clean-up for seconds.
+fn is_running(pid: u32) -> bool {
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    state != Some("Z")
 }

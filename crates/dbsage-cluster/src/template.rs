@@ -4,15 +4,35 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use sha2::{Digest, Sha256};
 
+use crate::child::child_command;
 use crate::install::{PgInstall, RunAs};
 use crate::ClusterError;
 
-/// Bumped whenever the initdb options below change, so old templates are not reused.
-const TEMPLATE_FORMAT: &str = "v1";
+/// Bumped whenever the initdb options or the files written below change, so old templates are
+/// not reused.
+const TEMPLATE_FORMAT: &str = "v2";
+
+/// The socket lives in a 0700 directory of the server's OS user (or there is none, for the dev
+/// cluster), so `trust` there admits only that user and root; TCP, open to every local user,
+/// needs the cluster's generated password.
+const PG_HBA: &str = "\
+# Written by dbsage. Unix socket: only the server's OS user (and root) can reach its 0700
+# directory. TCP: the cluster's generated password (see the cluster's `password` file).
+local   all             all                                     trust
+host    all             all             127.0.0.1/32            scram-sha-256
+host    all             all             ::1/128                 scram-sha-256
+local   replication     all                                     trust
+host    replication     all             127.0.0.1/32            scram-sha-256
+host    replication     all             ::1/128                 scram-sha-256
+";
+
+/// Appended to postgresql.conf.
+const EXTRA_SETTINGS: &str =
+    "\n# dbsage\npassword_encryption = 'scram-sha-256'\nunix_socket_permissions = 0700\n";
 
 /// Where dbsage keeps caches: `DBSAGE_CACHE_DIR`, `$XDG_CACHE_HOME/dbsage`, `~/.cache/dbsage`.
 pub fn cache_dir() -> PathBuf {
@@ -48,9 +68,11 @@ pub fn ensure_template(
         .map_err(|e| ClusterError::io("creating the template cache", e))?;
 
     // initdb into a fresh directory the server user owns, then move it into the cache.
-    let scratch = tempdir_for(run_as, "dbsage-initdb-")?;
+    let scratch = tempdir_for(run_as, INITDB_SCRATCH_PREFIX)?;
+    crate::stale::write_owner(&scratch)
+        .map_err(|e| ClusterError::io("writing the initdb owner file", e))?;
     let data = scratch.join("data");
-    let mut cmd = Command::new(install.bin("initdb"));
+    let mut cmd = child_command(install.bin("initdb"));
     cmd.arg("-D")
         .arg(&data)
         .args([
@@ -73,7 +95,18 @@ pub fn ensure_template(
             output: String::from_utf8_lossy(&out.stderr).trim().to_string(),
         });
     }
-    let staged = dir.with_extension(format!("tmp{}", std::process::id()));
+    if let Err(e) = write_auth_config(&data) {
+        let _ = fs::remove_dir_all(&scratch);
+        return Err(ClusterError::io("writing the template's pg_hba.conf", e));
+    }
+    // Unique per call: threads of one process may fill the cache at the same time.
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let staged = dir.with_file_name(format!(
+        "{}{STAGED_TEMPLATE_MARK}{}-{seq}",
+        dir.file_name().unwrap().to_string_lossy(),
+        std::process::id()
+    ));
     let _ = fs::remove_dir_all(&staged);
     copy_tree(&data, &staged, None)
         .map_err(|e| ClusterError::io("filling the template cache", e))?;
@@ -90,6 +123,23 @@ pub fn ensure_template(
     }
     Ok(dir)
 }
+
+/// Writes dbsage's pg_hba.conf and appends its authentication settings to postgresql.conf
+/// (once).
+pub(crate) fn write_auth_config(data: &Path) -> io::Result<()> {
+    fs::write(data.join("pg_hba.conf"), PG_HBA)?;
+    let conf_path = data.join("postgresql.conf");
+    if fs::read_to_string(&conf_path)?.contains(EXTRA_SETTINGS) {
+        return Ok(());
+    }
+    let mut conf = fs::OpenOptions::new().append(true).open(conf_path)?;
+    io::Write::write_all(&mut conf, EXTRA_SETTINGS.as_bytes())
+}
+
+/// initdb's scratch directories in the system temp dir: `dbsage-initdb-PID-…`.
+pub(crate) const INITDB_SCRATCH_PREFIX: &str = "dbsage-initdb-";
+/// A template being copied into the cache: `pg15.18-KEY.staged-PID-SEQ`.
+pub(crate) const STAGED_TEMPLATE_MARK: &str = ".staged-";
 
 /// A new, empty, uniquely named directory under the system temp dir, owned by the server user.
 pub(crate) fn tempdir_for(run_as: Option<&RunAs>, prefix: &str) -> Result<PathBuf, ClusterError> {

@@ -13,6 +13,8 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::error::{Error, Result};
+pub use crate::redact::redact;
+use crate::redact::register_secret;
 
 /// libpq's `sslmode` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,22 @@ pub struct ConnectSpec {
 
 impl ConnectSpec {
     pub fn parse(url: &str) -> Result<ConnectSpec> {
+        Self::parse_from(url, "the connection string")
+    }
+
+    /// Parses a connection string that came from `origin` (`DATABASE_URL`,
+    /// `environments.prod.url`): errors name the origin and never echo the string, which may
+    /// hold a password in a form dbsage could not pick out.
+    pub fn parse_from(url: &str, origin: &str) -> Result<ConnectSpec> {
+        register_url_password(url);
+        if let Some(problem) = ambiguous_userinfo(url) {
+            return Err(Error::Config {
+                message: format!(
+                    "{origin} cannot be used: {problem} (the URL is not shown: it may hold a password)"
+                ),
+                hint: "percent-encode the user and password: @ → %40, / → %2F, ? → %3F, # → %23, % → %25, space → %20".into(),
+            });
+        }
         let (stripped, params) = take_params(url, &["sslmode", "sslrootcert"]);
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let mode_text = params
@@ -54,7 +72,7 @@ impl ConnectSpec {
             "verify-full" => TlsMode::VerifyFull,
             other => {
                 return Err(Error::Config {
-                    message: format!("sslmode={other} is not a libpq sslmode"),
+                    message: format!("sslmode={other} is not a libpq sslmode ({origin})"),
                     hint: "use disable, allow, prefer, require, verify-ca or verify-full".into(),
                 })
             }
@@ -65,9 +83,15 @@ impl ConnectSpec {
             .map(|(_, v)| v.clone())
             .or_else(|| env("PGSSLROOTCERT"));
         let mut config = postgres::Config::from_str(&stripped).map_err(|e| Error::Config {
-            message: format!("cannot parse the connection string {}: {e}", redact(url)),
-            hint: "write it as postgresql://user:password@host:5432/dbname?sslmode=require".into(),
+            message: format!(
+                "cannot parse {origin}: {} (the value is not shown: it may hold a password)",
+                safe_parse_reason(&e)
+            ),
+            hint: "write it as postgresql://user@host:5432/dbname?sslmode=require; a password goes after the user (user:PASSWORD@), percent-encoded: @ → %40, / → %2F, % → %25, space → %20".into(),
         })?;
+        if let Some(password) = config.get_password() {
+            register_secret(&String::from_utf8_lossy(password));
+        }
         if config.get_hosts().is_empty() {
             config.host(env("PGHOST").as_deref().unwrap_or("localhost"));
         }
@@ -84,6 +108,7 @@ impl ConnectSpec {
         }
         if config.get_password().is_none() {
             if let Some(p) = env("PGPASSWORD") {
+                register_secret(&p);
                 config.password(p);
             }
         }
@@ -336,6 +361,57 @@ impl TlsMode {
     }
 }
 
+/// Registers the password of a `scheme://user:password@…` URL exactly as written (whatever its
+/// encoding), before anything can fail: what the driver decodes is registered after parsing.
+fn register_url_password(url: &str) {
+    let Some((_, rest)) = url.split_once("://") else {
+        return;
+    };
+    let Some((userinfo, _)) = rest.rsplit_once('@') else {
+        return;
+    };
+    if let Some((_, password)) = userinfo.split_once(':') {
+        register_secret(password);
+    }
+    // A raw `@` makes the first `@` the end for the driver and the last one for a reader.
+    if let Some((first, _)) = rest.split_once('@') {
+        if let Some((_, password)) = first.split_once(':') {
+            register_secret(password);
+        }
+    }
+}
+
+/// Why a URL's user and password cannot be read unambiguously, if they cannot: the driver takes
+/// the userinfo up to the first `@`, so a raw `@` in a password silently turns part of it into
+/// the host name (and into error messages), and a `/` or `?` before the `@` may as well be an
+/// `@` in the path or query.
+fn ambiguous_userinfo(url: &str) -> Option<&'static str> {
+    let rest = url
+        .strip_prefix("postgresql://")
+        .or_else(|| url.strip_prefix("postgres://"))?;
+    let (userinfo, after) = rest.split_once('@')?;
+    let host_end = after.find(['/', '?']).unwrap_or(after.len());
+    if userinfo.contains(['/', '?']) || after[..host_end].contains('@') {
+        Some("its user or password holds an unencoded @, / or ?")
+    } else {
+        None
+    }
+}
+
+/// The driver's parse error when it cannot echo part of the input (an unknown option's name
+/// may be a fragment of an unquoted password).
+fn safe_parse_reason(e: &postgres::Error) -> String {
+    let text = e.to_string();
+    let echoes_nothing = text.contains("invalid value for option `")
+        || text.ends_with("unexpected EOF")
+        || text.contains("unterminated");
+    if echoes_nothing {
+        text
+    } else {
+        "malformed or unknown setting".into()
+    }
+}
+
 /// Splits off query/key=value parameters that tokio-postgres does not understand.
 fn take_params(url: &str, keys: &[&str]) -> (String, Vec<(String, String)>) {
     let mut found = Vec::new();
@@ -386,51 +462,6 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Hides passwords in URLs (`user:***@host`) and key=value strings (`password=***`).
-pub fn redact(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    // URL userinfo: scheme://user:password@host
-    while let Some(idx) = rest.find("://") {
-        let (head, tail) = rest.split_at(idx + 3);
-        out.push_str(head);
-        let end = tail
-            .find(|c: char| c == '/' || c == '?' || c.is_whitespace())
-            .unwrap_or(tail.len());
-        let authority = &tail[..end];
-        match (authority.rfind('@'), authority.find(':')) {
-            (Some(at), Some(colon)) if colon < at => {
-                out.push_str(&authority[..colon]);
-                out.push_str(":***");
-                out.push_str(&authority[at..]);
-            }
-            _ => out.push_str(authority),
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    // key=value and query parameters
-    let mut result = String::with_capacity(out.len());
-    let mut rest = out.as_str();
-    while let Some(idx) = rest.find("password=") {
-        let boundary_ok =
-            idx == 0 || matches!(rest.as_bytes()[idx - 1], b' ' | b'?' | b'&' | b'\t');
-        result.push_str(&rest[..idx + 9]);
-        let after = &rest[idx + 9..];
-        if boundary_ok {
-            let end = after
-                .find(|c: char| c == '&' || c.is_whitespace())
-                .unwrap_or(after.len());
-            result.push_str("***");
-            rest = &after[end..];
-        } else {
-            rest = after;
-        }
-    }
-    result.push_str(rest);
-    result
 }
 
 #[derive(Debug)]
@@ -526,24 +557,6 @@ impl ServerCertVerifier for ChainOnly {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            redact("postgresql://app:s3cr3t@db.example.com:5432/app?sslmode=require"),
-            "postgresql://app:***@db.example.com:5432/app?sslmode=require"
-        );
-        assert_eq!(
-            redact("host=x password=s3cr3t user=u"),
-            "host=x password=*** user=u"
-        );
-        assert_eq!(
-            redact("postgres://h/db?password=abc&x=1"),
-            "postgres://h/db?password=***&x=1"
-        );
-        assert_eq!(redact("postgres://user@h/db"), "postgres://user@h/db");
-        assert!(!redact("error connecting postgres://u:p%40ss@h/db").contains("p%40ss"));
-    }
 
     #[test]
     fn parses_libpq_style_urls() {

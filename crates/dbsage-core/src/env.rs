@@ -34,8 +34,9 @@ impl Target {
             .map(str::to_string)
             .unwrap_or_else(|| project.config.migrate.default_environment.clone());
         if let Some(env) = project.config.environments.get(&name) {
-            let url = project.expand(&format!("environments.{name}.url"), &env.url)?;
-            let spec = ConnectSpec::parse(&url)?;
+            let origin = format!("environments.{name}.url");
+            let url = project.expand(&origin, &env.url)?;
+            let spec = ConnectSpec::parse_from(&url, &origin)?;
             return Ok(Target {
                 display: redact(&url),
                 name,
@@ -56,7 +57,7 @@ impl Target {
                 message: "environment DATABASE_URL: the variable DATABASE_URL is not set (looked in the environment, .env.local and .env)".into(),
                 hint: "export DATABASE_URL=postgresql://… or name an environment from dbsage.toml".into(),
             })?;
-            let spec = ConnectSpec::parse(&url)?;
+            let spec = ConnectSpec::parse_from(&url, "DATABASE_URL")?;
             return Ok(Target {
                 display: redact(&url),
                 name,

@@ -11,6 +11,7 @@ pub mod config;
 pub mod connect;
 pub mod error;
 pub mod migrations;
+pub mod redact;
 
 pub use error::{Error, Result};
 pub mod env;

@@ -71,30 +71,31 @@ fn sslmodes_behave_like_libpq() {
     let pki = pki();
     let cluster = tls_cluster(&pki);
     let port = cluster.port();
+    let pw = cluster.password();
     let ca = pki.dir.path().join("ca.pem").display().to_string();
     let other = pki.dir.path().join("other-ca.pem").display().to_string();
     assert!(!uses_tls(&format!(
-        "postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=disable"
+        "postgresql://postgres:{pw}@127.0.0.1:{port}/postgres?sslmode=disable"
     ))
     .unwrap());
     assert!(uses_tls(&format!(
-        "postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=prefer"
+        "postgresql://postgres:{pw}@127.0.0.1:{port}/postgres?sslmode=prefer"
     ))
     .unwrap());
     assert!(uses_tls(&format!(
-        "postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=require"
+        "postgresql://postgres:{pw}@127.0.0.1:{port}/postgres?sslmode=require"
     ))
     .unwrap());
     assert!(uses_tls(&format!(
-        "postgresql://postgres@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={ca}"
+        "postgresql://postgres:{pw}@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={ca}"
     ))
     .unwrap());
     assert!(uses_tls(&format!(
-        "postgresql://postgres@127.0.0.1:{port}/postgres?sslmode=verify-ca&sslrootcert={ca}"
+        "postgresql://postgres:{pw}@127.0.0.1:{port}/postgres?sslmode=verify-ca&sslrootcert={ca}"
     ))
     .unwrap());
     let err = uses_tls(&format!(
-        "postgresql://postgres@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={other}"
+        "postgresql://postgres:{pw}@localhost:{port}/postgres?sslmode=verify-full&sslrootcert={other}"
     ))
     .unwrap_err();
     assert_eq!(err.exit_code(), 2);
@@ -107,14 +108,15 @@ fn sslmodes_behave_like_libpq() {
 #[test]
 fn require_fails_against_a_server_without_tls() {
     let cluster = Cluster::start().unwrap();
+    let pw = cluster.password();
     let err = uses_tls(&format!(
-        "postgresql://postgres@127.0.0.1:{}/postgres?sslmode=require",
+        "postgresql://postgres:{pw}@127.0.0.1:{}/postgres?sslmode=require",
         cluster.port()
     ))
     .unwrap_err();
     assert_eq!(err.exit_code(), 2, "{err}");
     assert!(uses_tls(&format!(
-        "postgresql://postgres@127.0.0.1:{}/postgres?sslmode=prefer",
+        "postgresql://postgres:{pw}@127.0.0.1:{}/postgres?sslmode=prefer",
         cluster.port()
     ))
     .is_ok());

@@ -19,7 +19,7 @@ pub enum DevAction {
     Stop,
     /// Is it running, where, and how far migrated.
     Status,
-    /// Print its connection URL.
+    /// Print its connection URL, with the generated password (kept in .dbsage/dev/password).
     Url,
     /// Open psql on it.
     Psql,
@@ -27,16 +27,35 @@ pub enum DevAction {
     Reset,
 }
 
+/// Terminal settings psql needs interactively, passed on besides what `child_command` keeps;
+/// none of them holds a secret.
+const PSQL_TERMINAL_VARS: &[&str] = &[
+    "TERM",
+    "HOME",
+    "PAGER",
+    "PSQL_PAGER",
+    "EDITOR",
+    "VISUAL",
+    "PSQL_EDITOR",
+    "PSQLRC",
+    "PSQL_HISTORY",
+];
+
 pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
     let mut dev = DevCluster::open(&project.root)?;
+    // Only `dev url` prints the password; everything else shows the URL without it.
+    let shown_url = |dev: &DevCluster| dbsage_core::connect::redact(&dev.url());
     match args.action {
         DevAction::Start => {
             let started = dev.ensure_running()?;
             if out.json_mode() {
-                out.json(&json!({ "running": true, "started": started, "url": dev.url() }));
+                out.json(&json!({ "running": true, "started": started, "url": shown_url(&dev) }));
             } else {
-                out.status(if started { "Started" } else { "Running" }, &dev.url());
+                out.status(
+                    if started { "Started" } else { "Running" },
+                    &shown_url(&dev),
+                );
             }
         }
         DevAction::Stop => {
@@ -80,7 +99,7 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
                 out.json(&json!({
                     "running": pid.is_some(),
                     "pid": pid,
-                    "url": dev.url(),
+                    "url": shown_url(&dev),
                     "data_dir": dev.data_dir().display().to_string(),
                     "exists": dev.exists(),
                     "postgres_version": dev.install().version,
@@ -89,7 +108,7 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
                 }));
             } else {
                 match pid {
-                    Some(pid) => out.line(&format!("running (pid {pid}) at {}", dev.url())),
+                    Some(pid) => out.line(&format!("running (pid {pid}) at {}", shown_url(&dev))),
                     None if dev.exists() => out.line("stopped (start it with `dbsage dev start`)"),
                     None => out.line("not created yet (`dbsage dev start` creates it)"),
                 }
@@ -103,7 +122,9 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
         }
         DevAction::Url => {
             if out.json_mode() {
-                out.json(&json!({ "url": dev.url(), "running": dev.running_pid().is_some() }));
+                Out::json_verbatim(
+                    &json!({ "url": dev.url(), "running": dev.running_pid().is_some() }),
+                );
             } else {
                 out_line!("{}", dev.url());
                 if dev.running_pid().is_none() {
@@ -116,14 +137,37 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
             let psql = dev.install().bin("psql");
             let psql = if psql.is_file() { psql } else { "psql".into() };
             use std::os::unix::process::CommandExt;
-            let err = std::process::Command::new(psql).arg(dev.url()).exec();
+            // The password goes in the environment (readable by this user only), never on the
+            // command line (readable by every local user).
+            let mut cmd = dbsage_cluster::child_command(psql);
+            for var in PSQL_TERMINAL_VARS {
+                if let Some(value) = std::env::var_os(var) {
+                    cmd.env(var, value);
+                }
+            }
+            if let Some(password) = dev.password() {
+                cmd.env("PGPASSWORD", password);
+            }
+            let port = dev.port().to_string();
+            let err = cmd
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &port,
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                ])
+                .exec();
             return Err(dbsage_core::Error::io("starting psql", err));
         }
         DevAction::Reset => {
             let files = dbsage_core::migrations::discover_project(&project)?;
             dev.destroy()?;
             dev.ensure_running()?;
-            out.status("Recreated", &dev.url());
+            out.status("Recreated", &shown_url(&dev));
             let target = dbsage_core::env::Target::resolve(&project, Some("dev"))?;
             let mut client = target.connect(&project, "dbsage dev reset")?;
             let mut options = dbsage_core::migrate::RunOptions::default();
@@ -141,7 +185,9 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
                 out.status("Seeded", &super::display_path(std::path::Path::new(s)));
             }
             if out.json_mode() {
-                out.json(&json!({ "url": dev.url(), "applied": outcome.applied, "seed": seed }));
+                out.json(
+                    &json!({ "url": shown_url(&dev), "applied": outcome.applied, "seed": seed }),
+                );
             }
         }
     }
