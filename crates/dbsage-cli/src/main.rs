@@ -3,8 +3,8 @@
 
 #[macro_use]
 mod output;
-mod prompt;
 mod commands;
+mod prompt;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -128,7 +128,11 @@ impl Out {
 
     pub fn warn(&self, text: &str) {
         if !self.json_mode() {
-            err_line!("{}: {}", self.paint_err("warning", Style::Warn), redact(text));
+            err_line!(
+                "{}: {}",
+                self.paint_err("warning", Style::Warn),
+                redact(text)
+            );
         }
     }
 
@@ -151,7 +155,11 @@ impl Out {
             self.json(&json!({ "error": { "kind": "usage", "message": message, "hint": hint } }));
             return;
         }
-        err_line!("{}: {}", self.paint_err("error", Style::Bad), redact(message));
+        err_line!(
+            "{}: {}",
+            self.paint_err("error", Style::Bad),
+            redact(message)
+        );
         self.hint_lines(hint);
     }
 

@@ -19,10 +19,10 @@ fn add_env(p: &TestProject, name: &str, url: &str) {
     .unwrap();
 }
 
-/// The test cluster's URL for another (password-less, trusted) role.
+/// The test cluster's URL for another role (TCP needs its scram password).
 fn url_as(p: &TestProject, role: &str) -> String {
     format!(
-        "postgresql://{role}@127.0.0.1:{}/postgres",
+        "postgresql://{role}:role-pw@127.0.0.1:{}/postgres",
         p.cluster.port()
     )
 }
@@ -44,7 +44,7 @@ fn status_as_a_role_without_access_to_the_history_shows_the_server_error() {
     p.migration(M1, "one", "create table if not exists one (id int);");
     assert_eq!(p.run(&["migrate"]).status.code(), Some(0));
     p.client()
-        .batch_execute("create role reader login")
+        .batch_execute("create role reader login password 'role-pw'")
         .unwrap();
     add_env(&p, "ro", &url_as(&p, "reader"));
     let (code, text, error) = fails(&p, &["status", "--env", "ro"]);
@@ -69,7 +69,9 @@ fn status_as_a_role_without_access_to_the_history_shows_the_server_error() {
 fn migrate_without_create_privilege_shows_the_server_error() {
     let p = TestProject::new();
     p.migration(M1, "one", "create table if not exists one (id int);");
-    p.client().batch_execute("create role app login").unwrap();
+    p.client()
+        .batch_execute("create role app login password 'role-pw'")
+        .unwrap();
     add_env(&p, "app", &url_as(&p, "app"));
     let (code, text, error) = fails(&p, &["migrate", "--env", "app"]);
     assert_eq!(code, 1, "{text}");
@@ -91,7 +93,7 @@ fn secure_project() -> TestProject {
              create table public.notes (id bigint primary key, body text);
              insert into public.notes values (1, 'a'), (2, 'b');
              grant select on public.notes to authenticated;
-             create role tester login; grant select on public.notes to tester;",
+             create role tester login password 'role-pw'; grant select on public.notes to tester;",
         )
         .unwrap();
     std::fs::create_dir_all(p.root().join("tests/rls")).unwrap();

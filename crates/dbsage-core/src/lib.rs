@@ -21,7 +21,7 @@ pub mod history;
 pub mod lint;
 pub mod local;
 pub mod migrate;
-pub mod protection;
 pub mod partial;
+pub mod protection;
 pub mod reverse;
 pub mod rollback;
