@@ -654,3 +654,28 @@ fn ctrl_c_at_the_prompt_says_cancelled_and_exits_130() {
     assert!(prod_table_exists(&p, "users"));
     assert_eq!(prod_history(&p), [M1]);
 }
+
+#[test]
+fn the_gate_records_which_local_pass_stamp_it_relied_on() {
+    let p = marked_production();
+    p.migration(M2, "more", "create table if not exists more (id int);\n");
+    let local = p.run(&["migrate", "--local"]);
+    assert_eq!(local.status.code(), Some(0), "{}", stderr(&local));
+    let stamps: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.root().join(".dbsage/local-pass.json")).unwrap(),
+    )
+    .unwrap();
+    let set = stamps["passed"][0]["migration_set"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = p.run(&["migrate", "--env", "production", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let relied: Vec<String> = prod_events(&p)
+        .into_iter()
+        .filter(|(event, _)| event == "local_pass_relied_on")
+        .filter_map(|(_, reason)| reason)
+        .collect();
+    assert_eq!(relied.len(), 1, "{relied:?}");
+    assert!(relied[0].contains(&set), "{relied:?} vs {set}");
+}

@@ -9,7 +9,7 @@
 use crate::config::Project;
 use crate::env::Target;
 use crate::error::{Error, Result};
-use crate::local::has_passed_locally;
+use crate::local::local_pass;
 use crate::migrate::Planned;
 use crate::migrations::MigrationFile;
 pub use crate::protection::{protection_of, Protection};
@@ -29,12 +29,21 @@ pub struct GateOutcome {
     pub overrides: Vec<(String, String)>,
     /// How the write was confirmed, for the `protected_confirmed` audit event.
     pub confirmation: String,
+    /// The local pass stamp the gate relied on (`local_pass_relied_on`): the stamp is a file a
+    /// user can edit, so the audit log keeps which one was trusted.
+    pub local_pass: Option<String>,
 }
 
 impl GateOutcome {
-    /// Every `(event, reason)` to record: the overrides, then the confirmation.
+    /// Every `(event, reason)` to record: the overrides, the stamp relied on, then the
+    /// confirmation.
     pub fn audit_events(&self) -> Vec<(String, String)> {
         let mut events = self.overrides.clone();
+        events.extend(
+            self.local_pass
+                .iter()
+                .map(|stamp| ("local_pass_relied_on".to_string(), stamp.clone())),
+        );
         events.push(("protected_confirmed".into(), self.confirmation.clone()));
         events
     }
@@ -100,22 +109,25 @@ pub fn check(
             });
         }
     }
-    if !has_passed_locally(project, files) {
-        if options.skip_local_check {
-            outcome.overrides.push((
-                "local_check_skipped".into(),
-                "--skip-local-check: the migration set had not passed migrate --local".into(),
-            ));
-        } else {
-            return Err(Error::Refused {
-                message: format!(
-                    "refusing to {what} `{}`: {}, and this migration set has not passed `dbsage migrate --local`",
-                    target.name,
-                    protection.describe()
-                ),
-                hint: "run `dbsage migrate --local` first (it tests every migration on a throwaway database); --skip-local-check overrides this and is recorded in the audit log".into(),
-            });
-        }
+    if let Some(pass) = local_pass(project, files) {
+        outcome.local_pass = Some(format!(
+            "migration set {} passed `migrate --local` at {} (stamp in .dbsage/local-pass.json)",
+            pass.migration_set, pass.at
+        ));
+    } else if options.skip_local_check {
+        outcome.overrides.push((
+            "local_check_skipped".into(),
+            "--skip-local-check: the migration set had not passed migrate --local".into(),
+        ));
+    } else {
+        return Err(Error::Refused {
+            message: format!(
+                "refusing to {what} `{}`: {}, and this migration set has not passed `dbsage migrate --local`",
+                target.name,
+                protection.describe()
+            ),
+            hint: "run `dbsage migrate --local` first (it tests every migration on a throwaway database); --skip-local-check overrides this and is recorded in the audit log".into(),
+        });
     }
     let mut plan = migrate_plan(files, planned, &findings);
     plan.extend(

@@ -445,11 +445,31 @@ fn record_pass(project: &Project, migration_set: &str) -> Result<()> {
 
 /// True when this exact migration set has passed `migrate --local` in this checkout.
 pub fn has_passed_locally(project: &Project, files: &[MigrationFile]) -> bool {
+    local_pass(project, files).is_some()
+}
+
+/// The stamp a gate relies on: which migration set passed `migrate --local`, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalPass {
+    /// sha256 over every migration's version and checksum, in order.
+    pub migration_set: String,
+    /// When `migrate --local` recorded it (RFC 3339, UTC).
+    pub at: String,
+}
+
+/// The pass stamp of this exact migration set, when it has passed `migrate --local` in this
+/// checkout. It is a file under `.dbsage/` that a user can edit: gates record which stamp they
+/// relied on, so the audit log shows it.
+pub fn local_pass(project: &Project, files: &[MigrationFile]) -> Option<LocalPass> {
     let set = set_hash(files);
     std::fs::read_to_string(pass_file(project))
         .ok()
         .and_then(|t| serde_json::from_str::<PassFile>(&t).ok())
-        .is_some_and(|f| f.passed.iter().any(|p| p.migration_set == set))
+        .and_then(|f| f.passed.into_iter().find(|p| p.migration_set == set))
+        .map(|p| LocalPass {
+            migration_set: p.migration_set,
+            at: p.at,
+        })
 }
 
 /// A throwaway database with every migration and the seed applied (and the Supabase layer for
