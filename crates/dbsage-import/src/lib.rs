@@ -17,6 +17,7 @@ mod copy_text;
 mod error;
 mod export;
 mod ident;
+mod keyproof;
 mod load;
 mod merge;
 mod options;
@@ -101,7 +102,16 @@ pub fn import(
     // Hash aggregates for the duplicate-key check stay in memory; reset at transaction end.
     tx.batch_execute("SET LOCAL work_mem = '128MB'")
         .map_err(db("configuring the import session"))?;
-    let loaded = load::load(&mut tx, &table, stream, &reading, &options.map, progress)?;
+    let loaded = load::load(
+        &mut tx,
+        &table,
+        stream,
+        &reading,
+        &options.map,
+        // Only upserts and skip-existing check duplicate keys before merging.
+        key.as_deref().filter(|_| mode != Mode::Insert),
+        progress,
+    )?;
 
     let key_in_file = key.as_deref().filter(|k| {
         let present: Vec<&str> = loaded
@@ -168,7 +178,9 @@ pub fn import(
             Mode::Upsert | Mode::SkipExisting => true,
         };
     let direct = if direct_possible {
-        let keys_checked = defer_duplicates || validator.staged_keys_unique(&mut tx)?;
+        let keys_checked = defer_duplicates
+            || loaded.keys_proven_unique
+            || validator.staged_keys_unique(&mut tx)?;
         if keys_checked {
             merge_directly(&mut tx, &validator, merge_for(0))?
         } else {
