@@ -1,15 +1,14 @@
 //! Step 4: the merge, one statement inside the import's single transaction.
 //!
-//! Upsert is `INSERT … ON CONFLICT (key) DO UPDATE … WHERE (old) IS DISTINCT FROM (new)`: a row
-//! whose values did not change is not updated at all (no dead tuple, no trigger), so a re-run
-//! reports 0 updated. `RETURNING (xmax = 0)` tells inserted rows from updated ones; rows the
-//! statement did not return were left unchanged. The same counts are computed without writing
-//! (a join against the target) for dry runs and for imports refused by the error budget.
-//!
-//! An upsert runs as `MERGE … WHEN MATCHED AND (changed) THEN UPDATE … WHEN NOT MATCHED THEN
-//! INSERT` first ([`Merge::merge_joined`]): the planner joins the rows with the target (a hash
-//! join for a bulk load) instead of probing the key's index row by row, and an unchanged row is
-//! not even locked. That is what makes it faster than `\copy` + `INSERT … ON CONFLICT`.
+//! Upsert is `MERGE … WHEN MATCHED AND (old) IS DISTINCT FROM (new) THEN UPDATE … WHEN NOT
+//! MATCHED THEN INSERT` ([`Merge::merge_joined`]): the planner joins the rows with the target (a
+//! hash join for a bulk load) instead of probing the key's index row by row, and a row whose
+//! values did not change is not touched at all (no dead tuple, no trigger, not even a row lock),
+//! so a re-run reports 0 updated. That is what makes it faster than `\copy` + `INSERT … ON
+//! CONFLICT`. Where MERGE cannot be used, `INSERT … ON CONFLICT (key) DO UPDATE … WHERE
+//! (changed)` does the same, with `RETURNING (xmax = 0)` telling inserted rows from updated ones.
+//! The same counts are computed without writing (a join against the target) for dry runs and
+//! for imports refused by the error budget.
 
 use postgres::Transaction;
 
