@@ -6,7 +6,7 @@
 //! 2. COPY it into a session-temporary all-text staging table ([`load`]);
 //! 3. validate before touching the target: types, NOT NULL, CHECK, duplicate keys, existing
 //!    keys (insert mode), dangling foreign keys ([`validate`]);
-//! 4. merge with one `INSERT … ON CONFLICT` that skips unchanged rows ([`merge`]);
+//! 4. merge with one `MERGE` (or `INSERT … ON CONFLICT`) that skips unchanged rows ([`merge`]);
 //! 5. report counts that reconcile, write the reject file ([`rejectfile`]), commit — or roll
 //!    back when the error budget is exceeded or on a dry run. Temporary tables are
 //!    `ON COMMIT DROP`, so they go away with the transaction whatever happens.
@@ -17,6 +17,7 @@ mod copy_text;
 mod error;
 mod export;
 mod ident;
+mod keyproof;
 mod load;
 mod merge;
 mod options;
@@ -101,7 +102,16 @@ pub fn import(
     // Hash aggregates for the duplicate-key check stay in memory; reset at transaction end.
     tx.batch_execute("SET LOCAL work_mem = '128MB'")
         .map_err(db("configuring the import session"))?;
-    let loaded = load::load(&mut tx, &table, stream, &reading, &options.map, progress)?;
+    let loaded = load::load(
+        &mut tx,
+        &table,
+        stream,
+        &reading,
+        &options.map,
+        // Only upserts and skip-existing check duplicate keys before merging.
+        key.as_deref().filter(|_| mode != Mode::Insert),
+        progress,
+    )?;
 
     let key_in_file = key.as_deref().filter(|k| {
         let present: Vec<&str> = loaded
@@ -126,8 +136,8 @@ pub fn import(
     // With a unique index on the key, the merge itself detects duplicate keys (in a savepoint)
     // and they are diagnosed only then — but only where the index is sure to see every one:
     // plain inserts, and upserts into an empty table. An upsert into existing rows could let a
-    // duplicate through as "unchanged" (its DO UPDATE … WHERE never fires), and dry runs never
-    // merge: both check up front.
+    // duplicate through as "unchanged" (its update condition never fires), and dry runs never
+    // merge: both check up front (or prove a plain integer key unique while loading).
     let target_empty = mode == Mode::Upsert && target_is_empty(&mut tx, &table)?;
     let defer_duplicates = !options.dry_run
         && key_in_file.is_some_and(|k| table.has_unique_key(k))
@@ -168,7 +178,9 @@ pub fn import(
             Mode::Upsert | Mode::SkipExisting => true,
         };
     let direct = if direct_possible {
-        let keys_checked = defer_duplicates || validator.staged_keys_unique(&mut tx)?;
+        let keys_checked = defer_duplicates
+            || loaded.keys_proven_unique
+            || validator.staged_keys_unique(&mut tx)?;
         if keys_checked {
             merge_directly(&mut tx, &validator, merge_for(0))?
         } else {
@@ -295,8 +307,9 @@ fn target_is_empty(tx: &mut postgres::Transaction<'_>, table: &Table) -> Result<
     Ok(row.get(0))
 }
 
-/// The errors a merge raises for a key that appears twice among the merged rows: "ON CONFLICT
-/// DO UPDATE command cannot affect row a second time" (21000) or a unique violation (23505).
+/// The errors a merge raises for a key that appears twice among the merged rows: "MERGE (or ON
+/// CONFLICT DO UPDATE) command cannot affect row a second time" (21000) or a unique violation
+/// (23505).
 fn is_duplicate_error(error: &ImportError) -> bool {
     match error {
         ImportError::Database { source, .. } => source.code().is_some_and(|c| {

@@ -15,6 +15,7 @@ use crate::catalog::{Column, Table};
 use crate::copy_text::CopyBuffer;
 use crate::error::{db, ImportError};
 use crate::ident::quote;
+use crate::keyproof::KeyProof;
 use crate::options::{Format, Progress};
 use crate::report::{shorten, Reject};
 use crate::source::delimited::{self, Fields};
@@ -90,6 +91,8 @@ pub struct Loaded {
     pub source_rows: u64,
     pub staged_rows: u64,
     pub parse_rejects: ParseRejects,
+    /// The key was proven unique among the staged rows while streaming ([`KeyProof`]).
+    pub keys_proven_unique: bool,
 }
 
 pub fn framer_for(
@@ -117,6 +120,7 @@ pub fn load(
     source: StreamIn,
     reading: &Reading,
     map: &[(String, String)],
+    key: Option<&[String]>,
     progress: &dyn Progress,
 ) -> Result<Loaded, ImportError> {
     if table.column(LINE).is_some() {
@@ -186,6 +190,7 @@ pub fn load(
         .map_err(db("starting COPY into staging"))?;
     let mut out = CopyBuffer::new(writer);
 
+    let mut key_proof = KeyProof::for_key(table, &layout, key);
     let json_keys = json_key_lookup(table, &layout, map);
     let mut unknown_keys = BTreeSet::new();
     let mut rejects = ParseRejects::default();
@@ -244,6 +249,10 @@ pub fn load(
                 } else {
                     out.value(value);
                 }
+            }
+            if let Some(proof) = &mut key_proof {
+                let (value, quoted) = fields.get(proof.slot);
+                proof.add((quoted || value != reading.null_marker.as_slice()).then_some(value));
             }
             out.end_row().map_err(write_error)?;
         } else {
@@ -308,6 +317,9 @@ pub fn load(
                     Some(text) => out.value(text.as_bytes()),
                 }
             }
+            if let Some(proof) = &mut key_proof {
+                proof.add(json_values[proof.slot].as_deref().map(str::as_bytes));
+            }
             out.end_row().map_err(write_error)?;
         }
         staged_rows += 1;
@@ -331,6 +343,7 @@ pub fn load(
         source_rows,
         staged_rows,
         parse_rejects: rejects,
+        keys_proven_unique: key_proof.is_some_and(KeyProof::proven_unique),
     })
 }
 

@@ -58,6 +58,11 @@ impl Db {
             .collect()
     }
 
+    /// A second connection to the same database, for concurrency cases.
+    pub fn another_session(&self) -> Client {
+        self._cluster.connect("postgres").unwrap()
+    }
+
     pub fn count(&mut self, table: &str) -> i64 {
         self.client
             .query_one(&format!("SELECT count(*) FROM {table}"), &[])
