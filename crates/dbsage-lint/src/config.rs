@@ -24,6 +24,13 @@ pub struct LintConfig {
     pub client_roles: Vec<String>,
     /// Lint files on this many threads (0 = one per core, at most 2 by default).
     pub threads: usize,
+    /// Files larger than this (bytes) are checked a chunk of statements at a time, in two
+    /// passes, because parse trees take about 100× the text (not read from `dbsage.toml`).
+    #[serde(skip)]
+    pub chunked_above_bytes: usize,
+    /// Top-level statements per chunk of such a file.
+    #[serde(skip)]
+    pub chunk_statements: usize,
 }
 
 impl Default for LintConfig {
@@ -34,6 +41,8 @@ impl Default for LintConfig {
             timestamp_columns: vec!["created_at".into(), "updated_at".into()],
             client_roles: vec!["anon".into(), "authenticated".into(), "public".into()],
             threads: 0,
+            chunked_above_bytes: 1_000_000,
+            chunk_statements: 2_000,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::ast::QualifiedName;
 use crate::config::LintConfig;
+use crate::facts::FileFacts;
 use crate::model::{FileChanges, Model, Table};
 use crate::parse::Unit;
 
@@ -14,6 +15,8 @@ pub(crate) struct FileContext<'a> {
     pub model: &'a Model,
     /// What this file created or changed.
     pub changes: &'a FileChanges,
+    /// What the file's other statements do, for rules judging one statement.
+    pub facts: &'a FileFacts,
     pub config: &'a LintConfig,
     /// The header carries `-- dbsage:no-transaction`: dbsage does not wrap the file.
     pub no_transaction: bool,

@@ -9,8 +9,10 @@
 //! [`render`].
 
 mod ast;
+mod chunked;
 mod config;
 mod context;
+mod facts;
 mod finding;
 mod model;
 mod parse;
@@ -28,6 +30,8 @@ pub use finding::{Finding, RuleInfo, Severity};
 pub use render::{render_github, render_human, render_json, render_sarif};
 
 use context::{FileContext, Hit};
+use dbsage_sql::SyntaxError;
+use facts::FileFacts;
 use model::Model;
 use parse::ParsedFile;
 
@@ -55,9 +59,10 @@ pub fn lint(files: &[SourceFile], config: &LintConfig) -> Result<Vec<Finding>, C
     .clamp(1, files.len().max(1));
     // A pipeline: parser threads take files in order and hand the trees to the checker, which
     // replays them in migration order and drops each file's trees once checked. Only a few
-    // files' trees are alive at a time, which keeps memory (and page faults) low.
+    // files' trees are alive at a time, which keeps memory (and page faults) low. A file too
+    // large to hold all its trees is sent unparsed (`None`) and checked in chunks.
     let next_file = AtomicUsize::new(0);
-    let (sender, receiver) = std::sync::mpsc::channel::<(usize, ParsedFile)>();
+    let (sender, receiver) = std::sync::mpsc::channel::<(usize, Option<ParsedFile>)>();
     let findings = std::thread::scope(|scope| {
         for worker in 0..threads {
             let sender = sender.clone();
@@ -67,9 +72,10 @@ pub fn lint(files: &[SourceFile], config: &LintConfig) -> Result<Vec<Finding>, C
                 .stack_size(LARGE_STACK)
                 .spawn_scoped(scope, move || loop {
                     let i = next_file.fetch_add(1, Ordering::Relaxed);
-                    if i >= files.len()
-                        || sender.send((i, parse::parse_file(&files[i].text))).is_err()
-                    {
+                    let Some(file) = files.get(i) else { break };
+                    let parsed = (file.text.len() <= config.chunked_above_bytes)
+                        .then(|| parse::parse_file(&file.text));
+                    if sender.send((i, parsed)).is_err() {
                         break;
                     }
                 })
@@ -82,7 +88,7 @@ pub fn lint(files: &[SourceFile], config: &LintConfig) -> Result<Vec<Finding>, C
             .stack_size(LARGE_STACK)
             .spawn_scoped(scope, || {
                 let mut checker = Checker::new(config);
-                let mut waiting: HashMap<usize, ParsedFile> = HashMap::new();
+                let mut waiting: HashMap<usize, Option<ParsedFile>> = HashMap::new();
                 let mut next = 0;
                 for (i, parsed) in receiver {
                     waiting.insert(i, parsed);
@@ -146,58 +152,120 @@ impl<'c> Checker<'c> {
         }
     }
 
-    fn check_file(&mut self, file: &SourceFile, parsed: ParsedFile) {
+    fn check_file(&mut self, file: &SourceFile, parsed: Option<ParsedFile>) {
         let config = self.config;
         let mut file_findings = Vec::new();
+        let lines = std::cell::OnceCell::new();
         let emit = |rule: &rules::Rule, hit: Hit, out: &mut Vec<Finding>| {
             if let Some(severity) = config.severity_of(rule.id, rule.severity) {
-                out.push(to_finding(file, rule.id, severity, hit));
+                let lines = lines.get_or_init(|| LineStarts::of(&file.text));
+                out.push(to_finding(file, lines, rule.id, severity, hit));
             }
         };
         if let Some(hit) = rules::migration_filename::check_path(&file.path) {
             emit(&rules::migration_filename::RULE, hit, &mut file_findings);
         }
-        if let Some(error) = &parsed.error {
+        let checked = match parsed {
+            Some(parsed) => self.check_parsed(file, parsed),
+            None => chunked::check(&mut self.model, file, config),
+        };
+        match checked {
             // Nothing else can be said about this file; the model skips it and later files
             // treat whatever it would have created as unknown (existing).
-            emit(
+            Err(error) => emit(
                 &rules::syntax_error::RULE,
-                rules::syntax_error::hit(&file.text, error),
+                rules::syntax_error::hit(&file.text, &error),
                 &mut file_findings,
-            );
-            self.findings.extend(file_findings);
-            return;
+            ),
+            Ok(hits) => {
+                for (rule, hit) in hits {
+                    emit(rule, hit, &mut file_findings);
+                }
+            }
+        }
+        file_findings.sort_by(|a, b| (a.offset, &a.rule).cmp(&(b.offset, &b.rule)));
+        self.findings.extend(file_findings);
+    }
+
+    /// Replays a file parsed whole and runs every rule on it, suppressions applied.
+    fn check_parsed(
+        &mut self,
+        file: &SourceFile,
+        parsed: ParsedFile,
+    ) -> Result<Vec<(&'static rules::Rule, Hit)>, SyntaxError> {
+        if let Some(error) = parsed.error {
+            return Err(error);
         }
         let changes = self.model.replay_file(&parsed.units);
-        let directives = suppress::Directives::read(&file.text, &parsed.units);
+        let mut facts = FileFacts::default();
+        for unit in &parsed.units {
+            facts.observe(unit);
+        }
+        let spans: Vec<(usize, usize)> = parsed.units.iter().map(|u| (u.offset, u.len)).collect();
+        let directives = suppress::Directives::read(&file.text, &spans);
         let cx = FileContext {
             text: &file.text,
             units: &parsed.units,
             model: &self.model,
             changes: &changes,
-            config,
+            facts: &facts,
+            config: self.config,
             no_transaction: dbsage_sql::is_no_transaction(&file.text),
             acknowledged: &directives.acknowledged,
         };
         let mut raw = Vec::new();
-        for &rule in rules::ALL.iter() {
-            if config.severity_of(rule.id, rule.severity).is_none() {
-                continue;
-            }
-            let mut hits = Vec::new();
-            (rule.check)(&cx, &mut hits);
-            raw.extend(hits.into_iter().map(|hit| (rule, hit)));
-        }
-        for (rule, hit) in directives.apply(raw, config) {
-            emit(rule, hit, &mut file_findings);
-        }
-        file_findings.sort_by(|a, b| (a.offset, &a.rule).cmp(&(b.offset, &b.rule)));
-        self.findings.extend(file_findings);
+        run_rules(&cx, rules::ALL.iter().copied(), &mut raw);
+        Ok(directives.apply(raw, self.config))
     }
 }
 
-fn to_finding(file: &SourceFile, rule: &str, severity: Severity, hit: Hit) -> Finding {
-    let position = dbsage_sql::line_col(&file.text, hit.offset);
+/// Runs the enabled `rules` on `cx`, appending their hits to `raw` rule by rule.
+fn run_rules<'r>(
+    cx: &FileContext,
+    rules: impl Iterator<Item = &'r rules::Rule>,
+    raw: &mut Vec<(&'r rules::Rule, Hit)>,
+) {
+    for rule in rules {
+        if cx.config.severity_of(rule.id, rule.severity).is_none() {
+            continue;
+        }
+        let mut hits = Vec::new();
+        (rule.check)(cx, &mut hits);
+        raw.extend(hits.into_iter().map(|hit| (rule, hit)));
+    }
+}
+
+/// Byte offsets where the lines of a file start: line:column of each finding without scanning
+/// the file from its start each time (quadratic on a large file with many findings).
+struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    fn of(text: &str) -> LineStarts {
+        let starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineStarts(starts.collect())
+    }
+
+    /// The same answer as `dbsage_sql::line_col`.
+    fn line_col(&self, text: &str, offset: usize) -> dbsage_sql::LineCol {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.0.partition_point(|&start| start <= offset);
+        let line_start = self.0[line - 1];
+        let column = text[line_start..offset].chars().count() + 1;
+        dbsage_sql::LineCol { line, column }
+    }
+}
+
+fn to_finding(
+    file: &SourceFile,
+    lines: &LineStarts,
+    rule: &str,
+    severity: Severity,
+    hit: Hit,
+) -> Finding {
+    let position = lines.line_col(&file.text, hit.offset);
     Finding {
         rule: rule.to_string(),
         severity,
@@ -208,5 +276,23 @@ fn to_finding(file: &SourceFile, rule: &str, severity: Severity, hit: Hit) -> Fi
         len: hit.len,
         message: hit.message,
         fix: hit.fix,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LineStarts;
+
+    #[test]
+    fn line_starts_agree_with_line_col() {
+        let text = "ab\ncdé f\n\nlast";
+        let lines = LineStarts::of(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                lines.line_col(text, offset),
+                dbsage_sql::line_col(text, offset),
+                "{offset}"
+            );
+        }
     }
 }

@@ -80,7 +80,7 @@ pub(crate) struct FileChanges {
     pub rls_enabled: Vec<(QualifiedName, usize, usize)>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Model {
     pub tables: HashMap<QualifiedName, Table>,
     /// Index name → the table it belongs to.
@@ -101,7 +101,8 @@ impl Model {
         changes
     }
 
-    fn apply(&mut self, unit: &Unit, changes: &mut FileChanges) {
+    /// Applies one statement, recording what it changed in `changes`.
+    pub fn apply(&mut self, unit: &Unit, changes: &mut FileChanges) {
         match &unit.node {
             NodeEnum::CreateStmt(create) => {
                 let Some(relation) = &create.relation else {
@@ -381,7 +382,7 @@ fn add_constraint(
 /// Locations are only meaningful for top-level statements (DO-block bodies are reparsed).
 fn constraint_span(unit: &Unit, location: i32) -> (usize, usize) {
     if location >= 0 && !unit.in_do {
-        let offset = location as usize;
+        let offset = unit.location_base + location as usize;
         if offset >= unit.offset && offset < unit.offset + unit.len {
             return (offset, 0);
         }

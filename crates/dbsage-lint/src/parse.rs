@@ -25,6 +25,11 @@ pub(crate) struct Unit {
     pub guarded: bool,
     /// Runs inside a DO block.
     pub in_do: bool,
+    /// Position among the file's units (0-based): "earlier in the file" for the rules.
+    pub index: usize,
+    /// Byte offset that `location` fields inside `node` count from (the text that was parsed
+    /// started there; a DO block's statements are parsed on their own, from `offset`).
+    pub location_base: usize,
 }
 
 #[derive(Debug, Default)]
@@ -46,31 +51,76 @@ pub(crate) fn parse_file(sql: &str) -> ParsedFile {
     };
     let mut parsed = ParsedFile::default();
     for (start, end, node) in statements {
-        let code_start = dbsage_sql::skip_trivia(sql, start).min(end);
-        let inner = match &node {
-            NodeEnum::DoStmt(do_stmt) => {
-                crate::plpgsql::expand_do_block(sql, code_start, end, do_stmt)
-            }
-            _ => Vec::new(),
-        };
-        parsed.units.push(Unit {
-            node,
-            offset: code_start,
-            len: end - code_start,
-            guarded: false,
-            in_do: false,
-        });
-        for statement in inner {
-            parsed.units.push(Unit {
-                node: statement.node,
-                offset: statement.offset,
-                len: statement.len,
-                guarded: statement.guarded,
-                in_do: true,
-            });
-        }
+        let first_index = parsed.units.len();
+        parsed
+            .units
+            .extend(statement_units(sql, start, end, node, 0, first_index));
     }
     parsed
+}
+
+/// The units of one top-level statement spanning `start..end` of `sql`: the statement, then
+/// those its DO block runs. `location_base` is where the parsed text started; indexes count
+/// from `first_index`.
+pub(crate) fn statement_units(
+    sql: &str,
+    start: usize,
+    end: usize,
+    node: NodeEnum,
+    location_base: usize,
+    first_index: usize,
+) -> Vec<Unit> {
+    let code_start = dbsage_sql::skip_trivia(sql, start).min(end);
+    let inner = match &node {
+        NodeEnum::DoStmt(do_stmt) => crate::plpgsql::expand_do_block(sql, code_start, end, do_stmt),
+        _ => Vec::new(),
+    };
+    let mut units = Vec::with_capacity(1 + inner.len());
+    units.push(Unit {
+        node,
+        offset: code_start,
+        len: end - code_start,
+        guarded: false,
+        in_do: false,
+        index: first_index,
+        location_base,
+    });
+    for statement in inner {
+        units.push(Unit {
+            node: statement.node,
+            offset: statement.offset,
+            len: statement.len,
+            guarded: statement.guarded,
+            in_do: true,
+            index: first_index + units.len(),
+            location_base: statement.offset,
+        });
+    }
+    units
+}
+
+/// The units of `sql[start..end]`, a run of whole top-level statements of `sql` (a chunk of a
+/// large file): parsed together, with ranges and locations in `sql`'s offsets. Must run on a
+/// thread with a large stack.
+pub(crate) fn chunk_units(
+    sql: &str,
+    start: usize,
+    end: usize,
+    first_index: usize,
+) -> Result<Vec<Unit>, SyntaxError> {
+    let mut units = Vec::new();
+    for (s, e, node) in parse_statements(&sql[start..end])? {
+        let index = first_index + units.len();
+        units.extend(statement_units(
+            sql,
+            start + s,
+            start + e,
+            node,
+            start,
+            index,
+        ));
+    }
+    Ok(units)
 }
 
 /// `(start, end, node)` of each top-level statement.

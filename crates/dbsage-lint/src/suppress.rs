@@ -8,7 +8,6 @@
 
 use crate::config::LintConfig;
 use crate::context::Hit;
-use crate::parse::Unit;
 use crate::rules::{self, Rule};
 
 struct Ignore {
@@ -29,12 +28,16 @@ pub(crate) struct Directives {
 }
 
 impl Directives {
-    pub fn read(text: &str, units: &[Unit]) -> Directives {
+    /// `units` are the file's statements as (offset, len), in file order.
+    pub fn read(text: &str, units: &[(usize, usize)]) -> Directives {
         let mut out = Directives {
             ignores: Vec::new(),
             reasonless: Vec::new(),
             acknowledged: Vec::new(),
         };
+        // Directives come in file order, so the search for the next statement resumes where the
+        // previous one stopped (nothing before it starts after the previous directive).
+        let mut searched = 0;
         for directive in dbsage_sql::directives(text) {
             let len = text[directive.offset..]
                 .find('\n')
@@ -42,11 +45,14 @@ impl Directives {
             let line = text[directive.offset..directive.offset + len]
                 .trim_end()
                 .to_string();
+            searched += units[searched..]
+                .iter()
+                .take_while(|&&(offset, _)| offset <= directive.offset)
+                .count();
             let next_statement = || {
                 units
-                    .iter()
-                    .find(|u| u.offset > directive.offset)
-                    .map(|u| (u.offset, u.offset + u.len))
+                    .get(searched)
+                    .map(|&(offset, len)| (offset, offset + len))
             };
             match directive.name.as_str() {
                 "ignore" | "ignore-file" => {

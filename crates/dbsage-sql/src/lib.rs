@@ -26,6 +26,9 @@ pub struct Statement {
     pub code_start: usize,
     /// The parsed statement.
     pub node: NodeEnum,
+    /// Byte offset the `location` fields inside `node` count from: 0 for [`parse`], the start
+    /// of the piece that was parsed for [`for_each_statement`].
+    pub location_base: usize,
 }
 
 impl Statement {
@@ -90,6 +93,7 @@ pub fn parse(sql: &str) -> Result<ParsedSql, SyntaxError> {
             range: start..end,
             code_start: skip_trivia(sql, start),
             node,
+            location_base: 0,
         });
     }
     Ok(ParsedSql { statements })
@@ -99,8 +103,8 @@ pub fn parse(sql: &str) -> Result<ParsedSql, SyntaxError> {
 /// tree afterwards: memory stays bounded for very large files, where [`parse`] keeps every
 /// tree (about 100× the text). Boundaries come from the scanner; a piece that does not parse
 /// alone (a `BEGIN ATOMIC` body split at its semicolons) is joined with the next ones. Ranges
-/// and `code_start` are those of [`parse`]; `location` fields inside the trees are relative to
-/// the statement's piece. A syntax error is reported exactly as [`parse`] reports it.
+/// and `code_start` are those of [`parse`]; `location` fields inside the trees count from each
+/// statement's `location_base` (the start of its piece). A syntax error is reported exactly as [`parse`] reports it.
 pub fn for_each_statement(sql: &str, mut visit: impl FnMut(Statement)) -> Result<(), SyntaxError> {
     /// How many scanner pieces one statement may span before the file is declared invalid.
     const MAX_JOINED: usize = 256;
@@ -156,6 +160,7 @@ pub fn for_each_statement(sql: &str, mut visit: impl FnMut(Statement)) -> Result
                 range: stmt_start..stmt_end,
                 code_start: skip_trivia(sql, stmt_start),
                 node,
+                location_base: start,
             });
         }
         start = end;

@@ -85,6 +85,17 @@ rules!(
     ignore_without_reason,
 );
 
+/// Rules that judge the file as a whole (the end-of-file model and [`crate::model::FileChanges`])
+/// rather than its statements: a file checked in chunks runs them once, not once per chunk.
+pub(crate) static FILE_LEVEL: &[&Rule] = &[
+    &rls_not_enabled::RULE,
+    &rls_enabled_no_policy::RULE,
+    &foreign_key_without_index::RULE,
+    &missing_timestamps::RULE,
+    &missing_table_comment::RULE,
+    &missing_primary_key::RULE,
+];
+
 pub(crate) fn find(id: &str) -> Option<&'static Rule> {
     ALL.iter().copied().find(|r| r.id == id)
 }
@@ -189,18 +200,13 @@ pub(crate) fn has_constraint(column: &ColumnDef, kind: ConstrType) -> bool {
     ast::constraints(&column.constraints).any(|c| ast::is_constraint(c, kind))
 }
 
-/// The file offset of a node location inside `unit` (statements inside DO blocks were parsed
-/// on their own, so their locations are relative to the statement).
+/// The file offset of a node location inside `unit` (locations count from where the parsed
+/// text started: the file, a chunk of it, or a statement inside a DO block).
 pub(crate) fn absolute_location(unit: &Unit, location: i32) -> usize {
     if location < 0 {
         return unit.offset;
     }
-    let location = location as usize;
-    let absolute = if unit.in_do {
-        unit.offset + location
-    } else {
-        location
-    };
+    let absolute = unit.location_base + location as usize;
     if absolute >= unit.offset && absolute <= unit.offset + unit.len {
         absolute
     } else {

@@ -4,7 +4,6 @@ use dbsage_sql::pg_query::protobuf::AlterTableType;
 use dbsage_sql::NodeEnum;
 
 use super::{alter_table_cmds, cmd_def, is_cmd, Rule};
-use crate::ast::QualifiedName;
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
 
@@ -43,19 +42,15 @@ Guard it with a `pg_constraint` check in a DO block, or drop it first with
 };
 
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
-    let mut dropped: Vec<(QualifiedName, String)> = Vec::new();
     for unit in cx.units {
-        for (table, cmd) in alter_table_cmds(unit) {
-            if is_cmd(cmd, AlterTableType::AtDropConstraint) && cmd.missing_ok {
-                dropped.push((table.clone(), cmd.name.clone()));
-            }
+        for (i, (table, cmd)) in alter_table_cmds(unit).into_iter().enumerate() {
             if unit.guarded
                 || !(is_cmd(cmd, AlterTableType::AtAddConstraint) || is_cmd(cmd, AlterTableType::AtAddIndexConstraint))
             {
                 continue;
             }
             let Some(NodeEnum::Constraint(constraint)) = cmd_def(cmd) else { continue };
-            if dropped.iter().any(|(t, n)| *t == table && *n == constraint.conname) {
+            if cx.facts.constraint_dropped_before(&table, &constraint.conname, (unit.index, i)) {
                 continue;
             }
             let name = if constraint.conname.is_empty() {

@@ -1,10 +1,9 @@
 //! `non-idempotent-create`: CREATE statements that fail when run twice.
 
-use dbsage_sql::pg_query::protobuf::ObjectType;
 use dbsage_sql::NodeEnum;
 
 use super::Rule;
-use crate::ast::{self, QualifiedName};
+use crate::ast::QualifiedName;
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
 
@@ -51,24 +50,13 @@ severity: warning.
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     // `DROP TRIGGER IF EXISTS tr ON t; CREATE TRIGGER tr …` re-runs fine (and is the only
     // idempotent form before PostgreSQL 14's CREATE OR REPLACE TRIGGER).
-    let mut dropped_triggers: Vec<(QualifiedName, String)> = Vec::new();
     for unit in cx.units.iter().filter(|u| !u.guarded) {
-        if let NodeEnum::DropStmt(d) = &unit.node {
-            if d.remove_type == ObjectType::ObjectTrigger as i32 && d.missing_ok {
-                for object in &d.objects {
-                    let names = ast::list_names(object);
-                    if let Some((trigger, table)) = names.split_last() {
-                        if let Some(table) = QualifiedName::from_names(table) {
-                            dropped_triggers.push((table, trigger.clone()));
-                        }
-                    }
-                }
-            }
+        if let NodeEnum::DropStmt(_) = &unit.node {
             continue;
         }
         if let NodeEnum::CreateTrigStmt(t) = &unit.node {
             let table = t.relation.as_ref().map(QualifiedName::of);
-            if table.is_some_and(|table| dropped_triggers.iter().any(|(d, n)| *d == table && *n == t.trigname)) {
+            if table.is_some_and(|table| cx.facts.trigger_dropped_before(&table, &t.trigname, unit.index)) {
                 continue;
             }
         }

@@ -1,10 +1,9 @@
 //! `non-idempotent-policy`: CREATE POLICY without a preceding DROP POLICY IF EXISTS.
 
-use dbsage_sql::pg_query::protobuf::ObjectType;
 use dbsage_sql::NodeEnum;
 
 use super::Rule;
-use crate::ast::{self, QualifiedName};
+use crate::ast::QualifiedName;
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
 
@@ -38,22 +37,11 @@ Precede it with `DROP POLICY IF EXISTS <name> ON <table>;`. Default severity: wa
 };
 
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
-    let mut dropped: Vec<(QualifiedName, String)> = Vec::new();
     for unit in cx.units {
         match &unit.node {
-            NodeEnum::DropStmt(d) if d.remove_type == ObjectType::ObjectPolicy as i32 && d.missing_ok => {
-                for object in &d.objects {
-                    let names = ast::list_names(object);
-                    if let Some((policy, table)) = names.split_last() {
-                        if let Some(table) = QualifiedName::from_names(table) {
-                            dropped.push((table, policy.clone()));
-                        }
-                    }
-                }
-            }
             NodeEnum::CreatePolicyStmt(p) if !unit.guarded => {
                 let Some(table) = p.table.as_ref().map(QualifiedName::of) else { continue };
-                let is_dropped = dropped.iter().any(|(t, n)| *t == table && *n == p.policy_name);
+                let is_dropped = cx.facts.policy_dropped_before(&table, &p.policy_name, unit.index);
                 if !is_dropped {
                     hits.push(Hit::at(
                         unit,

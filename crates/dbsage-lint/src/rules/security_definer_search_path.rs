@@ -41,7 +41,7 @@ Add `SET search_path = ''` (and schema-qualify names in the body), or a fixed li
     check,
 };
 
-fn sets_search_path(options: &[dbsage_sql::pg_query::protobuf::Node]) -> bool {
+pub(crate) fn sets_search_path(options: &[dbsage_sql::pg_query::protobuf::Node]) -> bool {
     options.iter().any(|o| match &o.node {
         Some(NodeEnum::DefElem(d)) if d.defname == "set" => matches!(
             d.arg.as_deref().and_then(|a| a.node.as_ref()),
@@ -53,16 +53,6 @@ fn sets_search_path(options: &[dbsage_sql::pg_query::protobuf::Node]) -> bool {
 }
 
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
-    let fixed_later: Vec<String> = cx
-        .units
-        .iter()
-        .filter_map(|u| match &u.node {
-            NodeEnum::AlterFunctionStmt(a) if sets_search_path(&a.actions) => {
-                a.func.as_ref().map(|f| ast::strings(&f.objname).join("."))
-            }
-            _ => None,
-        })
-        .collect();
     for unit in cx.units {
         let NodeEnum::CreateFunctionStmt(f) = &unit.node else { continue };
         let definer = ast::option(&f.options, "security").is_some_and(|d| {
@@ -72,7 +62,7 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
             continue;
         }
         let name = ast::strings(&f.funcname).join(".");
-        if fixed_later.contains(&name) {
+        if cx.facts.search_path_set_for(&name) {
             continue;
         }
         hits.push(Hit::at(

@@ -1,6 +1,6 @@
 //! `security-definer-view`: a view in an exposed schema that bypasses RLS.
 
-use dbsage_sql::pg_query::protobuf::{AlterTableType, Node, ObjectType};
+use dbsage_sql::pg_query::protobuf::Node;
 use dbsage_sql::NodeEnum;
 
 use super::Rule;
@@ -39,7 +39,7 @@ severity: warning.
     check,
 };
 
-fn invoker_on(options: &[Node]) -> bool {
+pub(crate) fn invoker_on(options: &[Node]) -> bool {
     ast::option(options, "security_invoker").is_some_and(|d| match d.arg.as_deref().and_then(|a| a.node.as_ref()) {
         None => true,
         Some(NodeEnum::Boolean(b)) => b.boolval,
@@ -51,32 +51,13 @@ fn invoker_on(options: &[Node]) -> bool {
 }
 
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
-    let mut fixed_later = Vec::new();
-    for unit in cx.units {
-        if let NodeEnum::AlterTableStmt(a) = &unit.node {
-            if a.objtype != ObjectType::ObjectView as i32 {
-                continue;
-            }
-            for cmd in &a.cmds {
-                let Some(NodeEnum::AlterTableCmd(cmd)) = &cmd.node else { continue };
-                if cmd.subtype != AlterTableType::AtSetRelOptions as i32 {
-                    continue;
-                }
-                if let Some(NodeEnum::List(list)) = cmd.def.as_deref().and_then(|d| d.node.as_ref()) {
-                    if invoker_on(&list.items) {
-                        fixed_later.extend(a.relation.as_ref().map(QualifiedName::of));
-                    }
-                }
-            }
-        }
-    }
     for unit in cx.units {
         let NodeEnum::ViewStmt(v) = &unit.node else { continue };
         let Some(name) = v.view.as_ref().map(QualifiedName::of) else { continue };
         if v.view.as_ref().is_some_and(|r| r.relpersistence == "t") {
             continue;
         }
-        if !cx.config.is_exposed(&name.schema) || invoker_on(&v.options) || fixed_later.contains(&name) {
+        if !cx.config.is_exposed(&name.schema) || invoker_on(&v.options) || cx.facts.invoker_set_for(&name) {
             continue;
         }
         hits.push(Hit::at(

@@ -1,10 +1,8 @@
 //! `validate-in-same-transaction`: VALIDATE CONSTRAINT in the file that added it NOT VALID.
 
 use dbsage_sql::pg_query::protobuf::AlterTableType;
-use dbsage_sql::NodeEnum;
 
-use super::{alter_table_cmds, cmd_def, is_cmd, Rule};
-use crate::ast::QualifiedName;
+use super::{alter_table_cmds, is_cmd, Rule};
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
 
@@ -45,18 +43,10 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     if cx.no_transaction {
         return;
     }
-    let mut not_valid: Vec<(QualifiedName, String)> = Vec::new();
     for unit in cx.units {
-        for (table, cmd) in alter_table_cmds(unit) {
-            if is_cmd(cmd, AlterTableType::AtAddConstraint) {
-                if let Some(NodeEnum::Constraint(c)) = cmd_def(cmd) {
-                    if c.skip_validation {
-                        not_valid.push((table.clone(), c.conname.clone()));
-                    }
-                }
-            }
+        for (i, (table, cmd)) in alter_table_cmds(unit).into_iter().enumerate() {
             if is_cmd(cmd, AlterTableType::AtValidateConstraint)
-                && not_valid.iter().any(|(t, n)| *t == table && *n == cmd.name)
+                && cx.facts.added_not_valid_before(&table, &cmd.name, (unit.index, i))
             {
                 hits.push(Hit::at(
                     unit,
