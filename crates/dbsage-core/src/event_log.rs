@@ -165,7 +165,8 @@ pub struct Event {
     pub details: Option<serde_json::Value>,
 }
 
-fn events_exist(client: &mut impl GenericClient, table: &HistoryTable) -> Result<bool> {
+/// Whether the audit log table exists (a database dbsage never wrote to has none).
+pub(crate) fn events_exist(client: &mut impl GenericClient, table: &HistoryTable) -> Result<bool> {
     Ok(client
         .query_one("select to_regclass($1) is not null", &[&table.events()])
         .map_err(|e| Error::db("looking for the audit log", e))?

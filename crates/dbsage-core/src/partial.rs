@@ -223,11 +223,7 @@ pub struct PartialRun {
 
 /// Every version whose newest run event is `started` or `partial`.
 pub fn unfinished_runs(client: &mut Client, table: &HistoryTable) -> Result<Vec<PartialRun>> {
-    let exists: bool = client
-        .query_one("select to_regclass($1) is not null", &[&table.events()])
-        .map_err(|e| Error::db("reading the audit log", e))?
-        .get(0);
-    if !exists {
+    if !crate::event_log::events_exist(client, table)? {
         return Ok(Vec::new());
     }
     let rows = client

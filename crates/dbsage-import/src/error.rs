@@ -94,13 +94,7 @@ pub fn server_words(error: &postgres::Error) -> String {
         }
         return out;
     }
-    let mut out = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(c) = cause {
-        out.push_str(&format!(": {c}"));
-        cause = c.source();
-    }
-    out
+    dbsage_pgerror::cause_chain(error)
 }
 
 /// Shorthand for server calls: `tx.execute(..).map_err(db("creating the staging table"))?`.
