@@ -16,6 +16,8 @@ pub const CONFIG_FILE: &str = "dbsage.toml";
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Config {
     #[serde(default)]
+    pub project: ProjectConfig,
+    #[serde(default)]
     pub migrations: MigrationsConfig,
     #[serde(default)]
     pub migrate: MigrateConfig,
@@ -27,6 +29,15 @@ pub struct Config {
     /// so that each workflow reads its own part.
     #[serde(flatten)]
     pub other: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProjectConfig {
+    /// The newest version another tool applied before dbsage adopted the project (written by
+    /// `init --adopt`). Files at or before it are replayed, but only context for the
+    /// idempotency check and lint errors (see [`crate::baseline`]).
+    pub baseline: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,7 +179,7 @@ impl Project {
         {
             return Err(Error::Config {
                 message: format!("{}: unknown section or key `{unknown}`", path.display()),
-                hint: "known sections: migrations, migrate, checks, environments, lint, supabase, secure".into(),
+                hint: "known sections: project, migrations, migrate, checks, environments, lint, supabase, secure".into(),
             });
         }
         validate_timeout("migrate.lock_timeout", &config.migrate.lock_timeout)?;

@@ -32,6 +32,9 @@ pub struct GateOutcome {
     /// The local pass stamp the gate relied on (`local_pass_relied_on`): the stamp is a file a
     /// user can edit, so the audit log keeps which one was trusted.
     pub local_pass: Option<String>,
+    /// Versions of the pending files applied despite lint errors (`--skip-lint`): once they
+    /// are applied, `migrate --local` shows their findings as context.
+    pub lint_skipped: Vec<String>,
 }
 
 impl GateOutcome {
@@ -67,10 +70,18 @@ pub fn check(
     confirm: &mut Confirm,
 ) -> Result<GateOutcome> {
     let mut outcome = GateOutcome::default();
+    // Every file is linted (the model needs them replayed), but only the pending ones after
+    // the baseline can fail the gate: the applied ones are context.
     let findings = crate::lint::lint_migrations(project, files)?;
+    let gated: Vec<&MigrationFile> = files
+        .iter()
+        .filter(|f| planned.iter().any(|p| p.version == f.version))
+        .filter(|f| !crate::baseline::at_or_before_baseline(project, f))
+        .collect();
     let errors: Vec<_> = findings
         .iter()
         .filter(|f| f.severity == dbsage_lint::Severity::Error)
+        .filter(|f| gated.iter().any(|g| g.path == f.file))
         .collect();
     if !errors.is_empty() {
         let listed: Vec<String> = errors
@@ -88,6 +99,11 @@ pub fn check(
             })
             .collect();
         if options.skip_lint {
+            outcome.lint_skipped = gated
+                .iter()
+                .filter(|g| errors.iter().any(|e| e.file == g.path))
+                .map(|g| g.version.clone())
+                .collect();
             outcome.overrides.push((
                 "lint_skipped".into(),
                 format!(

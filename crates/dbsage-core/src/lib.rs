@@ -7,6 +7,7 @@
 //! [`rollback`] undoes them; [`reverse`] derives undo statements from parsed SQL.
 
 pub mod actor;
+pub mod baseline;
 pub mod config;
 pub mod connect;
 pub mod error;
@@ -23,5 +24,6 @@ pub mod local;
 pub mod migrate;
 pub mod partial;
 pub mod protection;
+pub mod rerun_hint;
 pub mod reverse;
 pub mod rollback;

@@ -8,6 +8,7 @@ use dbsage_catalog::{Catalog, ReadOptions};
 use postgres::Client;
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::{self, IdempotencyScope};
 use crate::config::{CheckLevel, Project};
 use crate::error::{Error, MigrationError, Result};
 use crate::migrate::{self, AppliedMigration, Progress, RunOptions, Timeouts};
@@ -31,6 +32,10 @@ pub struct CheckReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub findings: Vec<CheckFinding>,
+    /// Shown, never failing: findings in files at or before the baseline or applied with an
+    /// audited --skip-lint, and files opted out with `-- dbsage:not-idempotent`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<CheckFinding>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -52,6 +57,9 @@ pub struct CheckFinding {
     /// For the rollback check: the objects that differ.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<String>,
+    /// For a context entry: why it does not count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +74,9 @@ pub struct LocalReport {
     /// The lint findings themselves, for rendering.
     #[serde(skip)]
     pub lint: Vec<dbsage_lint::Finding>,
+    /// Lint findings shown as context, with why they do not count.
+    #[serde(skip)]
+    pub lint_context: Vec<(dbsage_lint::Finding, String)>,
 }
 
 impl CheckReport {
@@ -80,6 +91,7 @@ impl CheckReport {
             status,
             note: None,
             findings,
+            context: Vec::new(),
         }
     }
     fn skipped(note: impl Into<String>) -> CheckReport {
@@ -87,6 +99,7 @@ impl CheckReport {
             status: CheckStatus::Skipped,
             note: Some(note.into()),
             findings: Vec::new(),
+            context: Vec::new(),
         }
     }
 }
@@ -115,9 +128,13 @@ pub fn run_local(
 ) -> Result<LocalReport> {
     let started = Instant::now();
     progress(LocalProgress::Check("lint"));
-    let lint_findings = crate::lint::lint_migrations(project, files)?;
+    let skipped_before = baseline::lint_skipped(project);
+    let (lint_findings, lint_context) =
+        baseline::split_lint_findings(files, crate::lint::lint_migrations(project, files)?, &|f| {
+            baseline::lint_context_reason(project, f, &skipped_before)
+        });
     let lint_failed = dbsage_lint::has_errors(&lint_findings);
-    let lint_report = lint_check(files, &lint_findings, options.skip_lint);
+    let lint_report = lint_check(files, &lint_findings, &lint_context, options.skip_lint);
     if lint_failed && !options.skip_lint {
         let mut checks = BTreeMap::new();
         checks.insert("lint", lint_report);
@@ -130,6 +147,7 @@ pub fn run_local(
             migration_set: set_hash(files),
             duration_ms: started.elapsed().as_millis() as u64,
             lint: lint_findings,
+            lint_context,
         });
     }
     let cluster = dbsage_cluster::Cluster::start()?;
@@ -160,6 +178,10 @@ pub fn run_local(
         snapshots.insert(0, read_catalog(&mut client, &exclude)?);
     }
 
+    let scopes: Vec<IdempotencyScope> = files
+        .iter()
+        .map(|f| baseline::idempotency_scope(project, f))
+        .collect();
     progress(LocalProgress::Check("apply"));
     let applied;
     let idempotency_failures;
@@ -176,6 +198,12 @@ pub fn run_local(
         };
         let mut options = RunOptions {
             idempotency_check: checks.idempotency != CheckLevel::Off,
+            idempotency_exempt: files
+                .iter()
+                .zip(&scopes)
+                .filter(|(_, scope)| **scope != IdempotencyScope::Checked)
+                .map(|(f, _)| f.version.clone())
+                .collect(),
             after_each: Some(Box::new(after_each)),
             allow_out_of_order: true,
             ..Default::default()
@@ -197,7 +225,13 @@ pub fn run_local(
         .collect();
     reports.insert(
         "idempotency",
-        CheckReport::from_findings(checks.idempotency, idempotency_findings),
+        idempotency_report(
+            project,
+            files,
+            &scopes,
+            checks.idempotency,
+            idempotency_findings,
+        ),
     );
 
     let rollback_report = if checks.rollback == CheckLevel::Off {
@@ -244,31 +278,32 @@ pub fn run_local(
         migration_set,
         duration_ms: started.elapsed().as_millis() as u64,
         lint: lint_findings,
+        lint_context,
     })
 }
 
 fn lint_check(
     files: &[MigrationFile],
     findings: &[dbsage_lint::Finding],
+    context: &[(dbsage_lint::Finding, String)],
     skipped: bool,
 ) -> CheckReport {
-    let converted = findings
-        .iter()
-        .map(|f| {
-            let file = files.iter().find(|m| m.path == f.file);
-            CheckFinding {
-                rule: Some(f.rule.clone()),
-                version: file.map(|m| m.version.clone()).unwrap_or_default(),
-                name: file.map(|m| m.name.clone()).unwrap_or_default(),
-                message: format!("{} ({})", f.message, f.severity.as_str()),
-                file: Some(f.file.display().to_string()),
-                line: Some(f.line),
-                column: Some(f.column),
-                sqlstate: None,
-                objects: Vec::new(),
-            }
-        })
-        .collect();
+    let convert = |f: &dbsage_lint::Finding, why: Option<&String>| {
+        let file = files.iter().find(|m| m.path == f.file);
+        CheckFinding {
+            rule: Some(f.rule.clone()),
+            version: file.map(|m| m.version.clone()).unwrap_or_default(),
+            name: file.map(|m| m.name.clone()).unwrap_or_default(),
+            message: format!("{} ({})", f.message, f.severity.as_str()),
+            file: Some(f.file.display().to_string()),
+            line: Some(f.line),
+            column: Some(f.column),
+            sqlstate: None,
+            objects: Vec::new(),
+            context: why.cloned(),
+        }
+    };
+    let converted = findings.iter().map(|f| convert(f, None)).collect();
     let status = if dbsage_lint::has_errors(findings) {
         CheckStatus::Failed
     } else if findings.is_empty() {
@@ -280,7 +315,71 @@ fn lint_check(
         status,
         note: skipped.then(|| "--skip-lint: replayed despite lint errors".to_string()),
         findings: converted,
+        context: context
+            .iter()
+            .map(|(f, why)| convert(f, Some(why)))
+            .collect(),
     }
+}
+
+/// The idempotency check's report: the re-run failures, a finding for each opt-out without a
+/// reason, the opt-outs as context, and a note on the files left to the baseline.
+fn idempotency_report(
+    project: &Project,
+    files: &[MigrationFile],
+    scopes: &[IdempotencyScope],
+    level: CheckLevel,
+    mut findings: Vec<CheckFinding>,
+) -> CheckReport {
+    let entry = |f: &MigrationFile, message: String, line: Option<usize>| CheckFinding {
+        rule: None,
+        version: f.version.clone(),
+        name: f.name.clone(),
+        message,
+        file: Some(f.path.display().to_string()),
+        line,
+        column: line.map(|_| 1),
+        sqlstate: None,
+        objects: Vec::new(),
+        context: None,
+    };
+    let mut context = Vec::new();
+    let mut before_baseline = 0;
+    for (f, scope) in files.iter().zip(scopes) {
+        match scope {
+            IdempotencyScope::Checked => {}
+            IdempotencyScope::Baseline => before_baseline += 1,
+            IdempotencyScope::OptedOut { reason } => {
+                let mut e = entry(f, format!("not re-run: {reason}"), None);
+                e.context = Some(format!("-- dbsage:{}", baseline::NOT_IDEMPOTENT));
+                context.push(e);
+            }
+            IdempotencyScope::ReasonMissing { line, column } => {
+                let mut e = entry(
+                    f,
+                    format!(
+                        "`-- dbsage:{}` gives no reason: say why this file cannot run twice (e.g. `-- dbsage:{} one-off backfill of plan prices`); the file was not re-run",
+                        baseline::NOT_IDEMPOTENT,
+                        baseline::NOT_IDEMPOTENT
+                    ),
+                    Some(*line),
+                );
+                e.column = Some(*column);
+                findings.push(e);
+            }
+        }
+    }
+    let mut report = CheckReport::from_findings(level, findings);
+    if level != CheckLevel::Off {
+        report.context = context;
+        if before_baseline > 0 {
+            report.note = Some(format!(
+                "{before_baseline} file(s) at or before the baseline {} replayed once, not re-run: another tool applied them",
+                project.config.project.baseline.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    report
 }
 
 fn read_catalog(client: &mut Client, options: &ReadOptions) -> Result<Catalog> {
@@ -296,8 +395,8 @@ fn idempotency_finding(files: &[MigrationFile], e: &MigrationError) -> CheckFind
             "fails when applied a second time: {} [SQLSTATE {}]{}",
             e.message,
             e.sqlstate,
-            e.dbsage_hint
-                .as_deref()
+            crate::rerun_hint::rerun_hint(&e.source_text[e.statement.clone()], &e.sqlstate)
+                .or(e.dbsage_hint.as_deref())
                 .map(|h| format!("; {h}"))
                 .unwrap_or_default()
         ),
@@ -307,6 +406,7 @@ fn idempotency_finding(files: &[MigrationFile], e: &MigrationError) -> CheckFind
         column: Some(e.column),
         sqlstate: Some(e.sqlstate.clone()),
         objects: Vec::new(),
+        context: None,
     }
 }
 
@@ -333,6 +433,7 @@ fn rollback_check(
         column: None,
         sqlstate: None,
         objects,
+        context: None,
     };
     for k in (first..files.len()).rev() {
         let file = &files[k];

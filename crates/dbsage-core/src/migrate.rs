@@ -190,6 +190,8 @@ pub struct RunOptions<'a> {
     pub allow_out_of_order: bool,
     /// Re-run each migration on top of itself and collect the failures (`migrate --local`).
     pub idempotency_check: bool,
+    /// Versions the idempotency check leaves out (baseline, `-- dbsage:not-idempotent`).
+    pub idempotency_exempt: Vec<String>,
     pub after_each: Option<Box<AfterEach<'a>>>,
     /// Gate overrides `(event, reason)` to record in the audit log before anything runs.
     pub audit: Vec<(String, String)>,
@@ -324,9 +326,11 @@ fn run_locked(
     for (file, parsed) in pending {
         progress(Progress::Applying(file));
         let started = Instant::now();
+        let idempotency_check =
+            options.idempotency_check && !options.idempotency_exempt.contains(&file.version);
         let idempotency = if file.no_transaction() {
             apply_without_transaction(client, table, timeouts, file, &parsed, started, supabase)?;
-            if options.idempotency_check {
+            if idempotency_check {
                 run_statements(client, &file.path, &file.text, &parsed).err()
             } else {
                 None
@@ -339,7 +343,7 @@ fn run_locked(
                 file,
                 &parsed,
                 started,
-                options.idempotency_check,
+                idempotency_check,
                 supabase,
             )?
         };
