@@ -97,6 +97,15 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
         _ => CONFIG.to_string(),
     };
     write_new(&root.join("dbsage.toml"), &config, &mut created, &mut kept)?;
+    if let Some(a) = adopted.as_mut() {
+        match record_baseline(&root, &config) {
+            Ok(Some(version)) => a["baseline"] = json!(version),
+            Ok(None) => {}
+            Err(e) => out.warn(&format!(
+                "no baseline recorded ({e}); set `[project] baseline` in dbsage.toml to the newest version the other tool applied"
+            )),
+        }
+    }
     if adopted.is_none() {
         let migrations = root.join("migrations");
         if migrations.is_dir() {
@@ -152,6 +161,14 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
                     a["layout"].as_str().unwrap_or_default(),
                     a["migrations_dir"].as_str().unwrap_or_default(),
                     a["history_table"].as_str().unwrap_or_default()
+                ),
+            );
+        }
+        if let Some(version) = adopted.as_ref().and_then(|a| a["baseline"].as_str()) {
+            out.status(
+                "Baseline",
+                &format!(
+                    "{version} ([project] baseline in dbsage.toml): files up to it were applied once by the other tool; `migrate --local` replays them without the idempotency check, and their lint findings are context, not errors"
                 ),
             );
         }
@@ -217,4 +234,24 @@ fn ensure_gitignore(path: &Path) -> dbsage_core::Result<Vec<String>> {
     }
     fs::write(path, text).map_err(|e| Error::io("writing .gitignore", e))?;
     Ok(missing)
+}
+
+/// Records the newest adopted version as `[project] baseline` in the dbsage.toml just written
+/// from `config`: files up to it were applied once by the other tool.
+fn record_baseline(root: &Path, config: &str) -> dbsage_core::Result<Option<String>> {
+    let project = dbsage_core::config::Project::load(root)?;
+    let files = dbsage_core::migrations::discover_project(&project)?;
+    let Some(newest) = files
+        .iter()
+        .max_by(|a, b| dbsage_core::migrations::compare_versions(&a.version, &b.version))
+    else {
+        return Ok(None);
+    };
+    let section = format!(
+        "\n[project]\nbaseline = \"{}\"   # newest adopted version: files up to it are replayed, not judged (README: adoption)\n\n[migrations]",
+        newest.version
+    );
+    let text = config.replacen("\n[migrations]", &section, 1);
+    fs::write(root.join("dbsage.toml"), text).map_err(|e| Error::io("writing dbsage.toml", e))?;
+    Ok(Some(newest.version.clone()))
 }

@@ -56,6 +56,7 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
     // Connect first: the database itself says whether it is protected.
     let (mut client, protection) = target.connect_protected(&project, "dbsage migrate")?;
     let mut audit = Vec::new();
+    let mut lint_skipped = Vec::new();
     if let Some(protection) = &protection {
         if args.dry_run {
             out.status(
@@ -95,6 +96,7 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
             }
             protection::mark(&mut client, &project, &target)?;
             audit = gate.audit_events();
+            lint_skipped = gate.lint_skipped;
         }
     }
     let applied: RefCell<Vec<AppliedMigration>> = RefCell::new(Vec::new());
@@ -129,6 +131,17 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
         },
     );
     let applied = applied.into_inner();
+    // Files applied despite lint errors: `migrate --local` shows their findings as context.
+    let skipped_applied: Vec<&dbsage_core::migrations::MigrationFile> = files
+        .iter()
+        .filter(|f| lint_skipped.contains(&f.version))
+        .filter(|f| applied.iter().any(|a| a.version == f.version))
+        .collect();
+    if let Err(e) =
+        dbsage_core::baseline::record_lint_skipped(&project, &skipped_applied, &target.name)
+    {
+        out.warn(&e.to_string());
+    }
     match result {
         Ok(outcome) => {
             if out.json_mode() {
@@ -252,6 +265,7 @@ fn run_local(
                 dbsage_lint::render_human(&report.lint, &sources, out.color_err())
             );
         }
+        render_lint_context(&report.lint_context, files, out);
         for (name, check) in &report.checks {
             let label = match check.status {
                 CheckStatus::Passed => out.paint("passed", Style::Good),
@@ -299,6 +313,15 @@ fn run_local(
                     out.line(&format!("      {o}"));
                 }
             }
+            for c in &check.context {
+                out.line(&format!(
+                    "  context, not failing: {}_{} ({}): {}",
+                    c.version,
+                    c.name,
+                    c.context.as_deref().unwrap_or_default(),
+                    c.message
+                ));
+            }
         }
         let verdict = if report.passed {
             out.paint("passed", Style::Good)
@@ -312,4 +335,38 @@ fn run_local(
         ));
     }
     Ok(if report.passed { 0 } else { 1 })
+}
+
+/// Lint findings in files that cannot fail the run (at or before the baseline, or applied with
+/// an audited --skip-lint), rendered under a heading that says so, grouped by reason.
+fn render_lint_context(
+    context: &[(dbsage_lint::Finding, String)],
+    files: &[dbsage_core::migrations::MigrationFile],
+    out: &Out,
+) {
+    let mut reasons: Vec<&String> = context.iter().map(|(_, why)| why).collect();
+    reasons.dedup();
+    for why in reasons {
+        let findings: Vec<dbsage_lint::Finding> = context
+            .iter()
+            .filter(|(_, w)| w == why)
+            .map(|(f, _)| f.clone())
+            .collect();
+        let sources: Vec<dbsage_lint::SourceFile> = files
+            .iter()
+            .filter(|f| findings.iter().any(|l| l.file == f.path))
+            .map(|f| dbsage_lint::SourceFile {
+                path: f.path.clone(),
+                text: f.text.clone(),
+            })
+            .collect();
+        err_line!(
+            "context, not failing: {} lint finding(s) in files {why}",
+            findings.len()
+        );
+        err_text!(
+            "{}",
+            dbsage_lint::render_human(&findings, &sources, out.color_err())
+        );
+    }
 }
