@@ -147,6 +147,11 @@ fn adopted_project_fails_without_its_baseline_and_passes_with_it() {
         "{}",
         stderr(&out)
     );
+    assert!(
+        stderr(&out).contains("do not fail the run"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

@@ -368,5 +368,9 @@ fn render_lint_context(
             "{}",
             dbsage_lint::render_human(&findings, &sources, out.color_err())
         );
+        err_line!(
+            "end of context: these {} finding(s) do not fail the run",
+            findings.len()
+        );
     }
 }
