@@ -3,7 +3,9 @@
 //!
 //! The import pipeline (one transaction, so a failure leaves nothing behind):
 //! 1. read the source client-side, streaming, with bounded memory ([`source`]);
-//! 2. COPY it into a session-temporary all-text staging table ([`load`]);
+//! 2. COPY it into a session-temporary all-text staging table ([`load`]) — or, for a file,
+//!    first into typed staging with a direct merge, falling back to text on any refusal
+//!    ([`typed`]);
 //! 3. validate before touching the target: types, NOT NULL, CHECK, duplicate keys, existing
 //!    keys (insert mode), dangling foreign keys ([`validate`]);
 //! 4. merge with one `MERGE` (or `INSERT … ON CONFLICT`) that skips unchanged rows ([`merge`]);
