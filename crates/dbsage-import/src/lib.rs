@@ -284,6 +284,7 @@ fn load_and_merge(
         mode,
         defer_duplicates,
         allow_rounding: options.allow_rounding,
+        typed_staging: typed,
     };
     validator.prepare(tx)?;
     let allowed = budget.allowed(loaded.source_rows);
