@@ -3,7 +3,9 @@
 //!
 //! The import pipeline (one transaction, so a failure leaves nothing behind):
 //! 1. read the source client-side, streaming, with bounded memory ([`source`]);
-//! 2. COPY it into a session-temporary all-text staging table ([`load`]);
+//! 2. COPY it into a session-temporary all-text staging table ([`load`]) — or, for a file,
+//!    first into typed staging with a direct merge, falling back to text on any refusal
+//!    ([`typed`]);
 //! 3. validate before touching the target: types, NOT NULL, CHECK, duplicate keys, existing
 //!    keys (insert mode), dangling foreign keys ([`validate`]);
 //! 4. merge with one `MERGE` (or `INSERT … ON CONFLICT`) that skips unchanged rows ([`merge`]);
@@ -24,6 +26,7 @@ mod options;
 mod rejectfile;
 mod report;
 mod source;
+mod typed;
 mod validate;
 
 use fallible_iterator::FallibleIterator;
@@ -86,8 +89,10 @@ pub fn import(
         max_record_size: options
             .max_record_size
             .unwrap_or(options::DEFAULT_MAX_RECORD_SIZE),
+        typed_staging: false,
     };
     let replay = std::mem::replace(&mut opened.replay, source::input::Replay::Unavailable);
+    let (total_bytes, name) = (opened.total_bytes, opened.name.clone());
     let stream = StreamIn {
         reader: opened.reader,
         total_bytes: opened.total_bytes,
@@ -102,135 +107,65 @@ pub fn import(
     // Hash aggregates for the duplicate-key check stay in memory; reset at transaction end.
     tx.batch_execute("SET LOCAL work_mem = '128MB'")
         .map_err(db("configuring the import session"))?;
-    let loaded = load::load(
-        &mut tx,
-        &table,
-        stream,
-        &reading,
-        &options.map,
-        // Only upserts and skip-existing check duplicate keys before merging.
-        key.as_deref().filter(|_| mode != Mode::Insert),
-        progress,
-    )?;
+    let plan = Plan {
+        table: &table,
+        key: key.as_deref(),
+        mode,
+        options,
+        budget: &budget,
+    };
 
-    let key_in_file = key.as_deref().filter(|k| {
-        let present: Vec<&str> = loaded
-            .layout
-            .columns(&table)
-            .iter()
-            .map(|(_, c)| c.name.as_str())
-            .collect();
-        k.iter().all(|c| present.contains(&c.as_str()))
-    });
-    if mode != Mode::Insert && key_in_file.is_none() {
-        return Err(ImportError::Usage(format!(
-            "the key ({}) must be in the source for --mode {}",
-            key.unwrap_or_default().join(", "),
-            if mode == Mode::Upsert {
-                "upsert"
-            } else {
-                "skip-existing"
+    // Clean data from a file: typed staging and a direct merge, in a savepoint; anything the
+    // server refuses sends the import back to text staging, which diagnoses every reject.
+    let mut stream = Some(stream);
+    let mut typed_result = None;
+    if typed::worth_trying(&replay, options) {
+        let typed_reading = Reading {
+            typed_staging: true,
+            ..reading.clone()
+        };
+        let mut savepoint = tx
+            .savepoint("dbsage_import_typed")
+            .map_err(db("starting the import"))?;
+        let stream = stream.take().expect("not read yet");
+        match load_and_merge(&mut savepoint, &plan, stream, &typed_reading, progress) {
+            Ok(Some(result)) => {
+                savepoint.commit().map_err(db("merging"))?;
+                typed_result = Some(result);
             }
-        )));
+            Ok(None) | Err(ImportError::Database { .. } | ImportError::Io { .. }) => {
+                savepoint
+                    .rollback()
+                    .map_err(db("rolling back typed staging"))?;
+            }
+            Err(error) => return Err(error),
+        }
     }
-    // With a unique index on the key, the merge itself detects duplicate keys (in a savepoint)
-    // and they are diagnosed only then — but only where the index is sure to see every one:
-    // plain inserts, and upserts into an empty table. An upsert into existing rows could let a
-    // duplicate through as "unchanged" (its update condition never fires), and dry runs never
-    // merge: both check up front (or prove a plain integer key unique while loading).
-    let target_empty = mode == Mode::Upsert && target_is_empty(&mut tx, &table)?;
-    let defer_duplicates = !options.dry_run
-        && key_in_file.is_some_and(|k| table.has_unique_key(k))
-        && match mode {
-            Mode::Insert => true,
-            Mode::Upsert => target_empty,
-            Mode::SkipExisting => false,
-        };
-    let validator = Validator {
-        table: &table,
-        layout: &loaded.layout,
-        key: key_in_file,
-        mode,
-        defer_duplicates,
-        allow_rounding: options.allow_rounding,
+    let (loaded, merged) = match typed_result {
+        Some(result) => result,
+        None => {
+            let stream = match stream.take() {
+                Some(stream) => stream,
+                None => StreamIn {
+                    reader: replay
+                        .open()
+                        .map_err(|e| ImportError::io(format!("reading {name} again"), e))?
+                        .expect("the typed path needs a source it can read again"),
+                    total_bytes,
+                    name,
+                },
+            };
+            load_and_merge(&mut tx, &plan, stream, &reading, progress)?
+                .expect("text staging always validates")
+        }
     };
-    validator.prepare(&mut tx)?;
-    let allowed = budget.allowed(loaded.source_rows);
+    let Merged {
+        counts,
+        validation_rejects,
+        over_budget,
+    } = merged;
     let parse_rejects = loaded.parse_rejects.lines.len() as u64;
-    let merge_for = |validation_rejects: u64| Merge {
-        table: &table,
-        layout: &loaded.layout,
-        key: key_in_file,
-        mode,
-        valid_rows: loaded.staged_rows - validation_rejects,
-        rows_query: None,
-    };
-
-    // The direct merge: when the target's own constraints refuse everything validation would
-    // reject, merge straight from staging and validate only if that fails (which rolls it
-    // back). Clean data then costs one pass less. Insert mode needs a unique index for its
-    // existing-key check; upserts into existing rows and skip-existing check duplicate keys
-    // first (the merge cannot see a duplicate whose row it leaves unchanged).
-    let direct_possible = !options.dry_run
-        && parse_rejects <= allowed
-        && match mode {
-            Mode::Insert => key_in_file.is_none_or(|k| table.has_unique_key(k)),
-            Mode::Upsert | Mode::SkipExisting => true,
-        };
-    let direct = if direct_possible {
-        let keys_checked = defer_duplicates
-            || loaded.keys_proven_unique
-            || validator.staged_keys_unique(&mut tx)?;
-        if keys_checked {
-            merge_directly(&mut tx, &validator, merge_for(0))?
-        } else {
-            None
-        }
-    } else {
-        None
-    };
-
-    let mut validation_rejects = 0;
-    let mut over_budget = parse_rejects > allowed;
-    let counts = if let Some(counts) = direct {
-        counts
-    } else {
-        validation_rejects = validator.run(&mut tx)?;
-        if defer_duplicates && parse_rejects + validation_rejects > allowed {
-            // Not merging anyway: report the duplicates too.
-            validation_rejects = validator.late_duplicates(&mut tx)?;
-        }
-        over_budget = parse_rejects + validation_rejects > allowed;
-        if over_budget || options.dry_run {
-            merge_for(validation_rejects).plan(&mut tx)?
-        } else {
-            let mut savepoint = tx
-                .savepoint("dbsage_import_merge")
-                .map_err(db("starting the merge"))?;
-            match merge_for(validation_rejects).apply(&mut savepoint) {
-                Ok(counts) => {
-                    savepoint.commit().map_err(db("merging"))?;
-                    counts
-                }
-                Err(error) if defer_duplicates && is_duplicate_error(&error) => {
-                    savepoint.rollback().map_err(db("merging"))?;
-                    let before = validation_rejects;
-                    validation_rejects = validator.late_duplicates(&mut tx)?;
-                    if validation_rejects == before {
-                        // Not a duplicate inside the file (another unique index): a real failure.
-                        return Err(error);
-                    }
-                    over_budget = parse_rejects + validation_rejects > allowed;
-                    if over_budget {
-                        merge_for(validation_rejects).plan(&mut tx)?
-                    } else {
-                        merge_for(validation_rejects).apply(&mut tx)?
-                    }
-                }
-                Err(error) => return Err(error),
-            }
-        }
-    };
+    let allowed = budget.allowed(loaded.source_rows);
     let rejected = parse_rejects + validation_rejects;
     let (rejects, lines) = collect_rejects(&mut tx, &loaded, options.reject_file.as_deref())?;
     if let Some(path) = &options.reject_file {
@@ -263,6 +198,182 @@ pub fn import(
         tx.commit().map_err(db("committing the import"))?;
     }
     Ok(report)
+}
+
+/// What every attempt at loading and merging shares.
+struct Plan<'a> {
+    table: &'a Table,
+    key: Option<&'a [String]>,
+    mode: Mode,
+    options: &'a ImportOptions,
+    budget: &'a Budget,
+}
+
+/// The outcome of validation and merge (or of the plan, when nothing is merged).
+struct Merged {
+    counts: merge::Counts,
+    validation_rejects: u64,
+    over_budget: bool,
+}
+
+/// Loads the source into staging, validates and merges. On text staging (the default) it
+/// always gives a result; on typed staging ([`typed`]) only the direct merge is tried and
+/// `None` means "go back to text staging" (the caller rolls back the savepoint).
+fn load_and_merge(
+    tx: &mut postgres::Transaction<'_>,
+    plan: &Plan<'_>,
+    stream: StreamIn,
+    reading: &Reading,
+    progress: &dyn Progress,
+) -> Result<Option<(Loaded, Merged)>, ImportError> {
+    let Plan {
+        table,
+        key,
+        mode,
+        options,
+        budget,
+    } = *plan;
+    let typed = reading.typed_staging;
+    let loaded = load::load(
+        tx,
+        table,
+        stream,
+        reading,
+        &options.map,
+        // Only upserts and skip-existing check duplicate keys before merging.
+        key.filter(|_| mode != Mode::Insert),
+        progress,
+    )?;
+    let key_in_file = key.filter(|k| {
+        let present: Vec<&str> = loaded
+            .layout
+            .columns(table)
+            .iter()
+            .map(|(_, c)| c.name.as_str())
+            .collect();
+        k.iter().all(|c| present.contains(&c.as_str()))
+    });
+    if mode != Mode::Insert && key_in_file.is_none() {
+        return Err(ImportError::Usage(format!(
+            "the key ({}) must be in the source for --mode {}",
+            key.unwrap_or_default().join(", "),
+            if mode == Mode::Upsert {
+                "upsert"
+            } else {
+                "skip-existing"
+            }
+        )));
+    }
+    // With a unique index on the key, the merge itself detects duplicate keys (in a savepoint)
+    // and they are diagnosed only then — but only where the index is sure to see every one:
+    // plain inserts, and upserts into an empty table. An upsert into existing rows could let a
+    // duplicate through as "unchanged" (its update condition never fires), and dry runs never
+    // merge: both check up front (or prove a plain integer key unique while loading).
+    let target_empty = mode == Mode::Upsert && target_is_empty(tx, table)?;
+    let defer_duplicates = !options.dry_run
+        && key_in_file.is_some_and(|k| table.has_unique_key(k))
+        && match mode {
+            Mode::Insert => true,
+            Mode::Upsert => target_empty,
+            Mode::SkipExisting => false,
+        };
+    let validator = Validator {
+        table,
+        layout: &loaded.layout,
+        key: key_in_file,
+        mode,
+        defer_duplicates,
+        allow_rounding: options.allow_rounding,
+        typed_staging: typed,
+    };
+    validator.prepare(tx)?;
+    let allowed = budget.allowed(loaded.source_rows);
+    let parse_rejects = loaded.parse_rejects.lines.len() as u64;
+    let merge_for = |validation_rejects: u64| Merge {
+        table,
+        layout: &loaded.layout,
+        key: key_in_file,
+        mode,
+        valid_rows: loaded.staged_rows - validation_rejects,
+        rows_query: None,
+    };
+
+    // The direct merge: when the target's own constraints refuse everything validation would
+    // reject, merge straight from staging and validate only if that fails (which rolls it
+    // back). Clean data then costs one pass less. Insert mode needs a unique index for its
+    // existing-key check; upserts into existing rows and skip-existing check duplicate keys
+    // first (the merge cannot see a duplicate whose row it leaves unchanged).
+    let direct_possible = !options.dry_run
+        && parse_rejects <= allowed
+        && match mode {
+            Mode::Insert => key_in_file.is_none_or(|k| table.has_unique_key(k)),
+            Mode::Upsert | Mode::SkipExisting => true,
+        };
+    let direct = if direct_possible {
+        let keys_checked =
+            defer_duplicates || loaded.keys_proven_unique || validator.staged_keys_unique(tx)?;
+        if keys_checked {
+            merge_directly(tx, &validator, merge_for(0))?
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+    if typed && direct.is_none() {
+        // Typed staging only serves the direct merge; validation needs text staging.
+        return Ok(None);
+    }
+
+    let mut validation_rejects = 0;
+    let mut over_budget = parse_rejects > allowed;
+    let counts = if let Some(counts) = direct {
+        counts
+    } else {
+        validation_rejects = validator.run(tx)?;
+        if defer_duplicates && parse_rejects + validation_rejects > allowed {
+            // Not merging anyway: report the duplicates too.
+            validation_rejects = validator.late_duplicates(tx)?;
+        }
+        over_budget = parse_rejects + validation_rejects > allowed;
+        if over_budget || options.dry_run {
+            merge_for(validation_rejects).plan(tx)?
+        } else {
+            let mut savepoint = tx
+                .savepoint("dbsage_import_merge")
+                .map_err(db("starting the merge"))?;
+            match merge_for(validation_rejects).apply(&mut savepoint) {
+                Ok(counts) => {
+                    savepoint.commit().map_err(db("merging"))?;
+                    counts
+                }
+                Err(error) if defer_duplicates && is_duplicate_error(&error) => {
+                    savepoint.rollback().map_err(db("merging"))?;
+                    let before = validation_rejects;
+                    validation_rejects = validator.late_duplicates(tx)?;
+                    if validation_rejects == before {
+                        // Not a duplicate inside the file (another unique index): a real failure.
+                        return Err(error);
+                    }
+                    over_budget = parse_rejects + validation_rejects > allowed;
+                    if over_budget {
+                        merge_for(validation_rejects).plan(tx)?
+                    } else {
+                        merge_for(validation_rejects).apply(tx)?
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    };
+    Ok(Some((
+        loaded,
+        Merged {
+            counts,
+            validation_rejects,
+            over_budget,
+        },
+    )))
 }
 
 /// Tries the merge straight from staging in a savepoint; `None` (rolled back) when the server

@@ -3,7 +3,8 @@
 //!
 //! Staging columns are text (`c1`, `c2`, … — never names from the file) so COPY cannot fail on a
 //! bad value: every row lands, and validation then finds every problem at once instead of COPY
-//! stopping at the first. Records that cannot be decoded at all (unterminated quotes, wrong
+//! stopping at the first. (The typed path, [`crate::typed`], stages the target's types instead
+//! and falls back to text when COPY fails.) Records that cannot be decoded at all (unterminated quotes, wrong
 //! field counts, invalid UTF-8, NUL bytes, non-objects) are rejected here and never staged.
 
 use std::collections::{BTreeSet, HashMap};
@@ -46,6 +47,9 @@ pub struct Reading {
     pub bom_len: u64,
     /// Longer records are rejected without being held in memory.
     pub max_record_size: u64,
+    /// Stage into the target's types instead of text ([`crate::typed`]): COPY then fails on
+    /// the first bad value.
+    pub typed_staging: bool,
 }
 
 /// Which target column each staging column feeds.
@@ -179,7 +183,15 @@ pub fn load(
         }
     };
 
-    create_staging(tx, layout.staged.len())?;
+    let staging_types: Vec<&str> = layout
+        .staged
+        .iter()
+        .map(|&c| match reading.typed_staging {
+            true => crate::typed::staging_type(&table.columns[c]),
+            false => "text",
+        })
+        .collect();
+    create_staging(tx, &staging_types)?;
     let mut copy_sql = format!("COPY {STAGING} FROM STDIN WITH (FORMAT text, FREEZE");
     if let Some(encoding) = &reading.encoding {
         copy_sql.push_str(&format!(", ENCODING {}", crate::ident::literal(encoding)));
@@ -500,10 +512,10 @@ fn check_required_present(table: &Table, layout: &Layout) -> Result<(), ImportEr
     )))
 }
 
-fn create_staging(tx: &mut Transaction<'_>, width: usize) -> Result<(), ImportError> {
+fn create_staging(tx: &mut Transaction<'_>, types: &[&str]) -> Result<(), ImportError> {
     let mut sql = format!("CREATE TEMP TABLE {STAGING} ({} bigint", quote(LINE));
-    for i in 1..=width {
-        sql.push_str(&format!(", c{i} text"));
+    for (i, type_name) in types.iter().enumerate() {
+        sql.push_str(&format!(", c{} {type_name}", i + 1));
     }
     sql.push_str(") ON COMMIT DROP");
     tx.batch_execute(&sql)

@@ -58,6 +58,8 @@ pub struct Validator<'a> {
     pub defer_duplicates: bool,
     /// Accept values a numeric or date/time typmod rounds (lengths are still enforced).
     pub allow_rounding: bool,
+    /// Staging already holds typed values ([`crate::typed`]): nothing to cast.
+    pub typed_staging: bool,
 }
 
 impl Validator<'_> {
@@ -100,7 +102,11 @@ impl Validator<'_> {
                 outer.push_str(", ");
             }
             inner.push_str(&format!("{} AS v{i}", cast(staged, column)));
-            let v = format!("v{i}");
+            // Typed staging: the guard reads the column itself (no cast to do once below).
+            let v = match self.typed_staging {
+                true => staged.clone(),
+                false => format!("v{i}"),
+            };
             if checked.contains(&i) {
                 outer.push_str(&format!(
                     "CASE WHEN {} THEN {v} ELSE pg_temp.dbsage_import_changed({v}) END",
@@ -109,6 +115,9 @@ impl Validator<'_> {
             } else {
                 outer.push_str(&v);
             }
+        }
+        if self.typed_staging {
+            return Ok(format!("{outer} FROM {STAGING}"));
         }
         Ok(format!("{outer} FROM ({inner} FROM {STAGING} OFFSET 0) s"))
     }
