@@ -75,6 +75,22 @@ pub(crate) fn type_name(type_name: &TypeName) -> String {
         .unwrap_or_default()
 }
 
+/// The integer modifiers of a type (`varchar(255)` → `[255]`, `numeric(12, 2)` → `[12, 2]`);
+/// empty when unbounded. A modifier that is not an integer constant is left out.
+pub(crate) fn type_mods(type_name: &TypeName) -> Vec<i32> {
+    type_name
+        .typmods
+        .iter()
+        .filter_map(|n| match &n.node {
+            Some(NodeEnum::AConst(c)) => match &c.val {
+                Some(protobuf::a_const::Val::Ival(i)) => Some(i.ival),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
 /// The `Constraint` nodes of a list.
 pub(crate) fn constraints(nodes: &[Node]) -> impl Iterator<Item = &protobuf::Constraint> {
     nodes.iter().filter_map(|n| match &n.node {

@@ -20,6 +20,9 @@ pub struct LintConfig {
     pub exposed_schemas: Vec<String>,
     /// Columns every new table must have (`missing-timestamps`).
     pub timestamp_columns: Vec<String>,
+    /// Other sets of columns accepted instead of `timestamp_columns` (`missing-timestamps`):
+    /// `[["createdAt", "updatedAt"], ["inserted_at", "updated_at"]]`.
+    pub timestamp_pairs: Vec<Vec<String>>,
     /// Roles treated as untrusted clients by the policy and grant rules.
     pub client_roles: Vec<String>,
     /// Lint files on this many threads (0 = one per core, at most 2 by default).
@@ -39,6 +42,8 @@ impl Default for LintConfig {
             rules: BTreeMap::new(),
             exposed_schemas: vec!["public".into()],
             timestamp_columns: vec!["created_at".into(), "updated_at".into()],
+            // What ORMs with camelCase columns (Prisma, Sequelize, TypeORM) generate.
+            timestamp_pairs: vec![vec!["createdAt".into(), "updatedAt".into()]],
             client_roles: vec!["anon".into(), "authenticated".into(), "public".into()],
             threads: 0,
             chunked_above_bytes: 1_000_000,

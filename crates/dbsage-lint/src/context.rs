@@ -25,26 +25,39 @@ pub(crate) struct FileContext<'a> {
 }
 
 impl FileContext<'_> {
-    /// The table was created by this file: it is empty and nobody else uses it yet, so locking
-    /// and rewrite concerns do not apply.
-    pub fn is_new_table(&self, name: &QualifiedName) -> bool {
-        self.changes.new_tables.contains(name)
+    /// At `unit`, the table was already created by this file: it is empty and nobody else uses
+    /// it yet, so locking and rewrite concerns do not apply. Before the file creates it, the
+    /// name is the table that existed before (`drop table t; create table t …`).
+    pub fn is_new_table(&self, name: &QualifiedName, unit: &Unit) -> bool {
+        self.changes
+            .new_tables
+            .get(name)
+            .is_some_and(|&created| created < unit.index)
     }
 
-    /// The table existed before this file (or is unknown to the model, which we must assume
-    /// is a real table with rows) and is not temporary.
-    pub fn is_existing_table(&self, name: &QualifiedName) -> bool {
-        !self.is_new_table(name) && !self.model.table(name).is_some_and(|t| t.temporary)
+    /// At `unit`, the table existed before this file (or is unknown to the model, which we
+    /// must assume is a real table with rows) and is not temporary.
+    pub fn is_existing_table(&self, name: &QualifiedName, unit: &Unit) -> bool {
+        !self.is_new_table(name, unit) && !self.model.table(name).is_some_and(|t| t.temporary)
     }
 
-    /// Tables this file created, with their state at the end of the file.
+    /// At `unit`, the index was already created by this file.
+    pub fn is_new_index(&self, name: &QualifiedName, unit: &Unit) -> bool {
+        self.changes
+            .new_indexes
+            .get(name)
+            .is_some_and(|&created| created < unit.index)
+    }
+
+    /// Tables this file created (not temporary, not materialized views), with their state at
+    /// the end of the file.
     pub fn new_tables(&self) -> impl Iterator<Item = (&QualifiedName, &Table)> {
-        let mut names: Vec<&QualifiedName> = self.changes.new_tables.iter().collect();
+        let mut names: Vec<&QualifiedName> = self.changes.new_tables.keys().collect();
         names.sort();
         names
             .into_iter()
             .filter_map(|n| self.model.table(n).map(|t| (n, t)))
-            .filter(|(_, t)| !t.temporary)
+            .filter(|(_, t)| !t.temporary && !t.materialized_view)
     }
 
     pub fn is_acknowledged(&self, unit: &Unit) -> bool {

@@ -33,6 +33,8 @@ pub(crate) struct FileFacts {
     search_path_set: HashSet<String>,
     /// Views given `security_invoker` by `ALTER VIEW … SET (…)`.
     invoker_views: HashSet<QualifiedName>,
+    /// `ALTER TABLE … ADD COLUMN c`: unit index.
+    added_columns: FirstSeen<usize>,
 }
 
 fn first<P: Ord + Copy>(map: &mut FirstSeen<P>, key: (QualifiedName, String), at: P) {
@@ -62,6 +64,15 @@ impl FileFacts {
                     (table.clone(), cmd.name.clone()),
                     place,
                 );
+            }
+            if is_cmd(cmd, AlterTableType::AtAddColumn) {
+                if let Some(NodeEnum::ColumnDef(c)) = cmd_def(cmd) {
+                    first(
+                        &mut self.added_columns,
+                        (table.clone(), c.colname.clone()),
+                        unit.index,
+                    );
+                }
             }
             if is_cmd(cmd, AlterTableType::AtAddConstraint) {
                 if let Some(NodeEnum::Constraint(c)) = cmd_def(cmd) {
@@ -144,6 +155,11 @@ impl FileFacts {
     /// `DROP POLICY IF EXISTS name ON table` came before unit `at`.
     pub fn policy_dropped_before(&self, table: &QualifiedName, name: &str, at: usize) -> bool {
         seen_before(&self.dropped_policies, table, name, at)
+    }
+
+    /// `ALTER TABLE table ADD COLUMN name` came before unit `at`.
+    pub fn column_added_before(&self, table: &QualifiedName, name: &str, at: usize) -> bool {
+        seen_before(&self.added_columns, table, name, at)
     }
 
     /// Some statement of the file sets the search_path of function `name` (`schema.f` as written).

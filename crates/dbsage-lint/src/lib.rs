@@ -44,7 +44,7 @@ pub struct SourceFile {
 
 /// Stack size of the parser threads: PostgreSQL's grammar and our tree walks recurse once per
 /// nesting level, and a generated query with thousands of nested parentheses must not crash.
-const LARGE_STACK: usize = 256 * 1024 * 1024;
+pub(crate) const LARGE_STACK: usize = 256 * 1024 * 1024;
 
 /// Lints `files`, given in migration order (sorted by name): they are replayed in that order
 /// into the schema model. Returns the findings of every file, in file then position order.

@@ -6,7 +6,7 @@
 //! has RLS / has a policy" is judged at the end of that file). Anything the model has not seen
 //! (tables from outside the migrations, such as `auth.users`) is treated as existing.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use dbsage_sql::pg_query::protobuf::{self, AlterTableType, ConstrType, ObjectType};
 use dbsage_sql::NodeEnum;
@@ -18,6 +18,8 @@ use crate::parse::Unit;
 pub(crate) struct Column {
     pub name: String,
     pub type_name: String,
+    /// `varchar(255)` → `[255]`; empty when unbounded or unknown.
+    pub type_mods: Vec<i32>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +44,9 @@ pub(crate) struct Table {
     /// The CREATE TABLE statement (offset, len) in that file.
     pub created_at: (usize, usize),
     pub temporary: bool,
+    /// A materialized view (`CREATE MATERIALIZED VIEW … AS`): new like a table for the
+    /// locking rules, but no table-quality rule (primary key, RLS, timestamps) applies.
+    pub materialized_view: bool,
     pub columns: Vec<Column>,
     pub indexes: Vec<Index>,
     pub primary_key: bool,
@@ -70,12 +75,16 @@ impl Table {
 /// What one file did, for the rules that judge at the end of a file.
 #[derive(Debug, Default)]
 pub(crate) struct FileChanges {
-    /// Tables created by this file.
-    pub new_tables: HashSet<QualifiedName>,
-    /// Indexes created by this file (by name).
-    pub new_indexes: HashSet<QualifiedName>,
+    /// Tables created by this file → the unit index of the first creation: before it, the
+    /// name is the table that existed before the file (`drop table t; create table t …`).
+    pub new_tables: HashMap<QualifiedName, usize>,
+    /// Indexes created by this file (by name) → the unit index of the first creation.
+    pub new_indexes: HashMap<QualifiedName, usize>,
     /// Foreign keys this file added (new or existing tables).
     pub foreign_keys: Vec<ForeignKey>,
+    /// The type a column had before `ALTER COLUMN … TYPE` changed it: (unit index, column) →
+    /// the column as the model knew it then.
+    pub previous_types: HashMap<(usize, String), Column>,
     /// Tables on which this file enabled row level security: (table, offset, len).
     pub rls_enabled: Vec<(QualifiedName, usize, usize)>,
 }
@@ -85,11 +94,24 @@ pub(crate) struct Model {
     pub tables: HashMap<QualifiedName, Table>,
     /// Index name → the table it belongs to.
     pub index_tables: HashMap<QualifiedName, QualifiedName>,
+    /// Functions created by the migrations (lower-cased name without schema) → declared
+    /// VOLATILE (PostgreSQL's default when no volatility is written).
+    pub volatile_functions: HashMap<String, bool>,
 }
 
 impl Model {
     pub fn table(&self, name: &QualifiedName) -> Option<&Table> {
         self.tables.get(name)
+    }
+
+    /// True when the migrations created a function of that name (`f` or `schema.f`, any
+    /// overload) declared VOLATILE, or with no volatility at all.
+    pub fn is_volatile_function(&self, name: &str) -> bool {
+        let unqualified = name.rsplit('.').next().unwrap_or(name);
+        self.volatile_functions
+            .get(&unqualified.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Applies one file's statements, in order.
@@ -115,6 +137,7 @@ impl Model {
                 let mut table = Table {
                     created_at: (unit.offset, unit.len),
                     temporary: relation.relpersistence == "t",
+                    materialized_view: false,
                     columns: Vec::new(),
                     indexes: Vec::new(),
                     primary_key: false,
@@ -139,7 +162,7 @@ impl Model {
                         _ => {}
                     }
                 }
-                changes.new_tables.insert(name.clone());
+                changes.new_tables.entry(name.clone()).or_insert(unit.index);
                 changes.foreign_keys.extend(foreign_keys);
                 self.tables.insert(name, table);
             }
@@ -175,7 +198,11 @@ impl Model {
                         ) => {
                             if let Some(type_name) = &column.type_name {
                                 for c in table.columns.iter_mut().filter(|c| c.name == cmd.name) {
+                                    changes
+                                        .previous_types
+                                        .insert((unit.index, cmd.name.clone()), c.clone());
                                     c.type_name = ast::type_name(type_name);
+                                    c.type_mods = ast::type_mods(type_name);
                                 }
                             }
                         }
@@ -212,7 +239,10 @@ impl Model {
                     }
                     self.index_tables
                         .insert(index_name.clone(), table_name.clone());
-                    changes.new_indexes.insert(index_name.clone());
+                    changes
+                        .new_indexes
+                        .entry(index_name.clone())
+                        .or_insert(unit.index);
                 }
                 if let Some(table) = self.tables.get_mut(&table_name) {
                     table.indexes.push(Index {
@@ -228,6 +258,40 @@ impl Model {
                 if let Some(table) = self.tables.get_mut(&QualifiedName::of(relation)) {
                     table.policies.insert(policy.policy_name.clone());
                 }
+            }
+            NodeEnum::CreateTableAsStmt(create) => {
+                let (Some(into), Some(query)) = (&create.into, &create.query) else {
+                    return;
+                };
+                let materialized = create.objtype == ObjectType::ObjectMatview as i32;
+                let target_list = match &query.node {
+                    Some(NodeEnum::SelectStmt(select)) => select.target_list.as_slice(),
+                    _ => &[],
+                };
+                self.create_from_query(
+                    into,
+                    target_list,
+                    create.if_not_exists,
+                    materialized,
+                    unit,
+                    changes,
+                );
+            }
+            NodeEnum::SelectStmt(select) => {
+                if let Some(into) = &select.into_clause {
+                    self.create_from_query(into, &select.target_list, false, false, unit, changes);
+                }
+            }
+            NodeEnum::CreateFunctionStmt(function) => {
+                let Some(name) = ast::strings(&function.funcname).pop() else {
+                    return;
+                };
+                let volatility = ast::option(&function.options, "volatility")
+                    .and_then(|d| d.arg.as_deref())
+                    .map(|arg| ast::list_names(arg).join(""));
+                let volatile = volatility.is_none_or(|v| v.eq_ignore_ascii_case("volatile"));
+                self.volatile_functions
+                    .insert(name.to_ascii_lowercase(), volatile);
             }
             NodeEnum::DropStmt(drop) => self.apply_drop(drop),
             NodeEnum::RenameStmt(rename) => {
@@ -272,11 +336,54 @@ impl Model {
         }
     }
 
+    /// `CREATE TABLE … AS`, `SELECT … INTO` and `CREATE MATERIALIZED VIEW … AS`: a new
+    /// relation whose columns are the query's output names (types unknown).
+    fn create_from_query(
+        &mut self,
+        into: &protobuf::IntoClause,
+        target_list: &[protobuf::Node],
+        if_not_exists: bool,
+        materialized_view: bool,
+        unit: &Unit,
+        changes: &mut FileChanges,
+    ) {
+        let Some(relation) = &into.rel else { return };
+        let name = QualifiedName::of(relation);
+        if if_not_exists && self.tables.contains_key(&name) {
+            return;
+        }
+        let names = if into.col_names.is_empty() {
+            target_list.iter().filter_map(output_name).collect()
+        } else {
+            ast::strings(&into.col_names)
+        };
+        let table = Table {
+            created_at: (unit.offset, unit.len),
+            temporary: relation.relpersistence == "t",
+            materialized_view,
+            columns: names
+                .into_iter()
+                .map(|name| Column {
+                    name,
+                    type_name: String::new(),
+                    type_mods: Vec::new(),
+                })
+                .collect(),
+            indexes: Vec::new(),
+            primary_key: false,
+            rls: false,
+            policies: BTreeSet::new(),
+            comment: false,
+        };
+        changes.new_tables.entry(name.clone()).or_insert(unit.index);
+        self.tables.insert(name, table);
+    }
+
     fn apply_drop(&mut self, drop: &protobuf::DropStmt) {
         for object in &drop.objects {
             let names = ast::list_names(object);
             match ObjectType::try_from(drop.remove_type) {
-                Ok(ObjectType::ObjectTable) => {
+                Ok(ObjectType::ObjectTable | ObjectType::ObjectMatview) => {
                     if let Some(name) = QualifiedName::from_names(&names) {
                         self.tables.remove(&name);
                     }
@@ -311,6 +418,20 @@ impl Model {
     }
 }
 
+/// The name of a query's output column: its alias, or the last name of a column reference.
+fn output_name(target: &protobuf::Node) -> Option<String> {
+    let Some(NodeEnum::ResTarget(target)) = &target.node else {
+        return None;
+    };
+    if !target.name.is_empty() {
+        return Some(target.name.clone());
+    }
+    match target.val.as_deref().and_then(|v| v.node.as_ref()) {
+        Some(NodeEnum::ColumnRef(column)) => ast::strings(&column.fields).pop(),
+        _ => None,
+    }
+}
+
 fn add_column(
     table_name: &QualifiedName,
     table: &mut Table,
@@ -324,6 +445,11 @@ fn add_column(
             .type_name
             .as_ref()
             .map(ast::type_name)
+            .unwrap_or_default(),
+        type_mods: column
+            .type_name
+            .as_ref()
+            .map(ast::type_mods)
             .unwrap_or_default(),
     });
     for constraint in ast::constraints(&column.constraints) {

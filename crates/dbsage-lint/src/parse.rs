@@ -30,6 +30,8 @@ pub(crate) struct Unit {
     /// Byte offset that `location` fields inside `node` count from (the text that was parsed
     /// started there; a DO block's statements are parsed on their own, from `offset`).
     pub location_base: usize,
+    /// For a DO block: what in its body PostgreSQL would reject.
+    pub body_errors: Vec<crate::plpgsql::BodyError>,
 }
 
 #[derive(Debug, Default)]
@@ -71,10 +73,11 @@ pub(crate) fn statement_units(
     first_index: usize,
 ) -> Vec<Unit> {
     let code_start = dbsage_sql::skip_trivia(sql, start).min(end);
-    let inner = match &node {
+    let block = match &node {
         NodeEnum::DoStmt(do_stmt) => crate::plpgsql::expand_do_block(sql, code_start, end, do_stmt),
-        _ => Vec::new(),
+        _ => crate::plpgsql::DoBlock::default(),
     };
+    let inner = block.statements;
     let mut units = Vec::with_capacity(1 + inner.len());
     units.push(Unit {
         node,
@@ -84,6 +87,7 @@ pub(crate) fn statement_units(
         in_do: false,
         index: first_index,
         location_base,
+        body_errors: block.errors,
     });
     for statement in inner {
         units.push(Unit {
@@ -94,6 +98,7 @@ pub(crate) fn statement_units(
             in_do: true,
             index: first_index + units.len(),
             location_base: statement.offset,
+            body_errors: Vec::new(),
         });
     }
     units

@@ -19,16 +19,26 @@ pub(crate) struct InnerStatement {
     pub guarded: bool,
 }
 
+/// PL/pgSQL that PostgreSQL would reject: the body itself, or static SQL it runs.
+#[derive(Debug, Clone)]
+pub(crate) struct BodyError {
+    pub offset: usize,
+    pub len: usize,
+    pub message: String,
+}
+
+/// What a DO block runs, and what in it PostgreSQL would reject.
+#[derive(Default)]
+pub(crate) struct DoBlock {
+    pub statements: Vec<InnerStatement>,
+    pub errors: Vec<BodyError>,
+}
+
 const WRAPPER_TAG: &str = "$__dbsage_do$";
 
-/// The statements a PL/pgSQL DO block runs (empty for other languages or unparsable bodies:
-/// the server reports those errors at run time, and guessing here would only add noise).
-pub(crate) fn expand_do_block(
-    sql: &str,
-    code_start: usize,
-    end: usize,
-    block: &DoStmt,
-) -> Vec<InnerStatement> {
+/// The statements a PL/pgSQL DO block runs and its syntax errors (nothing for other
+/// languages). Statements in a body that does not parse are not linted: the error says why.
+pub(crate) fn expand_do_block(sql: &str, code_start: usize, end: usize, block: &DoStmt) -> DoBlock {
     let mut body = None;
     let mut language = "plpgsql".to_string();
     for arg in &block.args {
@@ -44,9 +54,11 @@ pub(crate) fn expand_do_block(
             }
         }
     }
-    let Some(body) = body else { return Vec::new() };
+    let Some(body) = body else {
+        return DoBlock::default();
+    };
     if language != "plpgsql" || body.contains(WRAPPER_TAG) {
-        return Vec::new();
+        return DoBlock::default();
     }
     let statement_text = &sql[code_start..end];
     // Where the body sits in the file, so inner findings point at the inner statement. A body
@@ -55,15 +67,29 @@ pub(crate) fn expand_do_block(
     let wrapper = format!(
         "create function __dbsage_do() returns void language plpgsql as {WRAPPER_TAG}{body}{WRAPPER_TAG}"
     );
-    let Ok(tree) = dbsage_sql::pg_query::parse_plpgsql(&wrapper) else {
-        return Vec::new();
+    let fallback = (code_start, end - code_start);
+    let tree = match dbsage_sql::pg_query::parse_plpgsql(&wrapper) {
+        Ok(tree) => tree,
+        Err(dbsage_sql::pg_query::Error::Parse(message)) => {
+            let (offset, len) = body_offset.map_or(fallback, |o| (o, body.len()));
+            return DoBlock {
+                statements: Vec::new(),
+                errors: vec![BodyError {
+                    offset,
+                    len,
+                    message,
+                }],
+            };
+        }
+        // The body parsed but libpg_query's JSON of it did not decode: nothing to report.
+        Err(_) => return DoBlock::default(),
     };
     let mut walker = Walker {
         body,
         body_offset,
         cursor: 0,
-        fallback: (code_start, end - code_start),
-        out: Vec::new(),
+        fallback,
+        out: DoBlock::default(),
     };
     if let Some(functions) = tree.as_array() {
         for function in functions {
@@ -81,7 +107,7 @@ struct Walker<'a> {
     /// Search position in `body`: statements appear in source order.
     cursor: usize,
     fallback: (usize, usize),
-    out: Vec<InnerStatement>,
+    out: DoBlock,
 }
 
 impl Walker<'_> {
@@ -150,17 +176,34 @@ impl Walker<'_> {
             }
             _ => self.fallback,
         };
-        let Ok(statements) = crate::parse::parse_statements(sql) else {
-            return;
+        let statements = match crate::parse::parse_statements(sql) {
+            Ok(statements) => statements,
+            Err(error) => {
+                self.out.errors.push(BodyError {
+                    offset,
+                    len,
+                    message: error.message,
+                });
+                return;
+            }
         };
         for (_, _, node) in statements {
-            self.out.push(InnerStatement {
+            self.out.statements.push(InnerStatement {
                 node,
                 offset,
                 len,
                 guarded,
             });
         }
+    }
+}
+
+/// The syntax error of a `CREATE FUNCTION … LANGUAGE plpgsql` statement's body, if any (a
+/// body that parses but whose JSON libpg_query garbles is not an error).
+pub(crate) fn function_body_error(statement: &str) -> Option<String> {
+    match dbsage_sql::pg_query::parse_plpgsql(statement) {
+        Err(dbsage_sql::pg_query::Error::Parse(message)) => Some(message),
+        _ => None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! `add-column-volatile-default`: ADD COLUMN with a volatile default rewrites the table.
 
-use dbsage_sql::pg_query::protobuf::{AlterTableType, ConstrType};
+use dbsage_sql::pg_query::protobuf::{AlterTableType, ColumnDef, ConstrType};
 use dbsage_sql::NodeEnum;
 
 use super::{alter_table_cmds, cmd_def, is_cmd, Rule};
@@ -16,7 +16,9 @@ pub(crate) const RULE: Rule = Rule {
 ## What it checks
 `ALTER TABLE … ADD COLUMN … DEFAULT <expr>` on a table that existed before this file, where
 `<expr>` calls a volatile function such as `gen_random_uuid()`, `random()`,
-`clock_timestamp()`, `uuid_generate_v4()` or `nextval()`.
+`clock_timestamp()`, `uuid_generate_v4()`, `nextval()` or a function the migrations created
+VOLATILE (the default when a function says nothing); also `GENERATED … STORED`, identity and
+`serial` columns, which are computed for every existing row.
 
 ## Why it matters
 Since PostgreSQL 11 a constant (or stable, like `now()`) default is stored once and the column
@@ -44,7 +46,7 @@ only), and backfill in batches. Default severity: warning.
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         for (table, cmd) in alter_table_cmds(unit) {
-            if !is_cmd(cmd, AlterTableType::AtAddColumn) || !cx.is_existing_table(&table) {
+            if !is_cmd(cmd, AlterTableType::AtAddColumn) || !cx.is_existing_table(&table, unit) {
                 continue;
             }
             let Some(NodeEnum::ColumnDef(column)) = cmd_def(cmd) else { continue };
@@ -58,7 +60,7 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
                 ast::walk_expression(default, &mut |node| {
                     if let NodeEnum::FuncCall(call) = node {
                         let name = ast::function_name(call);
-                        if ast::VOLATILE_FUNCTIONS.contains(&name.as_str()) {
+                        if ast::VOLATILE_FUNCTIONS.contains(&name.as_str()) || cx.model.is_volatile_function(&name) {
                             volatile.get_or_insert(name);
                         }
                     }
@@ -71,10 +73,38 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
                     format!("DEFAULT {function}() is volatile: adding `{}` rewrites `{table}` under an exclusive lock", column.colname),
                     "Add the column without a default, then `ALTER COLUMN … SET DEFAULT …`, and backfill in batches.",
                 ));
+            } else if let Some(what) = computed_for_every_row(column) {
+                hits.push(Hit::at(
+                    unit,
+                    format!("{what}: adding `{}` rewrites `{table}` under an exclusive lock", column.colname),
+                    "Add a plain column, fill it in batches (a trigger keeps new rows in step), then switch readers over.",
+                ));
             }
         }
     }
 }
+
+/// A stored generated column, an identity column or a serial type is filled row by row.
+fn computed_for_every_row(column: &ColumnDef) -> Option<&'static str> {
+    if let Some(t) = &column.type_name {
+        let type_name = ast::type_name(t);
+        if SERIAL_TYPES.contains(&type_name.as_str()) {
+            return Some("a serial column takes nextval() for every row");
+        }
+    }
+    let constraints = ast::constraints(&column.constraints);
+    for c in constraints {
+        if ast::is_constraint(c, ConstrType::ConstrGenerated) && c.generated_kind != "v" {
+            return Some("GENERATED … STORED is computed for every existing row");
+        }
+        if ast::is_constraint(c, ConstrType::ConstrIdentity) {
+            return Some("an identity column takes a value for every existing row");
+        }
+    }
+    None
+}
+
+const SERIAL_TYPES: &[&str] = &["serial", "serial4", "serial8", "bigserial", "smallserial", "serial2"];
 
 #[cfg(test)]
 mod tests {

@@ -40,7 +40,7 @@ backfill, then set NOT NULL. Default severity: error (it fails on a non-empty ta
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         for (table, cmd) in alter_table_cmds(unit) {
-            if !is_cmd(cmd, AlterTableType::AtAddColumn) || !cx.is_existing_table(&table) {
+            if !is_cmd(cmd, AlterTableType::AtAddColumn) || !cx.is_existing_table(&table, unit) {
                 continue;
             }
             let Some(NodeEnum::ColumnDef(column)) = cmd_def(cmd) else { continue };

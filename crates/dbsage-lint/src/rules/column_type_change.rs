@@ -4,6 +4,7 @@ use dbsage_sql::pg_query::protobuf::AlterTableType;
 use dbsage_sql::NodeEnum;
 
 use super::{alter_table_cmds, cmd_def, column_type, is_cmd, Rule};
+use crate::ast;
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
 
@@ -13,8 +14,13 @@ pub(crate) const RULE: Rule = Rule {
     summary: "ALTER COLUMN … TYPE on an existing table (usually a full rewrite under an exclusive lock).",
     doc: r#"
 ## What it checks
-`ALTER TABLE … ALTER COLUMN … TYPE` on a table that existed before this file. Changes to
-`text` or unlimited `varchar` are not reported (binary-compatible from `varchar`, no rewrite).
+`ALTER TABLE … ALTER COLUMN … TYPE` on a table that existed before this file, unless the
+change is binary-coercible and needs no rewrite nor scan: `varchar(n)` → `text`, unbounded
+`varchar` or `varchar(m ≥ n)`; `text` → unbounded `varchar`; `numeric(p, s)` →
+`numeric(p2 ≥ p, s)` or unbounded `numeric`; `varbit(n)` → `varbit(m ≥ n)`; `cidr` → `inet`;
+`xml` → `text`. Other changes, such as `bigint`, `integer` or `bytea` → `text`, rewrite the
+table. When the model does not know the old type (a table from outside the migrations), a
+change to `text` or unbounded `varchar` is assumed to come from `varchar`.
 
 ## Why it matters
 Most type changes rewrite the table and rebuild its indexes while holding an ACCESS EXCLUSIVE
@@ -40,22 +46,62 @@ Default severity: warning.
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         for (table, cmd) in alter_table_cmds(unit) {
-            if !is_cmd(cmd, AlterTableType::AtAlterColumnType) || !cx.is_existing_table(&table) {
+            if !is_cmd(cmd, AlterTableType::AtAlterColumnType) || !cx.is_existing_table(&table, unit) {
                 continue;
             }
             let Some(NodeEnum::ColumnDef(column)) = cmd_def(cmd) else { continue };
             let new_type = column_type(column);
-            let unlimited = column.type_name.as_ref().is_some_and(|t| t.typmods.is_empty());
-            if new_type == "text" || (new_type == "varchar" && unlimited) {
+            let new_mods = column.type_name.as_ref().map(ast::type_mods).unwrap_or_default();
+            let old = cx.changes.previous_types.get(&(unit.index, cmd.name.clone()));
+            let safe = match old {
+                Some(old) => is_binary_coercible(&old.type_name, &old.type_mods, &new_type, &new_mods),
+                None => new_type == "text" || (new_type == "varchar" && new_mods.is_empty()),
+            };
+            if safe {
                 continue;
             }
+            let from = old.map(|o| format!(" from `{}`", spelled(&o.type_name, &o.type_mods))).unwrap_or_default();
             hits.push(Hit::at(
                 unit,
-                format!("changing `{table}`.`{}` to `{new_type}` rewrites the table under an ACCESS EXCLUSIVE lock", cmd.name),
+                format!(
+                    "changing `{table}`.`{}`{from} to `{}` rewrites the table under an ACCESS EXCLUSIVE lock",
+                    cmd.name,
+                    spelled(&new_type, &new_mods)
+                ),
                 "Add a new column, backfill it in batches, switch the code over, then drop the old column.",
             ));
         }
     }
+}
+
+/// True when PostgreSQL changes the column's type without rewriting or scanning the table:
+/// the same binary representation and no narrower limit.
+fn is_binary_coercible(old: &str, old_mods: &[i32], new: &str, new_mods: &[i32]) -> bool {
+    // An unbounded type accepts every value of a bounded one; a bounded one accepts a
+    // narrower bound only (each modifier at least the old one, and the same scale).
+    let widens = |same_scale: bool| {
+        new_mods.is_empty()
+            || (!old_mods.is_empty()
+                && new_mods.first() >= old_mods.first()
+                && (!same_scale || new_mods.get(1).unwrap_or(&0) == old_mods.get(1).unwrap_or(&0)))
+    };
+    match (old, new) {
+        _ if old == new && old_mods == new_mods => true,
+        ("varchar", "text") | ("xml", "text") | ("cidr", "inet") => true,
+        ("text", "varchar") => new_mods.is_empty(),
+        ("varchar", "varchar") | ("varbit", "varbit") => widens(false),
+        ("numeric", "numeric") => widens(true),
+        _ => false,
+    }
+}
+
+/// `varchar(255)`, `numeric(12,2)`, `text`.
+fn spelled(type_name: &str, mods: &[i32]) -> String {
+    if mods.is_empty() {
+        return type_name.to_string();
+    }
+    let mods: Vec<String> = mods.iter().map(i32::to_string).collect();
+    format!("{type_name}({})", mods.join(","))
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ Add `NOT VALID`, then `VALIDATE CONSTRAINT` in a later migration. Default severi
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         for (table, cmd) in alter_table_cmds(unit) {
-            if !is_cmd(cmd, AlterTableType::AtAddConstraint) || !cx.is_existing_table(&table) {
+            if !is_cmd(cmd, AlterTableType::AtAddConstraint) || !cx.is_existing_table(&table, unit) {
                 continue;
             }
             let Some(NodeEnum::Constraint(c)) = cmd_def(cmd) else { continue };
@@ -57,7 +57,7 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
             if !c.skip_validation {
                 hits.push(Hit::at(
                     unit,
-                    format!("adding a {kind} constraint to existing table `{table}` scans it while blocking writes"),
+                    format!("adding {kind} constraint{} to existing table `{table}` scans it while blocking writes", super::constraint_label(c)),
                     "Add it `NOT VALID`, then `VALIDATE CONSTRAINT` in a later migration.",
                 ));
             }

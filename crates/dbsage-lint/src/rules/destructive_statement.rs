@@ -1,12 +1,13 @@
 //! `destructive-statement`: statements that delete data, unless acknowledged.
 
-use dbsage_sql::pg_query::protobuf::{AlterTableType, ObjectType};
+use dbsage_sql::pg_query::protobuf::{self, AlterTableType, ObjectType};
 use dbsage_sql::NodeEnum;
 
 use super::{alter_table_cmds, is_cmd, Rule};
 use crate::ast::{self, QualifiedName};
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
+use crate::parse::Unit;
 
 pub(crate) const RULE: Rule = Rule {
     id: "destructive-statement",
@@ -16,7 +17,11 @@ pub(crate) const RULE: Rule = Rule {
 ## What it checks
 `DROP TABLE`, `DROP SCHEMA`, `DROP DATABASE`, `ALTER TABLE … DROP COLUMN`, `TRUNCATE`, and
 `DELETE` or `UPDATE` without a `WHERE` clause, unless the statement is preceded by
-`-- dbsage:destructive <reason>`. Dropping a table created earlier in the same file is fine.
+`-- dbsage:destructive <reason>`. Dropping a table created earlier in the same file is fine,
+and so is the backfill of a column added earlier in the file (`UPDATE t SET c = …` without
+WHERE, setting only such columns): it overwrites nothing. On a large table that backfill still
+writes every row in one transaction, holding their row locks until it commits: batch it by key
+ranges in a `-- dbsage:no-transaction` file.
 
 ## Why it matters
 These lose data, and a migration cannot be rolled back once it has run: the only way back is a
@@ -61,7 +66,7 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
                 };
                 let all_new = kind == "DROP TABLE"
                     && d.objects.iter().all(|o| {
-                        QualifiedName::from_names(&ast::list_names(o)).is_some_and(|n| cx.is_new_table(&n))
+                        QualifiedName::from_names(&ast::list_names(o)).is_some_and(|n| cx.is_new_table(&n, unit))
                     });
                 if !all_new {
                     report(kind.to_string());
@@ -70,10 +75,12 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
             NodeEnum::DropdbStmt(_) => report("DROP DATABASE".into()),
             NodeEnum::TruncateStmt(_) => report("TRUNCATE".into()),
             NodeEnum::DeleteStmt(d) if d.where_clause.is_none() => report("DELETE without WHERE".into()),
-            NodeEnum::UpdateStmt(u) if u.where_clause.is_none() => report("UPDATE without WHERE".into()),
+            NodeEnum::UpdateStmt(u) if u.where_clause.is_none() && !is_backfill(cx, unit, u) => {
+                report("UPDATE without WHERE".into())
+            }
             NodeEnum::AlterTableStmt(_) => {
                 for (table, cmd) in alter_table_cmds(unit) {
-                    if is_cmd(cmd, AlterTableType::AtDropColumn) && !cx.is_new_table(&table) {
+                    if is_cmd(cmd, AlterTableType::AtDropColumn) && !cx.is_new_table(&table, unit) {
                         report(format!("DROP COLUMN `{}` on `{table}`", cmd.name));
                     }
                 }
@@ -81,6 +88,22 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
             _ => {}
         }
     }
+}
+
+/// An UPDATE that only sets columns this file added earlier (or rows of a table it created)
+/// fills new data: nothing that existed is overwritten.
+fn is_backfill(cx: &FileContext, unit: &Unit, update: &protobuf::UpdateStmt) -> bool {
+    let Some(relation) = &update.relation else { return false };
+    let table = QualifiedName::of(relation);
+    if cx.is_new_table(&table, unit) {
+        return true;
+    }
+    let mut columns = update.target_list.iter().filter_map(|t| match &t.node {
+        Some(NodeEnum::ResTarget(target)) => Some(target.name.as_str()),
+        _ => None,
+    });
+    !update.target_list.is_empty()
+        && columns.all(|column| cx.facts.column_added_before(&table, column, unit.index))
 }
 
 #[cfg(test)]

@@ -46,11 +46,11 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
         }
         let existing = drop.objects.iter().any(|o| {
             let Some(index) = QualifiedName::from_names(&ast::list_names(o)) else { return false };
-            if cx.changes.new_indexes.contains(&index) {
+            if cx.is_new_index(&index, unit) {
                 return false;
             }
             match cx.model.index_tables.get(&index) {
-                Some(table) => cx.is_existing_table(table),
+                Some(table) => cx.is_existing_table(table, unit),
                 None => true,
             }
         });

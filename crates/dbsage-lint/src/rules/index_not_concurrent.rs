@@ -41,7 +41,7 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         let NodeEnum::IndexStmt(index) = &unit.node else { continue };
         let Some(table) = index.relation.as_ref().map(QualifiedName::of) else { continue };
-        if index.concurrent || !cx.is_existing_table(&table) {
+        if index.concurrent || !cx.is_existing_table(&table, unit) {
             continue;
         }
         hits.push(Hit::at(

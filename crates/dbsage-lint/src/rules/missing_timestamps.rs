@@ -11,7 +11,9 @@ pub(crate) const RULE: Rule = Rule {
     doc: r#"
 ## What it checks
 Each table created by the file has, by the end of the file, every column listed in
-`[lint] timestamp_columns` (default `["created_at", "updated_at"]`).
+`[lint] timestamp_columns` (default `["created_at", "updated_at"]`), or every column of one of
+the sets in `[lint] timestamp_pairs` (default `[["createdAt", "updatedAt"]]`, as camelCase
+ORMs name them).
 
 ## Why it matters
 "When was this row created / last changed" is the first question of every incident and every
@@ -33,23 +35,29 @@ create table if not exists notes (
 
 ## Fix
 Add the columns (`timestamptz not null default now()`). Configure the names with
-`[lint] timestamp_columns`, or turn the rule off. Default severity: warning.
+`[lint] timestamp_columns` and `[lint] timestamp_pairs`, or turn the rule off. Default severity: warning.
 "#,
     check,
 };
 
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
+    let accepted = std::iter::once(&cx.config.timestamp_columns).chain(&cx.config.timestamp_pairs);
     for (name, table) in cx.new_tables() {
-        let missing: Vec<&str> = cx
-            .config
-            .timestamp_columns
-            .iter()
-            .filter(|c| !table.has_column(c))
-            .map(String::as_str)
-            .collect();
-        if missing.is_empty() {
-            continue;
+        // Judged against the accepted set with the fewest missing columns (the first on a tie).
+        let mut best: Option<Vec<&str>> = None;
+        for set in accepted.clone() {
+            let missing: Vec<&str> = set
+                .iter()
+                .filter(|c| !table.has_column(c))
+                .map(String::as_str)
+                .collect();
+            if best.as_ref().is_none_or(|b| missing.len() < b.len()) {
+                best = Some(missing);
+            }
         }
+        let Some(missing) = best.filter(|m| !m.is_empty()) else {
+            continue;
+        };
         hits.push(Hit::span(
             table.created_at.0,
             table.created_at.1,

@@ -83,6 +83,8 @@ rules!(
     // Suppressions.
     unused_ignore,
     ignore_without_reason,
+    // PL/pgSQL bodies (last: the SARIF rule indexes of the others stay as they were).
+    plpgsql_syntax_error,
 );
 
 /// Rules that judge the file as a whole (the end-of-file model and [`crate::model::FileChanges`])
@@ -194,6 +196,23 @@ pub(crate) fn added_constraints(unit: &Unit) -> Vec<&protobuf::Constraint> {
         _ => {}
     }
     out
+}
+
+/// How a finding names a table constraint, after a space: `` `name` (a, b)``, the columns
+/// alone when unnamed, nothing for an unnamed CHECK.
+pub(crate) fn constraint_label(c: &protobuf::Constraint) -> String {
+    let keys = if c.fk_attrs.is_empty() {
+        &c.keys
+    } else {
+        &c.fk_attrs
+    };
+    let columns = ast::strings(keys).join(", ");
+    match (c.conname.is_empty(), columns.is_empty()) {
+        (false, false) => format!(" `{}` ({columns})", c.conname),
+        (false, true) => format!(" `{}`", c.conname),
+        (true, false) => format!(" ({columns})"),
+        (true, true) => String::new(),
+    }
 }
 
 pub(crate) fn has_constraint(column: &ColumnDef, kind: ConstrType) -> bool {

@@ -1,8 +1,9 @@
 //! `non-idempotent-add-column`: ADD COLUMN without IF NOT EXISTS.
 
 use dbsage_sql::pg_query::protobuf::AlterTableType;
+use dbsage_sql::NodeEnum;
 
-use super::{alter_table_cmds, is_cmd, Rule};
+use super::{alter_table_cmds, cmd_def, is_cmd, Rule};
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
 
@@ -37,9 +38,13 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units.iter().filter(|u| !u.guarded) {
         for (table, cmd) in alter_table_cmds(unit) {
             if is_cmd(cmd, AlterTableType::AtAddColumn) && !cmd.missing_ok {
+                let column = match cmd_def(cmd) {
+                    Some(NodeEnum::ColumnDef(c)) => format!(" `{}`", c.colname),
+                    _ => String::new(),
+                };
                 hits.push(Hit::at(
                     unit,
-                    format!("ADD COLUMN on `{table}` fails if the column already exists"),
+                    format!("ADD COLUMN{column} on `{table}` fails if the column already exists"),
                     "Write `ADD COLUMN IF NOT EXISTS`.",
                 ));
             }

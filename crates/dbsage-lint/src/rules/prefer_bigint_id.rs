@@ -44,7 +44,7 @@ const NARROW: &[&str] = &["int4", "int2", "int", "integer", "smallint", "serial"
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         for (name, column) in column_definitions(unit) {
-            let key_like = name == "id" || name.ends_with("_id") || has_constraint(column, ConstrType::ConstrPrimary);
+            let key_like = is_key_name(name) || has_constraint(column, ConstrType::ConstrPrimary);
             let type_name = column_type(column);
             if key_like && NARROW.contains(&type_name.as_str()) {
                 hits.push(at_column(
@@ -57,6 +57,18 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
             }
         }
     }
+}
+
+/// `id`, `user_id`, and the camelCase `userId` / `userID` (not `paid`, `valid` nor `UUID`).
+fn is_key_name(name: &str) -> bool {
+    if name.eq_ignore_ascii_case("id") || name.to_ascii_lowercase().ends_with("_id") {
+        return true;
+    }
+    let Some(before) = name.len().checked_sub(2).and_then(|i| name[..i].chars().last()) else {
+        return false;
+    };
+    (name.ends_with("Id") && before.is_alphanumeric())
+        || (name.ends_with("ID") && (before.is_lowercase() || before.is_ascii_digit()))
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
             Ok(ObjectType::ObjectColumn) => format!("renaming column `{relation}`.`{}`", r.subname),
             _ => continue,
         };
-        if cx.is_existing_table(&relation) {
+        if cx.is_existing_table(&relation, unit) {
             hits.push(Hit::at(
                 unit,
                 format!("{what} breaks every client still using the old name"),

@@ -42,7 +42,7 @@ NULL (instant) and drop the check. Default severity: warning.
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         for (table, cmd) in alter_table_cmds(unit) {
-            if is_cmd(cmd, AlterTableType::AtSetNotNull) && cx.is_existing_table(&table) {
+            if is_cmd(cmd, AlterTableType::AtSetNotNull) && cx.is_existing_table(&table, unit) {
                 hits.push(Hit::at(
                     unit,
                     format!("SET NOT NULL on `{table}`.`{}` scans the table under an ACCESS EXCLUSIVE lock", cmd.name),

@@ -1,7 +1,7 @@
 //! `unique-constraint-existing`: ADD UNIQUE / PRIMARY KEY on an existing table builds the index
 //! under a lock.
 
-use dbsage_sql::pg_query::protobuf::{AlterTableType, ConstrType};
+use dbsage_sql::pg_query::protobuf::{self, AlterTableType, ConstrType};
 use dbsage_sql::NodeEnum;
 
 use super::{alter_table_cmds, cmd_def, is_cmd, Rule};
@@ -44,10 +44,18 @@ severity: warning.
 fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         for (table, cmd) in alter_table_cmds(unit) {
-            if !is_cmd(cmd, AlterTableType::AtAddConstraint) || !cx.is_existing_table(&table) {
+            if !cx.is_existing_table(&table, unit) {
                 continue;
             }
-            let Some(NodeEnum::Constraint(c)) = cmd_def(cmd) else { continue };
+            // `ADD CONSTRAINT … UNIQUE`, or `ADD COLUMN x … UNIQUE / PRIMARY KEY`.
+            let (constraints, column): (Vec<&protobuf::Constraint>, _) = match cmd_def(cmd) {
+                Some(NodeEnum::Constraint(c)) if is_cmd(cmd, AlterTableType::AtAddConstraint) => (vec![c], None),
+                Some(NodeEnum::ColumnDef(column)) if is_cmd(cmd, AlterTableType::AtAddColumn) => {
+                    (ast::constraints(&column.constraints).collect(), Some(column.colname.as_str()))
+                }
+                _ => continue,
+            };
+            for c in constraints {
             let kind = if ast::is_constraint(c, ConstrType::ConstrUnique) {
                 "UNIQUE"
             } else if ast::is_constraint(c, ConstrType::ConstrPrimary) {
@@ -58,9 +66,16 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
             if c.indexname.is_empty() {
                 hits.push(Hit::at(
                     unit,
-                    format!("adding a {kind} constraint to existing table `{table}` builds its index while blocking writes"),
+                    format!(
+                        "adding {kind} constraint{} to existing table `{table}` builds its index while blocking writes",
+                        match column {
+                            Some(column) => format!(" on new column `{column}`"),
+                            None => super::constraint_label(c),
+                        }
+                    ),
                     "Create the unique index CONCURRENTLY first, then `ADD CONSTRAINT … USING INDEX`.",
                 ));
+            }
             }
         }
     }
