@@ -427,7 +427,9 @@ fn fix_migration_splits_and_deduplicates() {
         .map(String::as_str)
         .collect();
     assert_eq!(keys.len(), 6);
-    for key in ["check", "severity", "object", "message", "evidence", "fix_sql"] {
+    for key in [
+        "check", "severity", "object", "message", "evidence", "fix_sql",
+    ] {
         assert!(keys.contains(&key));
     }
     assert_eq!(json["severity"], "error");
