@@ -17,6 +17,7 @@ pub mod redact;
 pub use error::{Error, Result};
 pub mod env;
 pub mod event_log;
+pub mod exposure;
 pub mod gates;
 pub mod history;
 pub mod lint;

@@ -7,18 +7,21 @@ use crate::config::Project;
 use crate::error::{Error, Result};
 use crate::migrations::MigrationFile;
 
-/// The `[lint]` table of dbsage.toml (defaults when absent).
+/// The `[lint]` table of dbsage.toml (defaults when absent), with the project's exposed schemas
+/// when `[lint] exposed_schemas` is not set (see [`crate::exposure`]).
 pub fn config(project: &Project) -> Result<LintConfig> {
-    match project.config.other.get("lint") {
-        None => Ok(LintConfig::default()),
+    let exposure = crate::exposure::exposed_schemas(project)?;
+    let config = match project.config.other.get("lint") {
+        None => LintConfig::default(),
         Some(value) => value
             .clone()
             .try_into()
             .map_err(|e: toml::de::Error| Error::Config {
                 message: format!("[lint] in dbsage.toml: {}", e.message()),
                 hint: "see `dbsage lint --help` for the keys".into(),
-            }),
-    }
+            })?,
+    };
+    Ok(config.with_exposed_schemas(exposure.schemas))
 }
 
 /// Lints the migrations' up files, in order (down files undo on purpose: not linted).

@@ -52,6 +52,15 @@ impl Default for LintConfig {
     }
 }
 
+/// The rules about row-level security and what an API exposes: off by default on a project that
+/// exposes no schema (plain PostgreSQL), where they would flag every table.
+pub const API_EXPOSURE_RULES: &[&str] = &[
+    "rls-not-enabled",
+    "rls-enabled-no-policy",
+    "security-definer-view",
+    "grant-all-to-anon",
+];
+
 /// A severity override: `error`, `warning` or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -97,6 +106,18 @@ impl LintConfig {
             Some(RuleLevel::Warning) => Some(Severity::Warning),
             Some(RuleLevel::Off) => None,
         }
+    }
+
+    /// Uses `schemas` as the exposed schemas (the project's, when `[lint] exposed_schemas` is not
+    /// set). With none, the [`API_EXPOSURE_RULES`] not configured in `rules` are turned off.
+    pub fn with_exposed_schemas(mut self, schemas: Vec<String>) -> Self {
+        if schemas.is_empty() {
+            for id in API_EXPOSURE_RULES {
+                self.rules.entry(id.to_string()).or_insert(RuleLevel::Off);
+            }
+        }
+        self.exposed_schemas = schemas;
+        self
     }
 
     pub(crate) fn is_exposed(&self, schema: &str) -> bool {

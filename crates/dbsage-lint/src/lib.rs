@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-pub use config::{ConfigError, LintConfig, RuleLevel};
+pub use config::{ConfigError, LintConfig, RuleLevel, API_EXPOSURE_RULES};
 pub use finding::{Finding, RuleInfo, Severity};
 pub use render::{render_github, render_human, render_json, render_sarif};
 

@@ -16,7 +16,9 @@ use serde_json::{Map, Value};
 
 use crate::error::{db_message, sqlstate, SecureError};
 use crate::facts::{table_facts, touched_tables, TableFacts, Touched};
-use crate::impersonate::{check_contained, existing_roles, set_claims, set_role};
+use crate::impersonate::{
+    check_contained, check_setting_name, existing_roles, set_claims, set_role, set_settings,
+};
 use crate::policy_tests::runner::{run_statement, Outcome};
 use crate::sqltext::{literal, qualified, quote_ident};
 
@@ -114,6 +116,21 @@ pub fn explain(
     sub: Option<&str>,
     query: &str,
 ) -> Result<Explanation, SecureError> {
+    explain_with_settings(client, role, sub, &BTreeMap::new(), query)
+}
+
+/// [`explain`] with custom settings in effect (`app.current_org = 42`), for policies that read
+/// `current_setting()`; the per-row policy evaluation sees them too.
+pub fn explain_with_settings(
+    client: &mut postgres::Client,
+    role: &str,
+    sub: Option<&str>,
+    settings: &BTreeMap<String, String>,
+    query: &str,
+) -> Result<Explanation, SecureError> {
+    for name in settings.keys() {
+        check_setting_name(name).map_err(SecureError::BadInput)?;
+    }
     if !existing_roles(client)?.contains(role) {
         return Err(SecureError::UnknownRole {
             role: role.to_string(),
@@ -150,6 +167,7 @@ pub fn explain(
         }
     };
     set_claims(&mut tx, role, &claims).map_err(SecureError::db("setting the claims"))?;
+    set_settings(&mut tx, settings).map_err(SecureError::db("applying --set"))?;
     let outcome = {
         let mut sp = tx.savepoint("run").map_err(SecureError::db("savepoint"))?;
         set_role(&mut sp, role)

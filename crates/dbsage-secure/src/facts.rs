@@ -50,7 +50,8 @@ pub(crate) struct TableFacts {
     /// table without FORCE ROW LEVEL SECURITY.
     pub bypass: bool,
     pub schema_usage: bool,
-    /// SELECT, INSERT, UPDATE, DELETE privilege, in [`COMMANDS`] order.
+    /// SELECT, INSERT, UPDATE, DELETE privilege, in [`COMMANDS`] order: on the table or on
+    /// at least one of its columns (`grant insert (a)` allows inserting into `a`).
     pub granted: [bool; 4],
     pub policies: Vec<PolicyFact>,
     /// Primary key columns, to name rows in explanations.
@@ -103,9 +104,9 @@ pub(crate) fn table_facts(
                     r.rolsuper or r.rolbypassrls
                       or (pg_has_role(r.oid, c.relowner, 'USAGE') and not c.relforcerowsecurity),
                     has_schema_privilege(r.oid, c.relnamespace, 'USAGE'),
-                    has_table_privilege(r.oid, c.oid, 'SELECT'),
-                    has_table_privilege(r.oid, c.oid, 'INSERT'),
-                    has_table_privilege(r.oid, c.oid, 'UPDATE'),
+                    has_any_column_privilege(r.oid, c.oid, 'SELECT'),
+                    has_any_column_privilege(r.oid, c.oid, 'INSERT'),
+                    has_any_column_privilege(r.oid, c.oid, 'UPDATE'),
                     has_table_privilege(r.oid, c.oid, 'DELETE'),
                     coalesce((select array_agg(a.attname::text order by k.ord)
                                 from pg_index i

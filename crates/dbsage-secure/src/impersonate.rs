@@ -40,6 +40,39 @@ pub(crate) fn set_claims(
     Ok(())
 }
 
+/// Checks a custom setting's name: only dotted names (`app.current_org`), the ones
+/// applications define, so a setting can never change the role or the session's own limits.
+pub(crate) fn check_setting_name(name: &str) -> Result<(), String> {
+    let valid = name.contains('.')
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a custom setting: give dotted names such as app.current_org (the ones current_setting() reads in policies)"
+        ))
+    }
+}
+
+/// Sets custom settings for the rest of the transaction (`set_config(name, value, true)`), as
+/// an application does before its queries (`set local app.current_org = '42'`).
+pub(crate) fn set_settings(
+    client: &mut impl GenericClient,
+    settings: &std::collections::BTreeMap<String, String>,
+) -> Result<(), postgres::Error> {
+    for (name, value) in settings {
+        client.execute(
+            "select set_config($1::text, $2::text, true)",
+            &[name, value],
+        )?;
+    }
+    Ok(())
+}
+
 /// `SET LOCAL ROLE role`.
 pub(crate) fn set_role(client: &mut impl GenericClient, role: &str) -> Result<(), postgres::Error> {
     client.batch_execute(&format!("set local role {}", quote_ident(role)))

@@ -24,7 +24,7 @@ mod sqltext;
 
 pub use audit::{audit, fix_migration, AuditFinding, AuditOptions, Severity};
 pub use error::SecureError;
-pub use explain::{explain, Explanation};
+pub use explain::{explain, explain_with_settings, Explanation};
 pub use facts::COMMANDS;
 pub use pgtap::{parse_tap, run_pgtap, TapFile, TapReport, TapTest};
 pub use policy_tests::coverage::{coverage, Coverage, CoverageCell};

@@ -75,7 +75,7 @@ fn rls_disabled_in_exposed_schema() {
 fn unexposed_schemas_are_not_reported_unless_asked() {
     let (_cluster, mut client) = common::start();
     client
-        .batch_execute("create schema api; create table api.items (id int);")
+        .batch_execute("create schema api; create table api.items (id int); grant usage on schema api to anon; grant select on api.items to anon;")
         .unwrap();
     let default = run(&mut client);
     assert!(of(
@@ -426,8 +426,10 @@ fn fix_migration_splits_and_deduplicates() {
         .keys()
         .map(String::as_str)
         .collect();
-    assert_eq!(keys.len(), 5);
-    for key in ["check", "severity", "object", "message", "fix_sql"] {
+    assert_eq!(keys.len(), 6);
+    for key in [
+        "check", "severity", "object", "message", "evidence", "fix_sql",
+    ] {
         assert!(keys.contains(&key));
     }
     assert_eq!(json["severity"], "error");

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -51,9 +52,11 @@ pub enum SecureAction {
     Coverage {
         #[command(flatten)]
         place: Where,
-        #[arg(long, default_value = "tests/rls")]
-        tests: PathBuf,
-        /// Roles to cover (default: anon, authenticated).
+        /// Directory (or file) of policy tests (default tests/rls; without it every cell is
+        /// untested).
+        #[arg(long)]
+        tests: Option<PathBuf>,
+        /// Roles to cover (default: anon and authenticated, when they exist).
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
     },
@@ -65,6 +68,10 @@ pub enum SecureAction {
         /// ROLE or ROLE:SUB (the JWT subject, i.e. auth.uid()).
         #[arg(long = "as", value_name = "ROLE[:SUB]")]
         as_role: String,
+        /// Custom setting for policies that read current_setting(), e.g. --set app.current_org=42
+        /// (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        settings: Vec<String>,
         query: String,
     },
 }
@@ -144,7 +151,16 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
     match args.action {
         SecureAction::Audit { place, fix } => {
-            let options = dbsage_secure::AuditOptions::default();
+            let exposure = dbsage_core::exposure::exposed_schemas(&project)?;
+            if exposure.is_plain() {
+                return Err(Error::Config {
+                    message: "secure audit needs the exposed schemas (the ones an API serves): this project has no supabase/config.toml and no [lint] exposed_schemas, so there is nothing to judge row-level security against".into(),
+                    hint: dbsage_core::exposure::SET_EXPOSED_SCHEMAS_HINT.into(),
+                });
+            }
+            let options = dbsage_secure::AuditOptions {
+                exposed_schemas: exposure.schemas,
+            };
             let findings = on_database(&project, &place, false, |c| {
                 dbsage_secure::audit(c, &options).map_err(secure_error)
             })?;
@@ -234,8 +250,19 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
             tests,
             roles,
         } => {
-            let files =
-                dbsage_secure::load_tests(&tests_path(&project, &tests)).map_err(secure_error)?;
+            let files = match &tests {
+                Some(path) => {
+                    dbsage_secure::load_tests(&tests_path(&project, path)).map_err(secure_error)?
+                }
+                None => {
+                    let default = project.root.join("tests/rls");
+                    if default.exists() {
+                        dbsage_secure::load_tests(&default).map_err(secure_error)?
+                    } else {
+                        Vec::new()
+                    }
+                }
+            };
             let coverage = on_database(&project, &place, true, |c| {
                 dbsage_secure::coverage(c, &files, &roles).map_err(secure_error)
             })?;
@@ -283,14 +310,17 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
         SecureAction::Explain {
             place,
             as_role,
+            settings,
             query,
         } => {
+            let settings = parse_settings(&settings)?;
             let (role, sub) = match as_role.split_once(':') {
                 Some((r, s)) => (r.to_string(), Some(s.to_string())),
                 None => (as_role.clone(), None),
             };
             let explanation = on_database(&project, &place, true, |c| {
-                dbsage_secure::explain(c, &role, sub.as_deref(), &query).map_err(secure_error)
+                dbsage_secure::explain_with_settings(c, &role, sub.as_deref(), &settings, &query)
+                    .map_err(secure_error)
             })?;
             if out.json_mode() {
                 out.json(&json!(explanation));
@@ -329,6 +359,22 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
             Ok(if explanation.error.is_some() { 1 } else { 0 })
         }
     }
+}
+
+/// `--set NAME=VALUE` options as a map.
+fn parse_settings(settings: &[String]) -> dbsage_core::Result<BTreeMap<String, String>> {
+    settings
+        .iter()
+        .map(|s| match s.split_once('=') {
+            Some((name, value)) if !name.trim().is_empty() => {
+                Ok((name.trim().to_string(), value.to_string()))
+            }
+            _ => Err(Error::Config {
+                message: format!("--set {s}: expected NAME=VALUE"),
+                hint: "for example --set app.current_org=42".into(),
+            }),
+        })
+        .collect()
 }
 
 fn collect_sql(dir: &Path, out: &mut Vec<PathBuf>) {

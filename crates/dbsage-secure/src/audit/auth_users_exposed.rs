@@ -7,7 +7,7 @@
 //! authenticated. Fix: revoke the API roles' access to the view (or expose a
 //! `security_invoker` view of only the needed columns of a profiles table).
 
-use super::{finding, grants_to, Check, Context, Severity, API_ROLES};
+use super::{finding, Check, Context, Severity, API_ROLES};
 use crate::sqltext::qualified;
 
 pub(crate) const CHECK: Check = Check {
@@ -25,7 +25,7 @@ fn run(ctx: &Context) -> Vec<super::AuditFinding> {
         let Some(v) = ctx.catalog.view(schema, view) else {
             continue;
         };
-        let via: Vec<&str> = grants_to(&v.grants, API_ROLES, "SELECT").collect();
+        let via = ctx.reachers(schema, &v.grants, API_ROLES, "SELECT");
         if via.is_empty() {
             continue;
         }

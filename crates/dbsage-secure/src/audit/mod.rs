@@ -5,26 +5,37 @@
 //! read once through [`dbsage_catalog`]; the one fact the catalog does not carry (which views
 //! read `auth.users`) is queried here from `pg_depend`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
-use dbsage_catalog::{Catalog, Grant, ReadOptions};
+use dbsage_catalog::{Catalog, Grant, Policy, ReadOptions};
 use serde::Serialize;
 
 use crate::error::SecureError;
 
 mod auth_users_exposed;
+mod constant_true;
+mod extension_in_public;
+mod extension_version_outdated;
+mod fkey_to_auth_unique;
+mod foreign_table_in_api;
+mod function_search_path_mutable;
+mod materialized_view_in_api;
 mod multiple_permissive_policies;
 mod policy_always_true;
 mod policy_exists_rls_disabled;
 mod policy_per_row_auth_call;
 mod policy_uses_user_metadata;
+mod public_bucket_allows_listing;
+mod queue_exposed_in_api;
 mod rls_disabled_in_exposed_schema;
 mod rls_enabled_no_policy;
 mod security_definer_function_executable_by_anon;
+mod security_definer_function_executable_by_authenticated;
 mod security_definer_function_search_path;
 mod security_definer_view;
 mod sensitive_columns_exposed;
 mod table_writable_by_anon_without_rls;
+mod unsupported_reg_types;
 
 /// What to audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +86,8 @@ pub struct AuditFinding {
     pub object: String,
     /// What is wrong and why it matters.
     pub message: String,
+    /// The facts the verdict rests on (grants, settings, versions), an object per check.
+    pub evidence: serde_json::Value,
     /// SQL that fixes it (a template to complete when it says so in a comment).
     pub fix_sql: Option<String>,
 }
@@ -85,11 +98,96 @@ pub(crate) struct Context<'a> {
     pub exposed: &'a [String],
     /// `(schema, view)` of every view or materialized view that reads `auth.users`.
     pub auth_users_views: Vec<(String, String)>,
+    /// Roles that row-level security never applies to (BYPASSRLS or superuser).
+    pub bypass_roles: BTreeSet<String>,
+    /// `(schema, table, policy, clause)` of every policy clause (`using`, `with check`) the
+    /// server's planner reduces to constant true.
+    pub always_true: BTreeSet<(String, String, String, &'static str)>,
+    /// Extension name → the version `CREATE EXTENSION` would install today.
+    pub extension_defaults: BTreeMap<String, String>,
+    /// Ids of the storage buckets marked public.
+    pub public_buckets: Vec<String>,
 }
+
+/// Schemas Supabase (or its compatibility layer) creates and manages: their objects are not the
+/// project's to fix.
+pub(crate) const MANAGED_SCHEMAS: &[&str] = &[
+    "auth",
+    "storage",
+    "extensions",
+    "graphql",
+    "graphql_public",
+    "realtime",
+    "supabase_functions",
+    "supabase_migrations",
+    "vault",
+    "pgsodium",
+    "pgsodium_masks",
+    "net",
+    "cron",
+    "pgbouncer",
+    "dbsage",
+];
 
 impl Context<'_> {
     pub fn is_exposed(&self, schema: &str) -> bool {
         self.exposed.iter().any(|s| s == schema)
+    }
+
+    pub fn is_managed(&self, schema: &str) -> bool {
+        MANAGED_SCHEMAS.contains(&schema)
+    }
+
+    /// Whether `role` (or PUBLIC) has USAGE on `schema`, or owns it: without it no object in
+    /// the schema is reachable, whatever the object's own grants.
+    pub fn schema_usage(&self, schema: &str, role: &str) -> bool {
+        self.catalog
+            .schemas
+            .iter()
+            .find(|s| s.name == schema)
+            .is_some_and(|s| s.owner == role || granted(&s.grants, &[role], "USAGE"))
+    }
+
+    /// The API roles among `roles` that hold `privilege` in `grants` (directly or through
+    /// PUBLIC) and USAGE on `schema`: who really reaches the object through the API.
+    pub fn reachers(
+        &self,
+        schema: &str,
+        grants: &[Grant],
+        roles: &[&'static str],
+        privilege: &str,
+    ) -> Vec<&'static str> {
+        roles
+            .iter()
+            .copied()
+            .filter(|r| granted(grants, &[r], privilege) && self.schema_usage(schema, r))
+            .collect()
+    }
+
+    /// The API roles that reach `table` through the API with any command: a grant on the table
+    /// or on one of its columns, and USAGE on its schema.
+    pub fn table_reachers(&self, table: &dbsage_catalog::Table) -> Vec<&'static str> {
+        API_ROLES
+            .iter()
+            .copied()
+            .filter(|r| {
+                ["SELECT", "INSERT", "UPDATE", "DELETE"].iter().any(|p| {
+                    granted(&table.grants, &[r], p)
+                        || table.columns.iter().any(|c| granted(&c.grants, &[r], p))
+                })
+            })
+            .filter(|r| self.schema_usage(&table.schema, r))
+            .collect()
+    }
+
+    /// Whether every role the policy names bypasses row-level security, so the policy never
+    /// decides anything (a `to service_role` policy).
+    pub fn only_bypass_roles(&self, policy: &Policy) -> bool {
+        !policy.roles.is_empty()
+            && policy
+                .roles
+                .iter()
+                .all(|r| self.bypass_roles.contains(r.as_str()))
     }
 }
 
@@ -126,10 +224,18 @@ pub fn audit(
     let catalog = Catalog::read(client, &ReadOptions::default())
         .map_err(SecureError::db("reading the schema"))?;
     let auth_users_views = views_over_auth_users(client)?;
+    let bypass_roles = bypass_roles(client)?;
+    let always_true = constant_true::always_true_clauses(client, &catalog);
+    let extension_defaults = extension_defaults(client)?;
+    let public_buckets = public_buckets(client)?;
     let ctx = Context {
         catalog: &catalog,
         exposed: &options.exposed_schemas,
         auth_users_views,
+        bypass_roles,
+        always_true,
+        extension_defaults,
+        public_buckets,
     };
     let mut findings = Vec::new();
     for check in CHECKS {
@@ -162,6 +268,16 @@ pub(crate) const CHECKS: &[Check] = &[
     auth_users_exposed::CHECK,
     table_writable_by_anon_without_rls::CHECK,
     sensitive_columns_exposed::CHECK,
+    function_search_path_mutable::CHECK,
+    security_definer_function_executable_by_authenticated::CHECK,
+    extension_in_public::CHECK,
+    extension_version_outdated::CHECK,
+    materialized_view_in_api::CHECK,
+    foreign_table_in_api::CHECK,
+    unsupported_reg_types::CHECK,
+    queue_exposed_in_api::CHECK,
+    fkey_to_auth_unique::CHECK,
+    public_bucket_allows_listing::CHECK,
 ];
 
 /// The ids of every check, in the order they run.
@@ -244,6 +360,51 @@ fn views_over_auth_users(
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// Roles with BYPASSRLS or SUPERUSER.
+fn bypass_roles(client: &mut postgres::Client) -> Result<BTreeSet<String>, SecureError> {
+    let rows = client
+        .query(
+            "select rolname::text from pg_roles where rolbypassrls or rolsuper",
+            &[],
+        )
+        .map_err(SecureError::db(
+            "listing the roles that bypass row-level security",
+        ))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// The public buckets of Supabase Storage (none when there is no `storage.buckets`).
+fn public_buckets(client: &mut postgres::Client) -> Result<Vec<String>, SecureError> {
+    let exists: bool = client
+        .query_one("select to_regclass('storage.buckets') is not null", &[])
+        .map_err(SecureError::db("looking for storage.buckets"))?
+        .get(0);
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = client
+        .query(
+            "select id::text from storage.buckets where public order by 1",
+            &[],
+        )
+        .map_err(SecureError::db("reading the public storage buckets"))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+/// `default_version` of every installed extension.
+fn extension_defaults(
+    client: &mut postgres::Client,
+) -> Result<BTreeMap<String, String>, SecureError> {
+    let rows = client
+        .query(
+            "select name::text, default_version::text from pg_available_extensions
+              where installed_version is not null and default_version is not null",
+            &[],
+        )
+        .map_err(SecureError::db("reading the extensions' default versions"))?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// A finding, built the same way by every check.
 pub(crate) fn finding(
     check: &str,
@@ -257,6 +418,15 @@ pub(crate) fn finding(
         severity,
         object,
         message,
+        evidence: serde_json::json!({}),
         fix_sql,
+    }
+}
+
+impl AuditFinding {
+    /// The finding with `evidence` (an object) attached.
+    pub(crate) fn with_evidence(mut self, evidence: serde_json::Value) -> Self {
+        self.evidence = evidence;
+        self
     }
 }

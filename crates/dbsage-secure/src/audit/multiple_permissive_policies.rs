@@ -41,7 +41,7 @@ fn run(ctx: &Context) -> Vec<super::AuditFinding> {
             .iter()
             .flat_map(|p| p.roles.iter().map(String::as_str))
             .collect();
-        for role in roles {
+        for role in roles.into_iter().filter(|r| !ctx.bypass_roles.contains(*r)) {
             let mut overlaps = Vec::new();
             let mut involved: Vec<&Policy> = Vec::new();
             for &action in ACTIONS {

@@ -21,9 +21,14 @@ fn run(ctx: &Context) -> Vec<super::AuditFinding> {
         .tables
         .iter()
         .filter(|t| t.kind != TableKind::Foreign && ctx.is_exposed(&t.schema) && !t.rls_enabled)
-        .map(|t| {
+        .filter_map(|t| {
+            // Without a grant and USAGE on the schema the API cannot reach the table at all.
+            let reachers = ctx.table_reachers(t);
+            if reachers.is_empty() {
+                return None;
+            }
             let name = qualified(&t.schema, &t.name);
-            finding(
+            Some(finding(
                 CHECK.id,
                 Severity::Error,
                 format!("table {name}"),
@@ -32,6 +37,7 @@ fn run(ctx: &Context) -> Vec<super::AuditFinding> {
                 ),
                 Some(format!("alter table {name} enable row level security;")),
             )
+            .with_evidence(serde_json::json!({"rls_enabled": false, "reached_by": reachers})))
         })
         .collect()
 }

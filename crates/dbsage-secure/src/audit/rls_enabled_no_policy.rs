@@ -1,4 +1,5 @@
-//! `rls-enabled-no-policy`: row-level security is on but no policy exists.
+//! `rls-enabled-no-policy`: row-level security is on but no policy exists, in any schema the
+//! project owns (silent denial is the same whether or not the API serves the schema).
 //!
 //! Why it matters: this is the silent-denial case: every query by a non-owner returns zero rows
 //! and every write affects none, without an error. Sometimes intended (a table only the
@@ -18,7 +19,7 @@ fn run(ctx: &Context) -> Vec<super::AuditFinding> {
     ctx.catalog
         .tables
         .iter()
-        .filter(|t| ctx.is_exposed(&t.schema) && t.rls_enabled && t.policies.is_empty())
+        .filter(|t| !ctx.is_managed(&t.schema) && t.rls_enabled && t.policies.is_empty())
         .map(|t| {
             let name = qualified(&t.schema, &t.name);
             finding(

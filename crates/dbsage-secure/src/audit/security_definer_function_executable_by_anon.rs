@@ -16,14 +16,19 @@ pub(crate) const CHECK: Check = Check {
     run,
 };
 
+/// Trigger (and event trigger) functions cannot be called through `/rpc`, nor directly at all.
+pub(crate) fn is_trigger(f: &dbsage_catalog::Function) -> bool {
+    matches!(f.result.as_deref(), Some("trigger") | Some("event_trigger"))
+}
+
 fn run(ctx: &Context) -> Vec<super::AuditFinding> {
     ctx.catalog
         .functions
         .iter()
-        .filter(|f| f.security_definer && ctx.is_exposed(&f.schema))
+        .filter(|f| f.security_definer && ctx.is_exposed(&f.schema) && !is_trigger(f))
         .filter_map(|f| {
             let via: Vec<&str> = grants_to(&f.grants, &["anon"], "EXECUTE").collect();
-            if via.is_empty() {
+            if via.is_empty() || !ctx.schema_usage(&f.schema, "anon") {
                 return None;
             }
             let name = qualified(&f.schema, &f.name);

@@ -6,7 +6,7 @@
 //! applies the caller's grants and policies; not automated because callers may lose access
 //! they relied on.
 
-use super::{finding, Check, Context, Severity};
+use super::{finding, Check, Context, Severity, API_ROLES};
 use crate::sqltext::qualified;
 
 pub(crate) const CHECK: Check = Check {
@@ -33,9 +33,13 @@ fn run(ctx: &Context) -> Vec<super::AuditFinding> {
         .views
         .iter()
         .filter(|v| !v.materialized && ctx.is_exposed(&v.schema) && !is_invoker(&v.options))
-        .map(|v| {
+        .filter_map(|v| {
+            let readers = ctx.reachers(&v.schema, &v.grants, API_ROLES, "SELECT");
+            if readers.is_empty() {
+                return None;
+            }
             let name = qualified(&v.schema, &v.name);
-            finding(
+            Some(finding(
                 CHECK.id,
                 Severity::Error,
                 format!("view {name}"),
@@ -45,6 +49,7 @@ fn run(ctx: &Context) -> Vec<super::AuditFinding> {
                 ),
                 Some(format!("alter view {name} set (security_invoker = true);")),
             )
+            .with_evidence(serde_json::json!({"owner": v.owner, "options": v.options, "readers": readers})))
         })
         .collect()
 }

@@ -19,7 +19,10 @@ pub(crate) const CHECK: Check = Check {
 fn run(ctx: &Context) -> Vec<super::AuditFinding> {
     let mut findings = Vec::new();
     for table in &ctx.catalog.tables {
-        if table.kind == TableKind::Foreign || table.rls_enabled {
+        if table.kind == TableKind::Foreign
+            || table.rls_enabled
+            || !ctx.schema_usage(&table.schema, "anon")
+        {
             continue;
         }
         let writes: Vec<&str> = ["INSERT", "UPDATE", "DELETE"]

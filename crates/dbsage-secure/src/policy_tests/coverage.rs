@@ -59,18 +59,31 @@ impl Coverage {
     }
 }
 
-/// Builds the coverage matrix; `roles` empty means [`crate::DEFAULT_ROLES`].
+/// Builds the coverage matrix; `roles` empty means those of [`crate::DEFAULT_ROLES`] that
+/// exist (a plain PostgreSQL database has none of them: then the roles must be given).
+/// Without test files every cell is untested.
 pub fn coverage(
     client: &mut postgres::Client,
     files: &[TestFile],
     roles: &[String],
 ) -> Result<Coverage, SecureError> {
+    let existing = existing_roles(client)?;
     let roles: Vec<String> = if roles.is_empty() {
-        crate::DEFAULT_ROLES.iter().map(|r| r.to_string()).collect()
+        let defaults: Vec<String> = crate::DEFAULT_ROLES
+            .iter()
+            .filter(|r| existing.contains(**r))
+            .map(|r| r.to_string())
+            .collect();
+        if defaults.is_empty() {
+            return Err(SecureError::BadInput(format!(
+                "secure coverage: none of the API roles ({}) exists in this database: name the roles your application connects as, e.g. --roles app_user,app_readonly",
+                crate::DEFAULT_ROLES.join(", ")
+            )));
+        }
+        defaults
     } else {
         roles.to_vec()
     };
-    let existing = existing_roles(client)?;
     for role in &roles {
         if !existing.contains(role) {
             return Err(SecureError::UnknownRole {

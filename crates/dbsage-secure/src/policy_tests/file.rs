@@ -10,11 +10,14 @@
 //! expect = { rows = 2 }   # or { rows_at_least = 1 }, { error = "42501" }, { denied = true }
 //! ```
 //!
+//! `set = { "app.current_org" = "42" }` (in the file, for every case, or in a case, which wins)
+//! sets custom settings before the case runs, for policies that read `current_setting()`.
 //! `as` also takes `claims = { … }` (the whole JWT payload), or is just a role name
 //! (`as = "anon"`); a case may instead say `role = "anon"` (and `claims`) at its top level.
 //! Every mistake is reported with the file, line, column and key, because a test file that
 //! silently means something else is worse than none.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -40,6 +43,8 @@ pub struct Actor {
     pub role: String,
     /// The JWT payload; `sub` given in `as` is merged in.
     pub claims: Map<String, Value>,
+    /// Custom settings (`app.current_org = "42"`): the file's `set`, then the case's.
+    pub settings: BTreeMap<String, String>,
 }
 
 impl Actor {
@@ -81,6 +86,8 @@ pub struct TestCase {
 struct RawFile {
     #[serde(default)]
     setup: Vec<String>,
+    #[serde(default)]
+    set: Option<Spanned<toml::Table>>,
     #[serde(default, rename = "case")]
     cases: Vec<Spanned<RawCase>>,
 }
@@ -93,6 +100,7 @@ struct RawCase {
     actor: Option<Spanned<toml::Value>>,
     role: Option<Spanned<String>>,
     claims: Option<Spanned<toml::Table>>,
+    set: Option<Spanned<toml::Table>>,
     sql: String,
     expect: Spanned<toml::Table>,
 }
@@ -136,11 +144,21 @@ pub fn parse_test_file(path: &Path, text: &str) -> Result<TestFile, SecureError>
         let key = key_in_message(&message).or_else(|| key_before(text, span.start));
         located(path, text, span, key, message)
     })?;
+    let file_settings = match &raw.set {
+        Some(set) => settings(path, text, set, "set")?,
+        None => BTreeMap::new(),
+    };
     let mut cases = Vec::new();
     for case in raw.cases {
         let span = case.span();
         let case = case.into_inner();
-        let actor = actor(path, text, &case, span.clone())?;
+        let mut actor = actor(path, text, &case, span.clone())?;
+        actor.settings = file_settings.clone();
+        if let Some(set) = &case.set {
+            actor
+                .settings
+                .extend(settings(path, text, set, "case.set")?);
+        }
         let expect = expect(path, text, &case.expect)?;
         cases.push(TestCase {
             name: case.name,
@@ -266,7 +284,43 @@ fn actor(
         let s = case.actor.as_ref().map(|a| a.span()).unwrap_or(span);
         return Err(bad(s, "as.role", "missing the role to run as".into()));
     };
-    Ok(Actor { role, claims })
+    Ok(Actor {
+        role,
+        claims,
+        settings: BTreeMap::new(),
+    })
+}
+
+/// A `set = { name = value }` table: dotted names, values as text (numbers and booleans are
+/// written the way PostgreSQL prints them).
+fn settings(
+    path: &Path,
+    text: &str,
+    table: &Spanned<toml::Table>,
+    key: &str,
+) -> Result<BTreeMap<String, String>, SecureError> {
+    let mut out = BTreeMap::new();
+    for (name, value) in table.get_ref() {
+        let bad = |message: String| {
+            located(
+                path,
+                text,
+                table.span(),
+                Some(format!("{key}.{name}")),
+                message,
+            )
+        };
+        crate::impersonate::check_setting_name(name).map_err(bad)?;
+        let value = match value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+            _ => return Err(bad("expected a string, number or boolean".into())),
+        };
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
 }
 
 fn expect(path: &Path, text: &str, table: &Spanned<toml::Table>) -> Result<Expect, SecureError> {

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::file::{Expect, TestCase, TestFile};
 use crate::error::{db_message, sqlstate, SecureError};
-use crate::impersonate::{check_contained, existing_roles, set_claims, set_role};
+use crate::impersonate::{check_contained, existing_roles, set_claims, set_role, set_settings};
 
 /// The result of one case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -220,6 +220,7 @@ pub fn run_tests(
                 }
                 _ => {
                     set_claims(&mut tx, &case.actor.role, &case.actor.claims)
+                        .and_then(|_| set_settings(&mut tx, &case.actor.settings))
                         .and_then(|_| set_role(&mut tx, &case.actor.role))
                         .map_err(SecureError::db(format!(
                             "{context}: impersonating {} (SET ROLE)",
