@@ -10,12 +10,14 @@
 //! project, [`read::read_migrations`] to read its files without renaming them, and
 //! [`history::import_history`] so that nothing the other tool applied runs again.
 
+pub mod api_settings;
 pub mod compat;
 pub mod error;
 pub mod history;
 pub mod layout;
 pub mod read;
 
+pub use api_settings::{api_schemas, apply_api_schemas, DEFAULT_API_SCHEMAS};
 pub use compat::{install_compat, is_supabase_project, COMPAT_SQL};
 pub use error::AdoptError;
 pub use history::{
