@@ -26,6 +26,10 @@ pub struct DevState {
     pub home: PathBuf,
     pub port: u16,
     pub pg_version: String,
+    /// The extra server settings of the last start (`[local] server_settings`, preloads): a
+    /// change restarts the server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub settings: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -37,6 +41,8 @@ pub struct DevCluster {
     /// From `.dbsage/dev/password`; `None` until the cluster is created (or, for a cluster made
     /// by an older dbsage, secured on its next start).
     password: Option<String>,
+    /// The extra server settings wanted for the next start.
+    wanted_settings: Vec<(String, String)>,
 }
 
 impl DevCluster {
@@ -67,6 +73,7 @@ impl DevCluster {
                     home,
                     port: free_port()?,
                     pg_version: install.version.clone(),
+                    settings: Vec::new(),
                 }
             }
         };
@@ -77,6 +84,7 @@ impl DevCluster {
             run_as,
             state,
             password,
+            wanted_settings: Vec::new(),
         };
         dev.save()?;
         Ok(dev)
@@ -136,6 +144,12 @@ impl DevCluster {
         (ready && crate::process_alive(pid)).then_some(pid)
     }
 
+    /// Extra `name = value` server settings for the next start; a running server started with
+    /// other settings is restarted by [`DevCluster::ensure_running`].
+    pub fn set_settings(&mut self, settings: Vec<(String, String)>) {
+        self.wanted_settings = settings;
+    }
+
     /// Creates the cluster when missing and starts it when stopped. Serialised with a file lock
     /// so concurrent dbsage processes do not race.
     pub fn ensure_running(&mut self) -> Result<bool, ClusterError> {
@@ -144,7 +158,10 @@ impl DevCluster {
         self.password = password::load(&self.password_path());
         let secured = self.password.is_some();
         if secured && self.running_pid().is_some() {
-            return Ok(false);
+            if self.state.settings == self.wanted_settings {
+                return Ok(false);
+            }
+            self.stop()?;
         }
         if !self.exists() {
             self.create()?;
@@ -160,10 +177,15 @@ impl DevCluster {
             self.state.port = free_port()?;
             self.save()?;
         }
-        let options = format!(
+        let mut options = format!(
             "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c synchronous_commit=off",
             self.state.port
         );
+        // pg_ctl hands `-o` to a shell: each setting is one single-quoted word.
+        for (name, value) in &self.wanted_settings {
+            let word = format!("{name}={value}").replace('\'', "'\\''");
+            options.push_str(&format!(" -c '{word}'"));
+        }
         let log = self.log_path();
         self.pg_ctl(&[
             "-l".as_ref(),
@@ -179,6 +201,10 @@ impl DevCluster {
             reason,
             log: tail(&fs::read_to_string(self.log_path()).unwrap_or_default(), 30),
         })?;
+        if self.state.settings != self.wanted_settings {
+            self.state.settings = self.wanted_settings.clone();
+            self.save()?;
+        }
         Ok(true)
     }
 

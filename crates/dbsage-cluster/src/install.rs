@@ -85,6 +85,56 @@ impl PgInstall {
     pub fn bin(&self, name: &str) -> PathBuf {
         self.bin_dir.join(name)
     }
+
+    /// Where the installation's extension control files are (`SHAREDIR/extension`).
+    pub fn extension_dir(&self) -> PathBuf {
+        self.pg_config_dir("--sharedir", &["../share/postgresql", "../share"])
+            .join("extension")
+    }
+
+    /// Where the installation's loadable libraries are (`PKGLIBDIR`).
+    pub fn library_dir(&self) -> PathBuf {
+        self.pg_config_dir("--pkglibdir", &["../lib", "../lib/postgresql"])
+    }
+
+    /// True when the extension's control file is installed.
+    pub fn has_extension(&self, name: &str) -> bool {
+        self.extension_dir()
+            .join(format!("{name}.control"))
+            .is_file()
+    }
+
+    /// True when a shared library (`pg_cron`, `auto_explain`, …) is installed.
+    pub fn has_library(&self, name: &str) -> bool {
+        self.library_dir().join(format!("{name}.so")).is_file()
+    }
+
+    /// The directory `pg_config OPTION` of this installation names; without a `pg_config`
+    /// beside the server, the first of `guesses` (relative to the bin dir) that exists.
+    fn pg_config_dir(&self, option: &str, guesses: &[&str]) -> PathBuf {
+        let from_pg_config = child_command(self.bin("pg_config"))
+            .arg(option)
+            .output()
+            .ok()
+            .filter(|out| out.status.success())
+            .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+        if let Some(dir) = from_pg_config.filter(|d| d.is_dir()) {
+            return dir;
+        }
+        // Debian: /usr/lib/postgresql/15/bin → /usr/share/postgresql/15, /usr/lib/postgresql/15/lib.
+        let debian_share = PathBuf::from(format!("/usr/share/postgresql/{}", self.major));
+        if option == "--sharedir"
+            && self.bin_dir.starts_with("/usr/lib/postgresql")
+            && debian_share.is_dir()
+        {
+            return debian_share;
+        }
+        guesses
+            .iter()
+            .map(|g| self.bin_dir.join(g))
+            .find(|d| d.is_dir())
+            .unwrap_or_else(|| self.bin_dir.join(guesses[0]))
+    }
 }
 
 /// The unprivileged OS user the server runs as when dbsage itself runs as root

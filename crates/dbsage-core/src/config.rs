@@ -25,6 +25,10 @@ pub struct Config {
     pub checks: ChecksConfig,
     #[serde(default)]
     pub environments: BTreeMap<String, EnvironmentConfig>,
+    #[serde(default)]
+    pub local: crate::server_settings::LocalConfig,
+    #[serde(default)]
+    pub test: TestConfig,
     /// Sections owned by later workflows (`[lint]`, `[supabase]`, …) are kept as raw TOML here
     /// so that each workflow reads its own part.
     #[serde(flatten)]
@@ -114,6 +118,14 @@ impl Default for ChecksConfig {
     }
 }
 
+/// `[test]`: how `dbsage test` prepares the throwaway database.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TestConfig {
+    /// SQL files run after the migrations and the seed, before the pgTAP files (test helpers).
+    pub setup: Vec<PathBuf>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentConfig {
@@ -179,7 +191,7 @@ impl Project {
         {
             return Err(Error::Config {
                 message: format!("{}: unknown section or key `{unknown}`", path.display()),
-                hint: "known sections: project, migrations, migrate, checks, environments, lint, supabase, secure".into(),
+                hint: "known sections: project, migrations, migrate, checks, environments, local, test, lint, supabase, secure".into(),
             });
         }
         validate_timeout("migrate.lock_timeout", &config.migrate.lock_timeout)?;
@@ -192,6 +204,7 @@ impl Project {
             &config.migrate.lock_wait_timeout,
         )?;
         HistoryTable::parse(&config.migrations.history_table)?;
+        config.local.validate()?;
         parse_layout(&config.migrations.layout)?;
         Ok(Project {
             root: root.to_path_buf(),

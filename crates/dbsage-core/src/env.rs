@@ -95,12 +95,14 @@ impl Target {
             }
             Kind::Dev => {
                 let mut dev = dbsage_cluster::DevCluster::open(&project.root)?;
+                crate::server_settings::configure_dev(project, &mut dev)?;
                 dev.ensure_running()?;
                 let mut spec = ConnectSpec::parse(&dev.url())?;
                 spec.set_application_name(application_name);
                 let mut client = spec.connect()?;
                 if project.is_supabase() {
                     install_compat_once(&mut client)?;
+                    crate::supabase_layer::apply_api_settings(&mut client, project)?;
                 }
                 Ok(client)
             }

@@ -150,7 +150,7 @@ pub fn run_local(
             lint_context,
         });
     }
-    let cluster = dbsage_cluster::Cluster::start()?;
+    let cluster = crate::server_settings::start_throwaway(project, files)?;
     progress(LocalProgress::ClusterStarted {
         millis: started.elapsed().as_millis() as u64,
         version: &cluster.install().version,
@@ -158,8 +158,7 @@ pub fn run_local(
     let mut client = cluster.connect("postgres")?;
     if project.is_supabase() {
         progress(LocalProgress::Check("supabase compatibility layer"));
-        dbsage_supabase::install_compat(&mut client)
-            .map_err(|e| Error::db("installing the Supabase compatibility layer", e))?;
+        crate::supabase_layer::install(&mut client, project)?;
     }
     let checks = &project.config.checks;
     let exclude = ReadOptions {
@@ -579,11 +578,10 @@ pub fn replayed(
     project: &Project,
     files: &[MigrationFile],
 ) -> Result<(dbsage_cluster::Cluster, Client)> {
-    let cluster = dbsage_cluster::Cluster::start()?;
+    let cluster = crate::server_settings::start_throwaway(project, files)?;
     let mut client = cluster.connect("postgres")?;
     if project.is_supabase() {
-        dbsage_supabase::install_compat(&mut client)
-            .map_err(|e| Error::db("installing the Supabase compatibility layer", e))?;
+        crate::supabase_layer::install(&mut client, project)?;
     }
     migrate::run(
         &mut client,

@@ -24,6 +24,9 @@ pub enum SecureError {
     /// Anything else the user must fix: a missing directory, a forbidden statement.
     #[error("{0}")]
     BadInput(String),
+    /// A new session to the database under test could not be opened.
+    #[error("opening a session for {what}: {message}")]
+    Session { what: String, message: String },
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -46,7 +49,9 @@ impl SecureError {
             | SecureError::UnknownRole { .. }
             | SecureError::MissingTable { .. }
             | SecureError::BadInput(_) => 2,
-            SecureError::Io { .. } | SecureError::Database { .. } => 1,
+            SecureError::Io { .. } | SecureError::Session { .. } | SecureError::Database { .. } => {
+                1
+            }
         }
     }
 

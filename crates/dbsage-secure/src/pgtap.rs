@@ -1,12 +1,18 @@
 //! `dbsage test`: runs pgTAP files on a database without Docker and without pg_prove. Each
-//! file's statements are sent one by one (split by the PostgreSQL parser, psql meta-commands
-//! such as `\set` blanked out); every row its SELECTs return is TAP output (`ok 1 - ...`,
-//! `not ok 2 - ...`, `1..3`, `# diagnostics`), which is parsed into results. A statement that
-//! fails stops its file (as pg_prove's `ON_ERROR_STOP` does) and is reported with its line.
+//! file runs in a session of its own, as pg_prove runs each file in its own psql, so a `set`
+//! or a temp table in one file never reaches the next. Its statements are sent one by one
+//! (split by the PostgreSQL parser, psql meta-commands such as `\set` blanked out); every row
+//! its SELECTs return is TAP output (`ok 1 - ...`, `not ok 2 - ...`, `1..3`, `# diagnostics`),
+//! which is parsed into results. A statement that fails stops its file (as pg_prove's
+//! `ON_ERROR_STOP` does), is reported with its line, and fails the file.
 //!
 //! A run leaves no trace: each file runs in a transaction dbsage opens and rolls back, pgTAP
 //! itself is created inside it (so it does not stay installed), and the file's own
 //! BEGIN/COMMIT/ROLLBACK run as savepoints in it (see [`crate::file_transaction`]).
+//!
+//! pgTAP is set up as Supabase has it: in schema `extensions` (so `functions_are('public', …)`
+//! sees only the project's functions), with its functions executable by every role a test
+//! switches to, even when the project's migrations revoked the default EXECUTE grant.
 
 use std::path::PathBuf;
 
@@ -47,18 +53,22 @@ pub struct TapFile {
     pub ok: bool,
 }
 
-/// The results of every file.
+/// The results of every file. `passed`/`failed` count assertions; `files_passed` and
+/// `files_failed` count files (a file that errors or misses its plan fails with no failed
+/// assertion), so `files_failed == 0` exactly when `ok`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TapReport {
     pub files: Vec<TapFile>,
     pub passed: usize,
     pub failed: usize,
+    pub files_passed: usize,
+    pub files_failed: usize,
     pub ok: bool,
 }
 
-/// Runs each file on `client`, each in its own transaction that is rolled back.
+/// Runs each file in a new session from `open_session`, in a transaction that is rolled back.
 pub fn run_pgtap(
-    client: &mut postgres::Client,
+    open_session: &mut dyn FnMut() -> Result<postgres::Client, SecureError>,
     files: &[PathBuf],
 ) -> Result<TapReport, SecureError> {
     let mut results = Vec::new();
@@ -68,38 +78,99 @@ pub fn run_pgtap(
             source,
         })?;
         let name = path.display().to_string();
+        let mut client = open_session()?;
         client
             .batch_execute("begin")
             .map_err(SecureError::db(format!("{name}: begin")))?;
-        let result = install_pgtap(client).and_then(|_| run_file(client, &name, &text));
+        let result = install_pgtap(&mut client).and_then(|_| run_file(&mut client, &name, &text));
         // Whatever the file did, and pgTAP if this transaction created it, is undone.
         let rolled_back = client.batch_execute("rollback");
         let file = result?;
         rolled_back.map_err(SecureError::db(format!("{name}: rolling back")))?;
         results.push(file);
     }
-    let passed = results.iter().map(|f| f.passed).sum();
-    let failed = results.iter().map(|f| f.failed).sum();
-    let ok = results.iter().all(|f| f.ok);
-    Ok(TapReport {
-        files: results,
-        passed,
-        failed,
-        ok,
-    })
+    Ok(report(results))
 }
 
-/// `CREATE EXTENSION IF NOT EXISTS pgtap`, inside the file's transaction.
+fn report(files: Vec<TapFile>) -> TapReport {
+    let files_passed = files.iter().filter(|f| f.ok).count();
+    TapReport {
+        passed: files.iter().map(|f| f.passed).sum(),
+        failed: files.iter().map(|f| f.failed).sum(),
+        files_failed: files.len() - files_passed,
+        files_passed,
+        ok: files.iter().all(|f| f.ok),
+        files,
+    }
+}
+
+/// Makes pgTAP usable in the file's transaction: created in schema `extensions` when missing
+/// (with `extensions` added to this transaction's search_path when it is not on it), its
+/// schema usable and its functions executable by everyone. Pre-existing pgTAP that this user
+/// may not grant on is left as it is.
 fn install_pgtap(client: &mut postgres::Client) -> Result<(), SecureError> {
     client
-        .batch_execute("create extension if not exists pgtap")
+        .batch_execute(INSTALL_PGTAP)
         .map_err(|e| {
             SecureError::BadInput(format!(
                 "cannot create the pgtap extension ({}); install it on the server (Debian: apt-get install postgresql-15-pgtap)",
                 dbsage_pgerror::describe(&e)
             ))
-        })
+        })?;
+    client
+        .batch_execute("savepoint dbsage_pgtap_grants")
+        .map_err(SecureError::db("preparing pgTAP"))?;
+    if client.batch_execute(GRANT_PGTAP).is_err() {
+        client
+            .batch_execute("rollback to savepoint dbsage_pgtap_grants")
+            .map_err(SecureError::db("preparing pgTAP"))?;
+    }
+    client
+        .batch_execute("release savepoint dbsage_pgtap_grants")
+        .map_err(SecureError::db("preparing pgTAP"))
 }
+
+const INSTALL_PGTAP: &str = r#"
+do $dbsage$
+begin
+  if not exists (select 1 from pg_extension where extname = 'pgtap') then
+    create schema if not exists extensions;
+    create extension pgtap with schema extensions;
+  end if;
+end
+$dbsage$;
+select set_config('search_path', current_setting('search_path') || ', ' || quote_ident(n.nspname), true)
+  from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+ where e.extname = 'pgtap'
+   and not (n.nspname = any (current_schemas(false)));
+"#;
+
+/// Supabase's default privileges let the API roles run what is in `extensions`; a project's
+/// `alter default privileges … revoke execute on functions from public` must not strip pgTAP.
+const GRANT_PGTAP: &str = r#"
+do $dbsage$
+declare
+  f regprocedure;
+  schema_name name;
+begin
+  select n.nspname into schema_name
+    from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+   where e.extname = 'pgtap';
+  execute format('grant usage on schema %I to public', schema_name);
+  for f in
+    select d.objid::regprocedure
+      from pg_depend d
+     where d.refclassid = 'pg_extension'::regclass
+       and d.refobjid = (select oid from pg_extension where extname = 'pgtap')
+       and d.classid = 'pg_proc'::regclass
+       and d.deptype = 'e'
+       and not has_function_privilege('public', d.objid, 'execute')
+  loop
+    execute format('grant execute on function %s to public', f);
+  end loop;
+end
+$dbsage$;
+"#;
 
 /// Blanks psql meta-command lines (`\set ECHO none`), keeping offsets and line numbers.
 fn strip_meta_commands(text: &str) -> String {

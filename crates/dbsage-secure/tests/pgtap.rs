@@ -31,14 +31,14 @@ rollback;
 #[test]
 fn runs_files_and_parses_a_failing_assertion() {
     require_pgtap();
-    let (_cluster, mut client) = common::start();
+    let (cluster, mut client) = common::start();
     client.batch_execute(common::APP_SCHEMA).unwrap();
     let (_dir, path) = common::test_dir(&[
         ("rls.sql", FILE),
         ("broken.sql", "select plan(1);\nselect nope();\n"),
     ]);
     let files = vec![path.join("rls.sql"), path.join("broken.sql")];
-    let report = run_pgtap(&mut client, &files).unwrap();
+    let report = run_pgtap(&mut || Ok(cluster.connect("postgres").unwrap()), &files).unwrap();
     eprintln!("{report:#?}");
     let rls = &report.files[0];
     assert_eq!(rls.planned, Some(4));
@@ -80,12 +80,16 @@ fn runs_files_and_parses_a_failing_assertion() {
 #[test]
 fn a_passing_file_is_ok() {
     require_pgtap();
-    let (_cluster, mut client) = common::start();
+    let (cluster, _client) = common::start();
     let (_dir, path) = common::test_dir(&[(
         "ok.sql",
         "begin;\nselect plan(1);\nselect ok(true, 'truth');\nselect * from finish();\nrollback;\n",
     )]);
-    let report = run_pgtap(&mut client, &[path.join("ok.sql")]).unwrap();
+    let report = run_pgtap(
+        &mut || Ok(cluster.connect("postgres").unwrap()),
+        &[path.join("ok.sql")],
+    )
+    .unwrap();
     assert!(report.ok, "{report:#?}");
     assert_eq!(report.passed, 1);
 }

@@ -43,7 +43,7 @@ fn pgtap_files_leave_no_trace_whatever_their_transaction_control() {
         std::path::Path::new("/usr/share/postgresql/15/extension/pgtap.control").exists(),
         "pgTAP is not installed: apt-get install -y postgresql-15-pgtap"
     );
-    let (_cluster, mut client) = common::start();
+    let (cluster, mut client) = common::start();
     client.batch_execute(common::APP_SCHEMA).unwrap();
     let before = footprint(&mut client);
     assert!(!before[2].contains("pgtap"), "{before:?}");
@@ -62,7 +62,7 @@ fn pgtap_files_leave_no_trace_whatever_their_transaction_control() {
     .iter()
     .map(|f| path.join(f))
     .collect();
-    let report = run_pgtap(&mut client, &files).unwrap();
+    let report = run_pgtap(&mut || Ok(cluster.connect("postgres").unwrap()), &files).unwrap();
     eprintln!("{report:#?}");
     for f in &report.files[..3] {
         assert!(f.ok, "{f:#?}");

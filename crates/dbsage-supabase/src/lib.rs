@@ -11,6 +11,7 @@
 //! [`history::import_history`] so that nothing the other tool applied runs again.
 
 pub mod api_schemas;
+pub mod api_settings;
 pub mod compat;
 pub mod error;
 pub mod history;
@@ -18,6 +19,7 @@ pub mod layout;
 pub mod read;
 
 pub use api_schemas::{api_schemas, DEFAULT_API_SCHEMAS};
+pub use api_settings::apply_api_schemas;
 pub use compat::{install_compat, is_supabase_project, COMPAT_SQL};
 pub use error::AdoptError;
 pub use history::{

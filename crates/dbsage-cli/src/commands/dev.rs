@@ -44,6 +44,7 @@ const PSQL_TERMINAL_VARS: &[&str] = &[
 pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
     let mut dev = DevCluster::open(&project.root)?;
+    dbsage_core::server_settings::configure_dev(&project, &mut dev)?;
     // Only `dev url` prints the password; everything else shows the URL without it.
     let shown_url = |dev: &DevCluster| dbsage_core::connect::redact(&dev.url());
     match args.action {

@@ -112,20 +112,8 @@ fn on_database<T>(
 ) -> dbsage_core::Result<T> {
     match &place.env {
         Some(name) => {
-            let target = Target::resolve(project, Some(name))?;
-            let (mut client, protection) = target.connect_protected(project, "dbsage secure")?;
-            if let Some(protection) = protection.filter(|_| rolled_back_only) {
-                if !place.i_know_this_is_production {
-                    return Err(Error::Refused {
-                        message: format!(
-                            "refusing to run tests as other roles on `{}`: {}",
-                            target.name,
-                            protection.describe()
-                        ),
-                        hint: "everything runs in transactions that are rolled back; pass --i-know-this-is-production to go ahead".into(),
-                    });
-                }
-            }
+            let (target, mut client) = connect_env(project, place, name, rolled_back_only)?;
+            drop(target);
             work(&mut client)
         }
         None => {
@@ -137,6 +125,31 @@ fn on_database<T>(
             result
         }
     }
+}
+
+/// Connects to the environment `name`, refusing a protected one for tests unless the user said
+/// `--i-know-this-is-production`.
+fn connect_env(
+    project: &Project,
+    place: &Where,
+    name: &str,
+    rolled_back_only: bool,
+) -> dbsage_core::Result<(Target, postgres::Client)> {
+    let target = Target::resolve(project, Some(name))?;
+    let (client, protection) = target.connect_protected(project, "dbsage secure")?;
+    if let Some(protection) = protection.filter(|_| rolled_back_only) {
+        if !place.i_know_this_is_production {
+            return Err(Error::Refused {
+                message: format!(
+                    "refusing to run tests as other roles on `{}`: {}",
+                    target.name,
+                    protection.describe()
+                ),
+                hint: "everything runs in transactions that are rolled back; pass --i-know-this-is-production to go ahead".into(),
+            });
+        }
+    }
+    Ok((target, client))
 }
 
 fn tests_path(project: &Project, path: &Path) -> PathBuf {
@@ -410,15 +423,22 @@ pub fn run_pgtap(args: TestArgs, out: &Out) -> dbsage_core::Result<i32> {
             collect_sql(r, &mut files);
         }
     }
+    // `[test] setup` files often sit among the tests (supabase/tests/setup.sql): they are not tests.
+    let setup: Vec<PathBuf> = project
+        .config
+        .test
+        .setup
+        .iter()
+        .map(|p| project.root.join(p))
+        .collect();
+    files.retain(|f| !setup.iter().any(|s| same_file(s, f)));
     if files.is_empty() {
         return Err(Error::Config {
             message: "no pgTAP files found (looked in supabase/tests and tests/pgtap)".into(),
             hint: "name files or directories: `dbsage test path/to/tests`".into(),
         });
     }
-    let report = on_database(&project, &args.place, true, |c| {
-        dbsage_secure::run_pgtap(c, &files).map_err(secure_error)
-    })?;
+    let report = run_pgtap_files(&project, &args.place, &files, out)?;
     if out.json_mode() {
         out.json(&json!(report));
     } else {
@@ -444,7 +464,64 @@ pub fn run_pgtap(args: TestArgs, out: &Out) -> dbsage_core::Result<i32> {
                 out_line!("  {}", out.paint(e, Style::Bad));
             }
         }
-        out_line!("{} passed, {} failed", report.passed, report.failed);
+        out_line!(
+            "{} file(s): {} ok, {} failed; {} assertion(s) passed, {} failed",
+            report.files.len(),
+            report.files_passed,
+            report.files_failed,
+            report.passed,
+            report.failed
+        );
     }
     Ok(if report.ok { 0 } else { 1 })
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Runs the pgTAP files, each in a session of its own: on a throwaway database with the
+/// migrations, the seed and `[test] setup` applied, or on an environment.
+fn run_pgtap_files(
+    project: &Project,
+    place: &Where,
+    files: &[PathBuf],
+    out: &Out,
+) -> dbsage_core::Result<dbsage_secure::TapReport> {
+    let session_error = |e: Error| SecureError::Session {
+        what: "a pgTAP file".into(),
+        message: e.to_string(),
+    };
+    match &place.env {
+        Some(name) => {
+            let (target, client) = connect_env(project, place, name, true)?;
+            drop(client);
+            if !project.config.test.setup.is_empty() {
+                out.warn("[test] setup runs on throwaway databases only, not on an environment");
+            }
+            let mut open = || {
+                target
+                    .connect(project, "dbsage test")
+                    .map_err(session_error)
+            };
+            dbsage_secure::run_pgtap(&mut open, files).map_err(secure_error)
+        }
+        None => {
+            let migrations = dbsage_core::migrations::discover_project(project)?;
+            let (cluster, mut client) = dbsage_core::local::replayed(project, &migrations)?;
+            dbsage_core::test_setup::apply(&mut client, project)?;
+            drop(client);
+            let mut open = || {
+                cluster
+                    .connect("postgres")
+                    .map_err(|e| session_error(e.into()))
+            };
+            let report = dbsage_secure::run_pgtap(&mut open, files).map_err(secure_error);
+            cluster.stop();
+            report
+        }
+    }
 }
