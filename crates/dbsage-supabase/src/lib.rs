@@ -6,20 +6,26 @@
 //! schemas and Supabase's default privileges. [`compat`] recreates exactly that on vanilla
 //! PostgreSQL so the migrations apply (and RLS can be tested) on a throwaway cluster.
 //!
-//! `dbsage init --adopt` uses [`layout::detect`] to recognise a Supabase, sqlx, dbmate or Flyway
-//! project, [`read::read_migrations`] to read its files without renaming them, and
-//! [`history::import_history`] so that nothing the other tool applied runs again.
+//! `dbsage init --adopt` uses [`layout::detect`] to recognise a Supabase, sqlx, dbmate, Flyway,
+//! Prisma, diesel or golang-migrate project, [`read::read_migrations`] to read its files without
+//! renaming them, [`history::import_history`] so that nothing the other tool applied runs again,
+//! and [`keep_in_step`] to write the other tool's history row beside dbsage's.
 
 pub mod compat;
 pub mod error;
 pub mod history;
+pub mod keep_in_step;
 pub mod layout;
 pub mod read;
+mod read_dirs;
 
 pub use compat::{install_compat, is_supabase_project, COMPAT_SQL};
 pub use error::AdoptError;
 pub use history::{
     import_history, match_history, record_supabase_history, HistoryMatch, ImportedVersion,
 };
+pub use keep_in_step::{keeps_in_step, record_tool_history, AppliedFile};
 pub use layout::{detect, Detected, Layout};
-pub use read::{compare_versions, read_migrations, same_version, AdoptedMigration};
+pub use read::{
+    compare_versions, read_layout, read_migrations, same_version, AdoptedMigration, LayoutFiles,
+};
