@@ -346,3 +346,60 @@ fn diesel_history_is_imported_and_kept_in_step() {
         .get(0);
     assert!(!has_isbn);
 }
+
+#[test]
+fn drizzle_history_is_imported_and_kept_in_step() {
+    let (p, adopted) = adopt("drizzle");
+    assert_eq!(adopted["layout"], "drizzle");
+    assert_eq!(adopted["migrations_dir"], "drizzle");
+    // drizzle's migrator applied the first entry.
+    let first = std::fs::read_to_string(p.root().join("drizzle/0000_brave_sentinel.sql")).unwrap();
+    let mut c = p.client();
+    c.batch_execute(&first).unwrap();
+    c.batch_execute(
+        "create schema drizzle;
+         create table drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint);",
+    )
+    .unwrap();
+    c.execute(
+        "insert into drizzle.__drizzle_migrations (hash, created_at) values (encode(sha256(convert_to($1, 'UTF8')), 'hex'), 1714470000000)",
+        &[&first],
+    )
+    .unwrap();
+    let (status, _) = p.json(&["status"]);
+    assert_eq!(
+        states(&status),
+        [
+            ("1714470000000".to_string(), "applied".to_string()),
+            ("1715079600000".to_string(), "pending".to_string()),
+            ("1716289200000".to_string(), "pending".to_string()),
+        ]
+    );
+    let out = p.run(&["migrate", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(applied_versions(&json), ["1715079600000", "1716289200000"]);
+    assert!(
+        stderr(&out).contains("scratch_backfill.sql"),
+        "{}",
+        stderr(&out)
+    );
+    let created: Vec<i64> = c
+        .query(
+            "select created_at from drizzle.__drizzle_migrations order by id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(created, [1714470000000, 1715079600000, 1716289200000]);
+    let role: String = c
+        .query_one(
+            "select column_default from information_schema.columns where table_name = 'members' and column_name = 'role'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(role.contains("viewer"), "{role}");
+}

@@ -310,7 +310,7 @@ fn parse_layout(text: &str) -> Result<Option<dbsage_supabase::Layout>> {
             Error::Config {
                 message: format!("migrations.layout = {other:?} is not a known layout"),
                 hint:
-                    "use dbsage, supabase, sqlx, dbmate, flyway, prisma, diesel or golang-migrate \
+                    "use dbsage, supabase, sqlx, dbmate, flyway, prisma, drizzle, diesel or golang-migrate \
                    (`dbsage init --adopt` detects it)"
                         .into(),
             }

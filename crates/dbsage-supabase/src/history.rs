@@ -61,6 +61,7 @@ pub fn import_history(
             "select version::text, null::text, null::text from __diesel_schema_migrations",
         )?,
         Layout::GolangMigrate => import_golang_migrate(client)?,
+        Layout::Drizzle => import_drizzle(client)?,
     };
     imported.sort_by(|a, b| compare_versions(&a.version, &b.version));
     Ok(imported)
@@ -157,6 +158,27 @@ fn import_golang_migrate(
         checksum: None,
         baseline: true,
     }])
+}
+
+/// Drizzle applies every journal entry whose `when` is later than the newest `created_at` it
+/// recorded; dbsage's Drizzle versions are those `when` values, so that newest value is a
+/// baseline.
+fn import_drizzle(client: &mut postgres::Client) -> Result<Vec<ImportedVersion>, AdoptError> {
+    let newest: Option<i64> = client
+        .query_one(
+            "select max(created_at) from drizzle.__drizzle_migrations",
+            &[],
+        )?
+        .get(0);
+    Ok(newest
+        .map(|when| ImportedVersion {
+            version: when.to_string(),
+            name: None,
+            checksum: None,
+            baseline: true,
+        })
+        .into_iter()
+        .collect())
 }
 
 /// How an adopted project's files line up with the imported history.

@@ -23,7 +23,7 @@ pub struct AppliedFile<'a> {
 pub fn keeps_in_step(layout: Layout) -> bool {
     matches!(
         layout,
-        Layout::Prisma | Layout::Diesel | Layout::GolangMigrate
+        Layout::Prisma | Layout::Diesel | Layout::GolangMigrate | Layout::Drizzle
     )
 }
 
@@ -37,6 +37,7 @@ pub fn record_tool_history(
         Layout::Prisma => record_prisma(tx, file),
         Layout::Diesel => record_diesel(tx, file),
         Layout::GolangMigrate => record_golang_migrate(tx, file),
+        Layout::Drizzle => record_drizzle(tx, file),
         _ => Ok(()),
     }
 }
@@ -62,6 +63,24 @@ fn record_prisma(tx: &mut impl GenericClient, file: AppliedFile) -> Result<(), p
         "insert into _prisma_migrations (id, checksum, finished_at, migration_name, applied_steps_count)
          values (gen_random_uuid()::text, $1, now(), $2, 1)",
         &[&checksum, &folder],
+    )?;
+    Ok(())
+}
+
+/// Drizzle's table: the file's SHA-256 (hex) and its journal `when`, dbsage's Drizzle version.
+fn record_drizzle(tx: &mut impl GenericClient, file: AppliedFile) -> Result<(), postgres::Error> {
+    tx.batch_execute(
+        "create schema if not exists drizzle;
+         create table if not exists drizzle.__drizzle_migrations (
+            id serial primary key,
+            hash text not null,
+            created_at bigint
+         )",
+    )?;
+    let hash = hex::encode(Sha256::digest(file.text.as_bytes()));
+    tx.execute(
+        "insert into drizzle.__drizzle_migrations (hash, created_at) values ($1, $2::text::bigint)",
+        &[&hash, &file.version],
     )?;
     Ok(())
 }

@@ -24,13 +24,16 @@ pub enum Layout {
     Diesel,
     /// golang-migrate: `<version>_<name>.up.sql` + `.down.sql` in a Go module.
     GolangMigrate,
+    /// drizzle-kit: `drizzle/<idx>_<tag>.sql` listed in `drizzle/meta/_journal.json`.
+    Drizzle,
 }
 
 impl Layout {
     /// Every layout, in the order [`detect`] tries them.
-    pub const ALL: [Layout; 7] = [
+    pub const ALL: [Layout; 8] = [
         Layout::Supabase,
         Layout::Prisma,
+        Layout::Drizzle,
         Layout::Diesel,
         Layout::Flyway,
         Layout::Dbmate,
@@ -49,6 +52,7 @@ impl Layout {
             Layout::Prisma => "_prisma_migrations",
             Layout::Diesel => "__diesel_schema_migrations",
             Layout::GolangMigrate => "schema_migrations",
+            Layout::Drizzle => "drizzle.__drizzle_migrations",
         }
     }
 
@@ -62,6 +66,7 @@ impl Layout {
             Layout::Prisma => "Prisma",
             Layout::Diesel => "diesel",
             Layout::GolangMigrate => "golang-migrate",
+            Layout::Drizzle => "Drizzle",
         }
     }
 
@@ -75,6 +80,7 @@ impl Layout {
             Layout::Prisma => "<timestamp>_<name>/migration.sql",
             Layout::Diesel => "<version>_<name>/up.sql (+ down.sql)",
             Layout::GolangMigrate => "<version>_<name>.up.sql (+ .down.sql)",
+            Layout::Drizzle => "<tag>.sql listed in meta/_journal.json",
         }
     }
 
@@ -88,6 +94,7 @@ impl Layout {
             Layout::Prisma => "prisma",
             Layout::Diesel => "diesel",
             Layout::GolangMigrate => "golang-migrate",
+            Layout::Drizzle => "drizzle",
         }
     }
 
@@ -128,6 +135,7 @@ const DBMATE_DIRS: [&str; 2] = ["db/migrations", "migrations"];
 pub fn detect(root: &Path) -> Option<Detected> {
     detect_supabase(root)
         .or_else(|| detect_prisma(root))
+        .or_else(|| detect_drizzle(root))
         .or_else(|| detect_diesel(root))
         .or_else(|| detect_flyway(root))
         .or_else(|| detect_dbmate(root))
@@ -216,6 +224,16 @@ fn detect_prisma(root: &Path) -> Option<Detected> {
         .iter()
         .any(|d| d.join("migration.sql").is_file())
         .then(|| detected(Layout::Prisma, dir, None))
+}
+
+/// drizzle-kit writes its journal beside the SQL files, in `drizzle/` unless `out` says
+/// otherwise (`migrations/` is the common override).
+fn detect_drizzle(root: &Path) -> Option<Detected> {
+    ["drizzle", "migrations"]
+        .iter()
+        .map(|d| root.join(d))
+        .find(|dir| dir.join("meta/_journal.json").is_file())
+        .map(|dir| detected(Layout::Drizzle, dir, None))
 }
 
 /// diesel keeps one folder per migration, each with its `up.sql`.

@@ -7,7 +7,7 @@
 //! PostgreSQL so the migrations apply (and RLS can be tested) on a throwaway cluster.
 //!
 //! `dbsage init --adopt` uses [`layout::detect`] to recognise a Supabase, sqlx, dbmate, Flyway,
-//! Prisma, diesel or golang-migrate project, [`read::read_migrations`] to read its files without
+//! Prisma, Drizzle, diesel or golang-migrate project, [`read::read_migrations`] to read its files without
 //! renaming them, [`history::import_history`] so that nothing the other tool applied runs again,
 //! and [`keep_in_step`] to write the other tool's history row beside dbsage's.
 
@@ -18,6 +18,7 @@ pub mod keep_in_step;
 pub mod layout;
 pub mod read;
 mod read_dirs;
+mod read_drizzle;
 
 pub use compat::{install_compat, is_supabase_project, COMPAT_SQL};
 pub use error::AdoptError;

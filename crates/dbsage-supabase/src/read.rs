@@ -63,6 +63,7 @@ pub fn read_layout(layout: Layout, dir: &Path) -> Result<LayoutFiles, AdoptError
         Layout::Prisma => crate::read_dirs::read_prisma(dir, &mut ignored)?,
         Layout::Diesel => crate::read_dirs::read_diesel(dir, &mut ignored)?,
         Layout::GolangMigrate => read_golang_migrate(dir, &mut ignored)?,
+        Layout::Drizzle => crate::read_drizzle::read_drizzle(dir, &mut ignored)?,
     };
     migrations.sort_by(|a, b| compare_versions(&a.version, &b.version));
     reject_duplicates(&migrations)?;

@@ -13,7 +13,12 @@ fn client() -> (Cluster, postgres::Client) {
 #[test]
 fn no_history_table_means_nothing_applied() {
     let (_cluster, mut client) = client();
-    for layout in [Layout::Prisma, Layout::Diesel, Layout::GolangMigrate] {
+    for layout in [
+        Layout::Prisma,
+        Layout::Diesel,
+        Layout::GolangMigrate,
+        Layout::Drizzle,
+    ] {
         assert!(
             import_history(&mut client, layout).unwrap().is_empty(),
             "{layout}"
@@ -137,4 +142,32 @@ fn a_rolled_back_transaction_leaves_no_row() {
     assert!(import_history(&mut client, Layout::Diesel)
         .unwrap()
         .is_empty());
+}
+
+#[test]
+fn drizzle_newest_created_at_is_a_baseline_and_rows_carry_the_file_hash() {
+    let (_cluster, mut client) = client();
+    let text = "CREATE TABLE \"teams\" (\"id\" serial PRIMARY KEY NOT NULL);\n";
+    for version in ["1714470000000", "1715079600000"] {
+        let mut tx = client.transaction().unwrap();
+        let file = AppliedFile {
+            version,
+            name: "x",
+            text,
+        };
+        record_tool_history(&mut tx, Layout::Drizzle, file).unwrap();
+        tx.commit().unwrap();
+    }
+    let imported = import_history(&mut client, Layout::Drizzle).unwrap();
+    assert_eq!(imported.len(), 1);
+    assert_eq!(imported[0].version, "1715079600000");
+    assert!(imported[0].baseline);
+    let same_hash: bool = client
+        .query_one(
+            "select bool_and(hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')) from drizzle.__drizzle_migrations",
+            &[&text],
+        )
+        .unwrap()
+        .get(0);
+    assert!(same_hash);
 }

@@ -190,3 +190,42 @@ fn layout_names_round_trip_through_the_config() {
     }
     assert_eq!(Layout::from_config_name("liquibase"), None);
 }
+
+#[test]
+fn drizzle_reads_the_journal_in_order_and_skips_unlisted_files() {
+    let root = fixture("drizzle");
+    let found = detect(&root).unwrap();
+    assert_eq!(found.layout, Layout::Drizzle);
+    assert_eq!(found.migrations_dir, root.join("drizzle"));
+    assert_eq!(found.history_table, "drizzle.__drizzle_migrations");
+    let files = read_layout(Layout::Drizzle, &found.migrations_dir).unwrap();
+    let listed: Vec<(&str, &str)> = files
+        .migrations
+        .iter()
+        .map(|m| (m.version.as_str(), m.name.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("1714470000000", "0000_brave_sentinel"),
+            ("1715079600000", "0001_quiet_lockheed"),
+            ("1716289200000", "0002_tidy_invitations")
+        ]
+    );
+    assert_eq!(
+        files.ignored,
+        [found.migrations_dir.join("scratch_backfill.sql")]
+    );
+}
+
+#[test]
+fn drizzle_journal_entry_without_its_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "drizzle/meta/_journal.json",
+        r#"{"version":"7","dialect":"postgresql","entries":[{"idx":0,"version":"7","when":1714470000000,"tag":"0000_gone","breakpoints":true}]}"#,
+    );
+    let err = read_migrations(Layout::Drizzle, &dir.path().join("drizzle")).unwrap_err();
+    assert!(err.to_string().contains("0000_gone"), "{err}");
+}
