@@ -403,3 +403,120 @@ fn drizzle_history_is_imported_and_kept_in_step() {
         .get(0);
     assert!(role.contains("viewer"), "{role}");
 }
+
+fn audit_setting(c: &mut postgres::Client, migration: &str) -> Option<String> {
+    c.query_one(
+        "select nullif(setting, '') from public.audit_settings where migration = $1",
+        &[&migration],
+    )
+    .unwrap()
+    .get(0)
+}
+
+#[test]
+fn adopted_file_with_its_own_begin_end_runs_as_the_tool_runs_it() {
+    let (p, _) = adopt("supabase-begin-end");
+    let out = p.run(&["migrate", "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        applied_versions(&json),
+        ["20240301090000", "20240302100000"]
+    );
+    assert_eq!(json["applied"][1]["no_transaction"], true, "{json}");
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning:")
+            && err.contains("BEGIN/COMMIT of their own")
+            && err.contains("20240302100000_backfill_status.sql"),
+        "{err}"
+    );
+    // set_config(…, true) lasted until the file's own END, not to the end of the file.
+    let mut c = p.client();
+    assert_eq!(audit_setting(&mut c, "inside").as_deref(), Some("running"));
+    assert_eq!(audit_setting(&mut c, "after"), None);
+    // The history rows were written afterwards, in both dbsage's and the Supabase CLI's table.
+    assert_eq!(p.history(), ["20240301090000", "20240302100000"]);
+    let recorded: i64 = c
+        .query_one(
+            "select count(*) from supabase_migrations.schema_migrations",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(recorded, 2);
+}
+
+#[test]
+fn dbsage_native_files_keep_refusing_their_own_begin_end() {
+    let p = TestProject::new();
+    p.migration(
+        "20240302100000",
+        "backfill",
+        "begin;\nupdate pg_catalog.pg_class set relname = relname where false;\nend;\n",
+    );
+    let out = p.run(&["migrate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("transaction control statement"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_failure_inside_the_files_own_transaction_is_reported_honestly() {
+    let (p, _) = adopt("supabase-begin-end");
+    std::fs::write(
+        p.root()
+            .join("supabase/migrations/20240303110000_split_customers.sql"),
+        "create table public.customers (name text primary key);\n\
+         begin;\n\
+         insert into public.customers select distinct customer from public.invoices;\n\
+         alter table public.invoices add column customer_name text references public.customerz (name);\n\
+         commit;\n",
+    )
+    .unwrap();
+    let out = p.run(&["migrate"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("customerz")
+            && err.contains("own transaction (from statement 2) was rolled back"),
+        "{err}"
+    );
+    assert!(err.contains("1/4") || err.contains("PARTIAL"), "{err}");
+    assert!(
+        p.table_exists("public.customers"),
+        "the statement before BEGIN stays"
+    );
+    let (status, code) = p.json(&["status"]);
+    assert_eq!(code, 1, "{status}");
+    let partial = status["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["version"] == "20240303110000")
+        .unwrap();
+    assert_eq!(partial["state"], "partial", "{status}");
+    assert_eq!(partial["partial"]["statements_done"], 1, "{status}");
+    // The session was usable after the failure: the event was recorded.
+    assert!(p
+        .events()
+        .iter()
+        .any(|e| e.0.as_deref() == Some("20240303110000") && e.1 == "partial"));
+}
+
+#[test]
+fn migrate_local_copes_with_an_adopted_file_holding_its_own_transaction() {
+    let (p, _) = adopt("supabase-begin-end");
+    let (json, code) = p.json(&["migrate", "--local"]);
+    assert_eq!(code, 0, "{json}");
+    let note = json["checks"]["idempotency"]["note"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        note.contains("not re-run") && note.contains("20240302100000_backfill_status"),
+        "{json}"
+    );
+}

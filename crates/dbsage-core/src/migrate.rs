@@ -331,7 +331,13 @@ fn run_locked(
         let started = Instant::now();
         let idempotency = if file.no_transaction() {
             apply_without_transaction(client, table, timeouts, file, &parsed, started, keep)?;
-            if options.idempotency_check {
+            // A file with its own BEGIN/COMMIT is not re-run: a failure inside its transaction
+            // would leave the session aborted (`migrate --local` notes the skip).
+            let own_transaction = parsed
+                .statements
+                .iter()
+                .any(|s| matches!(s.node, NodeEnum::TransactionStmt(_)));
+            if options.idempotency_check && !own_transaction {
                 run_statements(client, &file.path, &file.text, &parsed).err()
             } else {
                 None

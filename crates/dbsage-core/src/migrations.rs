@@ -329,6 +329,9 @@ pub struct Discovered {
     pub files: Vec<MigrationFile>,
     /// `.sql` files the adopted tool skips (their names break its rule): skipped here too.
     pub ignored: Vec<PathBuf>,
+    /// Adopted files with BEGIN/COMMIT of their own: run as their tool runs them, statement
+    /// by statement outside dbsage's transaction.
+    pub own_transactions: Vec<PathBuf>,
 }
 
 impl Discovered {
@@ -356,6 +359,46 @@ impl Discovered {
             names.join(", ")
         ))
     }
+
+    /// One line naming the files that run with their own BEGIN/COMMIT, `None` when none does.
+    pub fn own_transactions_note(&self, project: &crate::config::Project) -> Option<String> {
+        let layout = project.layout()?;
+        if self.own_transactions.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = self
+            .own_transactions
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        Some(format!(
+            "{} hold(s) BEGIN/COMMIT of their own: run as {layout} runs them, statement by \
+             statement outside dbsage's transaction, the history row recorded afterwards in its \
+             own transaction (a failure midway is reported as partial): {}",
+            names.len(),
+            names.join(", ")
+        ))
+    }
+}
+
+/// Whether `text` holds transaction control (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT…).
+pub fn has_transaction_control(text: &str) -> bool {
+    let mut found = false;
+    let _ = dbsage_sql::for_each_statement(text, |s| {
+        found |= matches!(s.node, dbsage_sql::NodeEnum::TransactionStmt(_));
+    });
+    found
+}
+
+/// Adopted files with transaction control of their own run outside dbsage's transaction, as
+/// their tool runs them (dbsage's own files keep refusing it).
+fn mark_own_transactions(discovered: &mut Discovered) {
+    for file in &mut discovered.files {
+        if !file.tool_no_transaction && has_transaction_control(&file.text) {
+            file.tool_no_transaction = true;
+            discovered.own_transactions.push(file.path.clone());
+        }
+    }
 }
 
 /// [`discover_project`], with the files the adopted tool ignores.
@@ -366,11 +409,21 @@ pub fn discover_project_noting(project: &crate::config::Project) -> Result<Disco
     let layout = match project.layout() {
         None => {
             let files = read_folder(&dir, project.is_supabase(), NameRule::Dbsage, &mut ignored)?;
-            return Ok(Discovered { files, ignored });
+            return Ok(Discovered {
+                files,
+                ignored,
+                ..Default::default()
+            });
         }
         Some(Layout::Supabase) => {
             let files = read_folder(&dir, true, NameRule::Supabase, &mut ignored)?;
-            return Ok(Discovered { files, ignored });
+            let mut discovered = Discovered {
+                files,
+                ignored,
+                ..Default::default()
+            };
+            mark_own_transactions(&mut discovered);
+            return Ok(discovered);
         }
         Some(l) => l,
     };
@@ -416,10 +469,13 @@ pub fn discover_project_noting(project: &crate::config::Project) -> Result<Disco
             }
         })
         .collect();
-    Ok(Discovered {
+    let mut discovered = Discovered {
         files,
         ignored: adopted.ignored,
-    })
+        ..Default::default()
+    };
+    mark_own_transactions(&mut discovered);
+    Ok(discovered)
 }
 
 /// Prisma sends `migration.sql` as one script: several statements run in one implicit

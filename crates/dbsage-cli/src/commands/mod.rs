@@ -50,6 +50,9 @@ pub fn project_and_files() -> Result<(Project, Vec<MigrationFile>)> {
     if let Some(note) = discovered.ignored_note(&project) {
         err_line!("note: {note}");
     }
+    if let Some(note) = discovered.own_transactions_note(&project) {
+        err_line!("warning: {note}");
+    }
     Ok((project, discovered.files))
 }
 
