@@ -132,7 +132,9 @@ fn adopt_without_a_known_layout_is_a_usage_error() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("no Supabase, sqlx, dbmate or Flyway layout"));
+    assert!(stderr(&out).contains(
+        "no Supabase, sqlx, dbmate, Flyway, Prisma, Drizzle, diesel or golang-migrate layout"
+    ));
 }
 
 #[test]

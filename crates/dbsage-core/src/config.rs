@@ -330,15 +330,15 @@ fn parse_layout(text: &str) -> Result<Option<dbsage_supabase::Layout>> {
     use dbsage_supabase::Layout;
     Ok(match text {
         "dbsage" => None,
-        "supabase" => Some(Layout::Supabase),
-        "sqlx" => Some(Layout::Sqlx),
-        "dbmate" => Some(Layout::Dbmate),
-        "flyway" => Some(Layout::Flyway),
-        other => return Err(Error::Config {
-            message: format!("migrations.layout = {other:?} is not a known layout"),
-            hint: "use dbsage, supabase, sqlx, dbmate or flyway (`dbsage init --adopt` detects it)"
-                .into(),
-        }),
+        other => Some(Layout::from_config_name(other).ok_or_else(|| {
+            Error::Config {
+                message: format!("migrations.layout = {other:?} is not a known layout"),
+                hint:
+                    "use dbsage, supabase, sqlx, dbmate, flyway, prisma, drizzle, diesel or golang-migrate \
+                   (`dbsage init --adopt` detects it)"
+                        .into(),
+            }
+        })?),
     })
 }
 

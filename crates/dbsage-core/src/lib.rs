@@ -7,6 +7,7 @@
 //! [`rollback`] undoes them; [`reverse`] derives undo statements from parsed SQL.
 
 pub mod actor;
+pub mod adopted;
 pub mod baseline;
 pub mod config;
 pub mod connect;

@@ -33,7 +33,16 @@ pub fn lint_migrations(project: &Project, files: &[MigrationFile]) -> Result<Vec
             text: f.text.clone(),
         })
         .collect();
-    lint_sources(project, &sources)
+    let mut findings = lint_sources(project, &sources)?;
+    // An adopted file the tool runs outside a transaction (its own BEGIN/COMMIT, a lone
+    // CONCURRENTLY under Prisma) runs that way here too: its transaction control is no finding.
+    findings.retain(|finding| {
+        finding.rule != "explicit-transaction-control"
+            || !files
+                .iter()
+                .any(|f| f.tool_no_transaction && f.path == finding.file)
+    });
+    Ok(findings)
 }
 
 pub fn lint_sources(project: &Project, sources: &[SourceFile]) -> Result<Vec<Finding>> {

@@ -222,16 +222,20 @@ pub fn run_local(
         .iter()
         .map(|e| idempotency_finding(files, e))
         .collect();
-    reports.insert(
-        "idempotency",
-        idempotency_report(
-            project,
-            files,
-            &scopes,
-            checks.idempotency,
-            idempotency_findings,
-        ),
+    let mut idempotency = idempotency_report(
+        project,
+        files,
+        &scopes,
+        checks.idempotency,
+        idempotency_findings,
     );
+    if let Some(own) = own_transactions_note(files, &applied) {
+        idempotency.note = Some(match idempotency.note.take() {
+            Some(note) => format!("{note}; {own}"),
+            None => own,
+        });
+    }
+    reports.insert("idempotency", idempotency);
 
     let rollback_report = if checks.rollback == CheckLevel::Off {
         CheckReport::from_findings(CheckLevel::Off, Vec::new())
@@ -595,4 +599,24 @@ pub fn replayed(
     )?;
     apply_seed(&mut client, project)?;
     Ok((cluster, client))
+}
+
+/// The applied files the idempotency check did not re-run because they hold BEGIN/COMMIT of
+/// their own (adopted layouts).
+fn own_transactions_note(
+    files: &[MigrationFile],
+    applied: &[migrate::AppliedMigration],
+) -> Option<String> {
+    let skipped: Vec<String> = files
+        .iter()
+        .filter(|f| applied.iter().any(|a| a.version == f.version))
+        .filter(|f| crate::migrations::has_transaction_control(&f.text))
+        .map(|f| f.label())
+        .collect();
+    (!skipped.is_empty()).then(|| {
+        format!(
+            "not re-run (BEGIN/COMMIT of their own; re-running is not rolled back): {}",
+            skipped.join(", ")
+        )
+    })
 }

@@ -322,15 +322,26 @@ fn run_locked(
     let applied_rows = history::read(client, table)?;
     let (_, pending) = plan(files, &applied_rows, options)?;
     let mut outcome = RunOutcome::default();
-    let supabase = project.is_supabase();
+    let keep = KeepInStep {
+        supabase: project.is_supabase(),
+        tool: project
+            .layout()
+            .filter(|l| dbsage_supabase::keeps_in_step(*l)),
+    };
     for (file, parsed) in pending {
         progress(Progress::Applying(file));
         let started = Instant::now();
         let idempotency_check =
             options.idempotency_check && !options.idempotency_exempt.contains(&file.version);
         let idempotency = if file.no_transaction() {
-            apply_without_transaction(client, table, timeouts, file, &parsed, started, supabase)?;
-            if idempotency_check {
+            apply_without_transaction(client, table, timeouts, file, &parsed, started, keep)?;
+            // A file with its own BEGIN/COMMIT is not re-run: a failure inside its transaction
+            // would leave the session aborted (`migrate --local` notes the skip).
+            let own_transaction = parsed
+                .statements
+                .iter()
+                .any(|s| matches!(s.node, NodeEnum::TransactionStmt(_)));
+            if idempotency_check && !own_transaction {
                 run_statements(client, &file.path, &file.text, &parsed).err()
             } else {
                 None
@@ -344,7 +355,7 @@ fn run_locked(
                 &parsed,
                 started,
                 idempotency_check,
-                supabase,
+                keep,
             )?
         };
         if let Some(failure) = idempotency {
@@ -438,7 +449,7 @@ fn apply_in_transaction(
     parsed: &ParsedSql,
     started: Instant,
     idempotency_check: bool,
-    supabase: bool,
+    keep: KeepInStep,
 ) -> Result<Option<Box<MigrationError>>> {
     let mut tx = client
         .transaction()
@@ -459,7 +470,7 @@ fn apply_in_transaction(
     } else {
         None
     };
-    record_applied(&mut tx, table, file, parsed, started, supabase)?;
+    record_applied(&mut tx, table, file, parsed, started, keep)?;
     tx.commit()
         .map_err(|e| Error::db(format!("committing {}", file.label()), e))?;
     Ok(idempotency)
@@ -472,7 +483,7 @@ fn apply_without_transaction(
     file: &MigrationFile,
     parsed: &ParsedSql,
     started: Instant,
-    supabase: bool,
+    keep: KeepInStep,
 ) -> Result<()> {
     set_timeouts(client, timeouts, false)?;
     let result = crate::partial::run_no_transaction(
@@ -527,9 +538,18 @@ fn apply_without_transaction(
     let mut tx = client
         .transaction()
         .map_err(|e| Error::db("starting a transaction", e))?;
-    record_applied(&mut tx, table, file, parsed, started, supabase)?;
+    record_applied(&mut tx, table, file, parsed, started, keep)?;
     tx.commit()
         .map_err(|e| Error::db(format!("recording {}", file.label()), e))
+}
+
+/// The other tools' history tables written beside dbsage's, so a team can switch back.
+#[derive(Debug, Clone, Copy)]
+struct KeepInStep {
+    /// `supabase_migrations.schema_migrations` (any Supabase project).
+    supabase: bool,
+    /// An adopted tool's own table (Prisma, diesel, golang-migrate).
+    tool: Option<dbsage_supabase::Layout>,
 }
 
 fn record_applied(
@@ -538,10 +558,19 @@ fn record_applied(
     file: &MigrationFile,
     parsed: &ParsedSql,
     started: Instant,
-    supabase: bool,
+    keep: KeepInStep,
 ) -> Result<()> {
     let duration = started.elapsed().as_millis() as i64;
-    if supabase {
+    if let Some(tool) = keep.tool {
+        let applied = dbsage_supabase::AppliedFile {
+            version: &file.version,
+            name: &file.name,
+            text: &file.text,
+        };
+        dbsage_supabase::record_tool_history(tx, tool, applied)
+            .map_err(|e| Error::db(format!("recording {} in {tool}'s history", file.label()), e))?;
+    }
+    if keep.supabase {
         // Keeps the Supabase CLI and dashboard in agreement with dbsage.
         let statements: Vec<String> = parsed
             .statements
@@ -754,7 +783,11 @@ pub fn status(
     project: &Project,
     files: &[MigrationFile],
 ) -> Result<Vec<StatusEntry>> {
-    let applied = history::read(client, &project.history_table())?;
+    let mut applied = history::read(client, &project.history_table())?;
+    if applied.is_empty() {
+        // Before dbsage's first migrate, the other tool's history says what is applied.
+        applied = crate::adopted::rows_to_import(client, project, files)?;
+    }
     let mut entries = status_entries(files, &applied);
     for run in crate::partial::unfinished_runs(client, &project.history_table())? {
         if let Some(e) = entries.iter_mut().find(|e| e.version == run.version) {
@@ -773,36 +806,22 @@ fn adopt_history(
     table: &HistoryTable,
     files: &[MigrationFile],
 ) -> Result<()> {
-    let tool = match project.layout() {
-        Some(l) => l,
-        None if project.is_supabase() => dbsage_supabase::Layout::Supabase,
-        None => return Ok(()),
+    let Some(tool) = crate::adopted::tool_of(project) else {
+        return Ok(());
     };
     if !history::read(client, table)?.is_empty() {
         return Ok(());
     }
-    let imported = dbsage_supabase::import_history(client, tool).map_err(|e| Error::Failed {
-        message: format!("reading {tool}'s history table: {e}"),
-        hint: "check the connecting role can read it".into(),
-    })?;
+    let imported = crate::adopted::import(client, tool)?;
     if imported.is_empty() {
         return Ok(());
     }
-    let baseline = imported
-        .iter()
-        .filter(|v| v.baseline)
-        .map(|v| v.version.as_str())
-        .max_by(|a, b| compare_versions(a, b));
     let mut tx = client
         .transaction()
         .map_err(|e| Error::db("starting a transaction", e))?;
     let mut adopted = 0;
     for file in files {
-        let recorded = imported
-            .iter()
-            .any(|v| dbsage_supabase::same_version(&v.version, &file.version))
-            || baseline.is_some_and(|b| compare_versions(&file.version, b).is_le());
-        if !recorded {
+        if !crate::adopted::recorded(&imported, &file.version) {
             continue;
         }
         tx.execute(

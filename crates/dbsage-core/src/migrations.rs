@@ -18,6 +18,10 @@ pub struct MigrationFile {
     pub text: String,
     pub checksum: String,
     pub down: Option<DownFile>,
+    /// The adopted tool runs this file outside a transaction (sqlx `-- no-transaction`, dbmate
+    /// `transaction:false`, diesel `run_in_transaction = false`, a lone CONCURRENTLY statement
+    /// under Prisma).
+    pub tool_no_transaction: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -29,7 +33,7 @@ pub struct DownFile {
 
 impl MigrationFile {
     pub fn no_transaction(&self) -> bool {
-        dbsage_sql::is_no_transaction(&self.text)
+        self.tool_no_transaction || dbsage_sql::is_no_transaction(&self.text)
     }
     /// The down file's checksum, "" without one: recorded with the history row, compared by
     /// `rollback` before it runs the down file.
@@ -70,13 +74,27 @@ enum Kind {
     Down,
 }
 
-fn parse_name(file_name: &str) -> Option<(String, String, Kind)> {
+/// Which file names a folder accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NameRule {
+    /// dbsage's own: a badly named `.sql` file is an error.
+    Dbsage,
+    /// The Supabase CLI's `^([0-9]+)_(.*)\.sql$`: any digits, any name; it skips other files, and
+    /// so does dbsage (saying so). dbsage's `.down.sql` pairing is kept.
+    Supabase,
+}
+
+fn parse_name(file_name: &str, rule: NameRule) -> Option<(String, String, Kind)> {
     let (stem, kind) = if let Some(s) = file_name.strip_suffix(".down.sql") {
         (s, Kind::Down)
     } else {
         (file_name.strip_suffix(".sql")?, Kind::Up)
     };
     let (version, name) = stem.split_once('_')?;
+    if rule == NameRule::Supabase {
+        let digits = !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit());
+        return digits.then(|| (version.to_string(), name.to_string(), kind));
+    }
     let valid_version = version.len() == 14 && version.bytes().all(|b| b.is_ascii_digit());
     let valid_name = !name.is_empty()
         && name
@@ -102,12 +120,18 @@ fn read_utf8(path: &Path) -> Result<String> {
 /// non-UTF-8 name, dangling symlink, duplicate version or name, down file without its up file)
 /// is listed in one error; unrelated files (README.md, .gitkeep) are ignored.
 pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>> {
-    read_folder(dir, false)
+    read_folder(dir, false, NameRule::Dbsage, &mut Vec::new())
 }
 
 /// `discover`, optionally allowing one name for several versions: `supabase db pull` names
-/// every file it writes `<version>_remote_schema.sql`.
-fn read_folder(dir: &Path, allow_duplicate_names: bool) -> Result<Vec<MigrationFile>> {
+/// every file it writes `<version>_remote_schema.sql`. Under a tool's `rule`, files it skips
+/// land in `ignored`.
+fn read_folder(
+    dir: &Path,
+    allow_duplicate_names: bool,
+    rule: NameRule,
+    ignored: &mut Vec<PathBuf>,
+) -> Result<Vec<MigrationFile>> {
     let paths = folder_entries(dir)?;
     let mut problems = Vec::new();
     let mut ups: BTreeMap<String, MigrationFile> = BTreeMap::new();
@@ -116,7 +140,11 @@ fn read_folder(dir: &Path, allow_duplicate_names: bool) -> Result<Vec<MigrationF
         let Some(file_name) = usable_sql_name(&path, &mut problems) else {
             continue;
         };
-        let Some((version, name, kind)) = parse_name(&file_name) else {
+        let Some((version, name, kind)) = parse_name(&file_name, rule) else {
+            if rule == NameRule::Supabase {
+                ignored.push(path);
+                continue;
+            }
             problems.push(format!(
                 "{}: does not follow the naming <14-digit version>_<name>.sql (e.g. 20261121093000_add_users.sql; `dbsage new NAME` creates one)",
                 path.display()
@@ -159,6 +187,7 @@ fn read_folder(dir: &Path, allow_duplicate_names: bool) -> Result<Vec<MigrationF
                         path,
                         text,
                         down: None,
+                        tool_no_transaction: false,
                     },
                 );
             }
@@ -291,19 +320,120 @@ fn check_adopted_folder(dir: &Path) -> Result<()> {
 /// The project's migrations, read according to its layout: dbsage's own naming, or an adopted
 /// tool's files read in place (never renamed).
 pub fn discover_project(project: &crate::config::Project) -> Result<Vec<MigrationFile>> {
+    discover_project_noting(project).map(|d| d.files)
+}
+
+/// What [`discover_project_noting`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Discovered {
+    pub files: Vec<MigrationFile>,
+    /// `.sql` files the adopted tool skips (their names break its rule): skipped here too.
+    pub ignored: Vec<PathBuf>,
+    /// Adopted files with BEGIN/COMMIT of their own: run as their tool runs them, statement
+    /// by statement outside dbsage's transaction.
+    pub own_transactions: Vec<PathBuf>,
+}
+
+impl Discovered {
+    /// One line saying which files are ignored and why, `None` when none is.
+    pub fn ignored_note(&self, project: &crate::config::Project) -> Option<String> {
+        let layout = project.layout()?;
+        if self.ignored.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = self
+            .ignored
+            .iter()
+            .map(|p| {
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        Some(format!(
+            "ignoring {} file(s) in {} that {layout} skips too (its names follow {}): {}",
+            names.len(),
+            project.migrations_dir().display(),
+            layout.name_rule(),
+            names.join(", ")
+        ))
+    }
+
+    /// One line naming the files that run with their own BEGIN/COMMIT, `None` when none does.
+    pub fn own_transactions_note(&self, project: &crate::config::Project) -> Option<String> {
+        let layout = project.layout()?;
+        if self.own_transactions.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = self
+            .own_transactions
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        Some(format!(
+            "{} hold(s) BEGIN/COMMIT of their own: run as {layout} runs them, statement by \
+             statement outside dbsage's transaction, the history row recorded afterwards in its \
+             own transaction (a failure midway is reported as partial): {}",
+            names.len(),
+            names.join(", ")
+        ))
+    }
+}
+
+/// Whether `text` holds transaction control (BEGIN, COMMIT, END, ROLLBACK, SAVEPOINT…).
+pub fn has_transaction_control(text: &str) -> bool {
+    let mut found = false;
+    let _ = dbsage_sql::for_each_statement(text, |s| {
+        found |= matches!(s.node, dbsage_sql::NodeEnum::TransactionStmt(_));
+    });
+    found
+}
+
+/// Adopted files with transaction control of their own run outside dbsage's transaction, as
+/// their tool runs them (dbsage's own files keep refusing it).
+fn mark_own_transactions(discovered: &mut Discovered) {
+    for file in &mut discovered.files {
+        if !file.tool_no_transaction && has_transaction_control(&file.text) {
+            file.tool_no_transaction = true;
+            discovered.own_transactions.push(file.path.clone());
+        }
+    }
+}
+
+/// [`discover_project`], with the files the adopted tool ignores.
+pub fn discover_project_noting(project: &crate::config::Project) -> Result<Discovered> {
     use dbsage_supabase::Layout;
     let dir = project.migrations_dir();
+    let mut ignored = Vec::new();
     let layout = match project.layout() {
-        None => return read_folder(&dir, project.is_supabase()),
-        Some(Layout::Supabase) => return read_folder(&dir, true),
+        None => {
+            let files = read_folder(&dir, project.is_supabase(), NameRule::Dbsage, &mut ignored)?;
+            return Ok(Discovered {
+                files,
+                ignored,
+                ..Default::default()
+            });
+        }
+        Some(Layout::Supabase) => {
+            let files = read_folder(&dir, true, NameRule::Supabase, &mut ignored)?;
+            let mut discovered = Discovered {
+                files,
+                ignored,
+                ..Default::default()
+            };
+            mark_own_transactions(&mut discovered);
+            return Ok(discovered);
+        }
         Some(l) => l,
     };
     check_adopted_folder(&dir)?;
-    let adopted = dbsage_supabase::read_migrations(layout, &dir).map_err(|e| Error::Config {
+    let adopted = dbsage_supabase::read_layout(layout, &dir).map_err(|e| Error::Config {
         message: format!("reading the {layout} migrations in {}: {e}", dir.display()),
-        hint: "check the files follow that tool's naming".into(),
+        hint: format!("{layout} names its files {}", layout.name_rule()),
     })?;
-    Ok(adopted
+    let files = adopted
+        .migrations
         .into_iter()
         .map(|m| {
             // dbmate keeps up and down in one file: blank the down section out (keeping line
@@ -332,11 +462,35 @@ pub fn discover_project(project: &crate::config::Project) -> Result<Vec<Migratio
                     path: m.down_path.clone().unwrap_or_else(|| m.path.clone()),
                     text: d,
                 }),
+                tool_no_transaction: m.no_transaction
+                    || (layout == Layout::Prisma && lone_concurrent_statement(&text)),
                 path: m.path,
                 text,
             }
         })
-        .collect())
+        .collect();
+    let mut discovered = Discovered {
+        files,
+        ignored: adopted.ignored,
+        ..Default::default()
+    };
+    mark_own_transactions(&mut discovered);
+    Ok(discovered)
+}
+
+/// Prisma sends `migration.sql` as one script: several statements run in one implicit
+/// transaction, a single one on its own, which is how a lone `CREATE INDEX CONCURRENTLY` works
+/// under Prisma. Such a file runs outside a transaction here too.
+fn lone_concurrent_statement(text: &str) -> bool {
+    let mut statements = 0;
+    let mut concurrent = false;
+    let scanned = dbsage_sql::for_each_statement(text, |s| {
+        statements += 1;
+        concurrent = text[s.code_start..s.range.end]
+            .to_ascii_lowercase()
+            .contains("concurrently");
+    });
+    scanned.is_ok() && statements == 1 && concurrent
 }
 
 /// Orders versions numerically part by part (`2` < `10`, `1.1` < `1.2`); dbsage's own 14-digit

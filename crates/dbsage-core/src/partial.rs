@@ -18,7 +18,7 @@ use crate::config::HistoryTable;
 use crate::error::{Error, Result};
 use crate::history;
 use crate::migrate::locate_error;
-use dbsage_sql::ParsedSql;
+use dbsage_sql::{NodeEnum, ParsedSql};
 
 /// Which file of a migration ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -155,19 +155,34 @@ pub fn run_no_transaction(
         done: 0,
     }));
     let mut failure = None;
+    // The file's own BEGIN still open (adopted files may hold BEGIN … COMMIT).
+    let mut open_block: Option<usize> = None;
     for (i, stmt) in statements.iter().enumerate() {
         if let Err(e) = client.batch_execute(stmt.text(file.text)) {
             failure = Some((i, Box::new(locate_error(file.path, file.text, stmt, &e))));
             break;
         }
+        open_block = own_transaction_after(open_block, i, &stmt.node);
         if let Some(r) = RUNNING.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
             r.done = i + 1;
         }
     }
-    let Some((done, mut error)) = failure else {
+    let Some((failed_at, mut error)) = failure else {
         set_running(None);
         return Ok(());
     };
+    // A failure inside the file's own transaction rolls back what ran since its BEGIN: only the
+    // statements before it stay. End the aborted block so the session can record the event.
+    let done = open_block.unwrap_or(failed_at);
+    if let Some(begin) = open_block {
+        let _ = client.batch_execute("ROLLBACK");
+        let note = format!(
+            "the file's own transaction (from statement {}) was rolled back with the failure",
+            begin + 1
+        );
+        let hint = error.dbsage_hint.take().unwrap_or_default();
+        error.dbsage_hint = Some(format!("{note}\n{hint}").trim().to_string());
+    }
     let recorded = history::record_event(
         client,
         table,
@@ -180,7 +195,7 @@ pub fn run_no_transaction(
             "statements_done": done,
             "statements_total": statements.len(),
             "ran": summaries[..done],
-            "failed_statement": summaries[done],
+            "failed_statement": summaries[failed_at],
         })),
     );
     set_running(None);
@@ -284,4 +299,18 @@ pub fn unfinished_runs(client: &mut Client, table: &HistoryTable) -> Result<Vec<
             }
         })
         .collect())
+}
+
+/// The index of the file's own open BEGIN after statement `i` ran: set by BEGIN / START
+/// TRANSACTION, cleared by COMMIT / END / ROLLBACK (savepoints change nothing).
+fn own_transaction_after(open: Option<usize>, i: usize, node: &NodeEnum) -> Option<usize> {
+    use dbsage_sql::pg_query::protobuf::TransactionStmtKind as Kind;
+    let NodeEnum::TransactionStmt(t) = node else {
+        return open;
+    };
+    match t.kind() {
+        Kind::TransStmtBegin | Kind::TransStmtStart => open.or(Some(i)),
+        Kind::TransStmtCommit | Kind::TransStmtRollback | Kind::TransStmtPrepare => None,
+        _ => open,
+    }
 }

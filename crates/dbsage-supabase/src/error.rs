@@ -24,6 +24,13 @@ pub enum AdoptError {
     MissingUpSection { path: PathBuf },
     #[error("{path}: {reason}")]
     Unsupported { path: PathBuf, reason: String },
+    #[error(
+        "golang-migrate's schema_migrations marks version {version} dirty: that migration failed \
+         midway and the database may hold part of it. Check what it did, finish or undo it by \
+         hand, then clear the flag with `migrate force {version}` (or the previous version if you \
+         undid it) before dbsage takes over"
+    )]
+    Dirty { version: String },
     #[error("reading the migration history: {}", dbsage_pgerror::describe(.0))]
     Database(#[from] postgres::Error),
 }

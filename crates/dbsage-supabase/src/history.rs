@@ -55,6 +55,13 @@ pub fn import_history(
              where success",
         )?,
         Layout::Flyway => import_flyway(client)?,
+        Layout::Prisma => import_prisma(client)?,
+        Layout::Diesel => import_rows(
+            client,
+            "select version::text, null::text, null::text from __diesel_schema_migrations",
+        )?,
+        Layout::GolangMigrate => import_golang_migrate(client)?,
+        Layout::Drizzle => import_drizzle(client)?,
     };
     imported.sort_by(|a, b| compare_versions(&a.version, &b.version));
     Ok(imported)
@@ -104,6 +111,74 @@ fn import_flyway(client: &mut postgres::Client) -> Result<Vec<ImportedVersion>, 
         });
     }
     Ok(applied)
+}
+
+/// Prisma records one row per attempt: applied means finished and not rolled back. The version
+/// is the folder name's timestamp, the name the rest (`20240101120000_init`).
+fn import_prisma(client: &mut postgres::Client) -> Result<Vec<ImportedVersion>, AdoptError> {
+    let rows = client.query(
+        "select migration_name, checksum from _prisma_migrations \
+         where finished_at is not null and rolled_back_at is null",
+        &[],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let folder: String = row.get(0);
+            let (version, name) = folder.split_once('_').unwrap_or((folder.as_str(), ""));
+            ImportedVersion {
+                version: version.to_string(),
+                name: Some(name.to_string()),
+                checksum: row.get(1),
+                baseline: false,
+            }
+        })
+        .collect())
+}
+
+/// golang-migrate keeps a single row: the newest applied version, every one at or below it
+/// applied (a baseline). A dirty row means a migration stopped midway: refuse.
+fn import_golang_migrate(
+    client: &mut postgres::Client,
+) -> Result<Vec<ImportedVersion>, AdoptError> {
+    let rows = client.query(
+        "select version::text, dirty from schema_migrations order by version desc limit 1",
+        &[],
+    )?;
+    let Some(row) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let version: String = row.get(0);
+    if row.get::<_, bool>(1) {
+        return Err(AdoptError::Dirty { version });
+    }
+    Ok(vec![ImportedVersion {
+        version,
+        name: None,
+        checksum: None,
+        baseline: true,
+    }])
+}
+
+/// Drizzle applies every journal entry whose `when` is later than the newest `created_at` it
+/// recorded; dbsage's Drizzle versions are those `when` values, so that newest value is a
+/// baseline.
+fn import_drizzle(client: &mut postgres::Client) -> Result<Vec<ImportedVersion>, AdoptError> {
+    let newest: Option<i64> = client
+        .query_one(
+            "select max(created_at) from drizzle.__drizzle_migrations",
+            &[],
+        )?
+        .get(0);
+    Ok(newest
+        .map(|when| ImportedVersion {
+            version: when.to_string(),
+            name: None,
+            checksum: None,
+            baseline: true,
+        })
+        .into_iter()
+        .collect())
 }
 
 /// How an adopted project's files line up with the imported history.

@@ -18,14 +18,26 @@ pub enum Layout {
     Dbmate,
     /// `V<version>__name.sql` (and optional `U<version>__name.sql` undo scripts).
     Flyway,
+    /// `prisma/migrations/<timestamp>_<name>/migration.sql`.
+    Prisma,
+    /// `migrations/<date>_<name>/up.sql` + optional `down.sql`.
+    Diesel,
+    /// golang-migrate: `<version>_<name>.up.sql` + `.down.sql` in a Go module.
+    GolangMigrate,
+    /// drizzle-kit: `drizzle/<idx>_<tag>.sql` listed in `drizzle/meta/_journal.json`.
+    Drizzle,
 }
 
 impl Layout {
     /// Every layout, in the order [`detect`] tries them.
-    pub const ALL: [Layout; 4] = [
+    pub const ALL: [Layout; 8] = [
         Layout::Supabase,
+        Layout::Prisma,
+        Layout::Drizzle,
+        Layout::Diesel,
         Layout::Flyway,
         Layout::Dbmate,
+        Layout::GolangMigrate,
         Layout::Sqlx,
     ];
 
@@ -37,6 +49,10 @@ impl Layout {
             Layout::Sqlx => "_sqlx_migrations",
             Layout::Dbmate => "schema_migrations",
             Layout::Flyway => "flyway_schema_history",
+            Layout::Prisma => "_prisma_migrations",
+            Layout::Diesel => "__diesel_schema_migrations",
+            Layout::GolangMigrate => "schema_migrations",
+            Layout::Drizzle => "drizzle.__drizzle_migrations",
         }
     }
 
@@ -47,7 +63,44 @@ impl Layout {
             Layout::Sqlx => "sqlx",
             Layout::Dbmate => "dbmate",
             Layout::Flyway => "Flyway",
+            Layout::Prisma => "Prisma",
+            Layout::Diesel => "diesel",
+            Layout::GolangMigrate => "golang-migrate",
+            Layout::Drizzle => "Drizzle",
         }
+    }
+
+    /// The file names the tool applies, for messages.
+    pub fn name_rule(self) -> &'static str {
+        match self {
+            Layout::Supabase => "<digits>_<name>.sql",
+            Layout::Sqlx => "<version>_<name>.sql or <version>_<name>.up.sql/.down.sql",
+            Layout::Dbmate => "<version>_<name>.sql with `-- migrate:up`",
+            Layout::Flyway => "V<version>__<description>.sql (U… undo, R__ repeatable)",
+            Layout::Prisma => "<timestamp>_<name>/migration.sql",
+            Layout::Diesel => "<version>_<name>/up.sql (+ down.sql)",
+            Layout::GolangMigrate => "<version>_<name>.up.sql (+ .down.sql)",
+            Layout::Drizzle => "<tag>.sql listed in meta/_journal.json",
+        }
+    }
+
+    /// The `[migrations] layout` value in dbsage.toml.
+    pub fn config_name(self) -> &'static str {
+        match self {
+            Layout::Supabase => "supabase",
+            Layout::Sqlx => "sqlx",
+            Layout::Dbmate => "dbmate",
+            Layout::Flyway => "flyway",
+            Layout::Prisma => "prisma",
+            Layout::Diesel => "diesel",
+            Layout::GolangMigrate => "golang-migrate",
+            Layout::Drizzle => "drizzle",
+        }
+    }
+
+    /// The layout named `name` in dbsage.toml (`None`: not a known layout).
+    pub fn from_config_name(name: &str) -> Option<Layout> {
+        Layout::ALL.into_iter().find(|l| l.config_name() == name)
     }
 }
 
@@ -81,8 +134,12 @@ const DBMATE_DIRS: [&str; 2] = ["db/migrations", "migrations"];
 /// reported as sqlx: adopting it changes nothing but the history table to import.
 pub fn detect(root: &Path) -> Option<Detected> {
     detect_supabase(root)
+        .or_else(|| detect_prisma(root))
+        .or_else(|| detect_drizzle(root))
+        .or_else(|| detect_diesel(root))
         .or_else(|| detect_flyway(root))
         .or_else(|| detect_dbmate(root))
+        .or_else(|| detect_golang_migrate(root))
         .or_else(|| detect_sqlx(root))
 }
 
@@ -158,6 +215,67 @@ fn detect_sqlx(root: &Path) -> Option<Detected> {
         .iter()
         .any(|f| crate::read::parse_sqlx_name(&file_name(f)).is_some())
         .then(|| detected(Layout::Sqlx, dir, None))
+}
+
+/// Prisma keeps one folder per migration, each with its `migration.sql`.
+fn detect_prisma(root: &Path) -> Option<Detected> {
+    let dir = root.join("prisma/migrations");
+    sub_dirs(&dir)
+        .iter()
+        .any(|d| d.join("migration.sql").is_file())
+        .then(|| detected(Layout::Prisma, dir, None))
+}
+
+/// drizzle-kit writes its journal beside the SQL files, in `drizzle/` unless `out` says
+/// otherwise (`migrations/` is the common override).
+fn detect_drizzle(root: &Path) -> Option<Detected> {
+    ["drizzle", "migrations"]
+        .iter()
+        .map(|d| root.join(d))
+        .find(|dir| dir.join("meta/_journal.json").is_file())
+        .map(|dir| detected(Layout::Drizzle, dir, None))
+}
+
+/// diesel keeps one folder per migration, each with its `up.sql`.
+fn detect_diesel(root: &Path) -> Option<Detected> {
+    let dir = root.join("migrations");
+    sub_dirs(&dir)
+        .iter()
+        .any(|d| d.join("up.sql").is_file())
+        .then(|| detected(Layout::Diesel, dir, None))
+}
+
+/// golang-migrate and reversible sqlx share the `<version>_<name>.up.sql` naming; a Go module
+/// at the root, with every `.sql` file an up or down file, tells golang-migrate apart.
+fn detect_golang_migrate(root: &Path) -> Option<Detected> {
+    if !root.join("go.mod").is_file() {
+        return None;
+    }
+    DBMATE_DIRS
+        .iter()
+        .map(|d| root.join(d))
+        .find(|dir| {
+            let files = sql_files(dir, false);
+            !files.is_empty()
+                && files
+                    .iter()
+                    .all(|f| crate::read::parse_golang_migrate_name(&file_name(f)).is_some())
+        })
+        .map(|dir| detected(Layout::GolangMigrate, dir, None))
+}
+
+/// The sub-directories of `dir`, sorted; hidden ones (`.git`-style) are skipped as the tools do.
+pub(crate) fn sub_dirs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !file_name(p).starts_with('.'))
+        .collect();
+    dirs.sort();
+    dirs
 }
 
 pub(crate) fn file_name(path: &Path) -> String {

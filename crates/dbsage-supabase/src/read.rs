@@ -37,18 +37,40 @@ pub struct AdoptedMigration {
     pub no_transaction: bool,
 }
 
+/// An adopted migrations folder as its tool sees it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LayoutFiles {
+    pub migrations: Vec<AdoptedMigration>,
+    /// `.sql` files the tool skips because their names do not follow its rule: skipped here too,
+    /// and worth saying once so nobody wonders why they never run.
+    pub ignored: Vec<PathBuf>,
+}
+
 /// Reads every migration of `layout` in `dir`, in the order the tool applies them (numeric where
 /// versions are numeric). A missing directory yields no migrations: a fresh project has none.
 pub fn read_migrations(layout: Layout, dir: &Path) -> Result<Vec<AdoptedMigration>, AdoptError> {
+    read_layout(layout, dir).map(|files| files.migrations)
+}
+
+/// [`read_migrations`], with the files the tool ignores.
+pub fn read_layout(layout: Layout, dir: &Path) -> Result<LayoutFiles, AdoptError> {
+    let mut ignored = Vec::new();
     let mut migrations = match layout {
-        Layout::Supabase => read_supabase(dir)?,
-        Layout::Sqlx => read_sqlx(dir)?,
-        Layout::Dbmate => read_dbmate(dir)?,
-        Layout::Flyway => read_flyway(dir)?,
+        Layout::Supabase => read_supabase(dir, &mut ignored)?,
+        Layout::Sqlx => read_sqlx(dir, &mut ignored)?,
+        Layout::Dbmate => read_dbmate(dir, &mut ignored)?,
+        Layout::Flyway => read_flyway(dir, &mut ignored)?,
+        Layout::Prisma => crate::read_dirs::read_prisma(dir, &mut ignored)?,
+        Layout::Diesel => crate::read_dirs::read_diesel(dir, &mut ignored)?,
+        Layout::GolangMigrate => read_golang_migrate(dir, &mut ignored)?,
+        Layout::Drizzle => crate::read_drizzle::read_drizzle(dir, &mut ignored)?,
     };
     migrations.sort_by(|a, b| compare_versions(&a.version, &b.version));
     reject_duplicates(&migrations)?;
-    Ok(migrations)
+    Ok(LayoutFiles {
+        migrations,
+        ignored,
+    })
 }
 
 static SUPABASE_NAME: LazyLock<Regex> =
@@ -59,17 +81,23 @@ static DBMATE_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^([0-9]+)_?(.*)\.sql$").unwrap());
 static FLYWAY_NAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^([VUR])([0-9]+(?:[._][0-9]+)*)?__(.+)\.sql$").unwrap());
+static GOLANG_MIGRATE_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^([0-9]+)_(.*)\.(up|down)\.sql$").unwrap());
 static DBMATE_MARKER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?m)^--\s*migrate:(up|down)\b(.*)$").unwrap());
 
 /// The Supabase CLI applies every `<digits>_<name>.sql` in `supabase/migrations` and skips other
 /// files; it has no down migrations (a `.down.sql` there would be applied as an up migration by
 /// the CLI, so it is read as one here too).
-fn read_supabase(dir: &Path) -> Result<Vec<AdoptedMigration>, AdoptError> {
+fn read_supabase(
+    dir: &Path,
+    ignored: &mut Vec<PathBuf>,
+) -> Result<Vec<AdoptedMigration>, AdoptError> {
     let mut found = Vec::new();
     for path in sql_files(dir, false) {
         let file = file_name(&path);
         let Some(caps) = SUPABASE_NAME.captures(&file) else {
+            ignored.push(path);
             continue;
         };
         found.push(plain(
@@ -100,11 +128,12 @@ pub(crate) enum SqlxKind {
     Down,
 }
 
-fn read_sqlx(dir: &Path) -> Result<Vec<AdoptedMigration>, AdoptError> {
+fn read_sqlx(dir: &Path, ignored: &mut Vec<PathBuf>) -> Result<Vec<AdoptedMigration>, AdoptError> {
     let mut ups: BTreeMap<(String, String), AdoptedMigration> = BTreeMap::new();
     let mut downs = Vec::new();
     for path in sql_files(dir, false) {
         let Some((version, name, kind)) = parse_sqlx_name(&file_name(&path)) else {
+            ignored.push(path);
             continue;
         };
         if kind == SqlxKind::Down {
@@ -144,11 +173,15 @@ pub(crate) fn has_dbmate_up_marker(text: &str) -> bool {
 }
 
 /// One dbmate file holds both directions; each section runs from its marker to the next marker.
-fn read_dbmate(dir: &Path) -> Result<Vec<AdoptedMigration>, AdoptError> {
+fn read_dbmate(
+    dir: &Path,
+    ignored: &mut Vec<PathBuf>,
+) -> Result<Vec<AdoptedMigration>, AdoptError> {
     let mut found = Vec::new();
     for path in sql_files(dir, false) {
         let file = file_name(&path);
         let Some(caps) = DBMATE_NAME.captures(&file) else {
+            ignored.push(path);
             continue;
         };
         let (version, name) = (caps[1].to_string(), caps[2].to_string());
@@ -220,11 +253,15 @@ pub(crate) fn parse_flyway_name(file: &str) -> Option<(char, String, String)> {
 /// down migration of the same version. Repeatable migrations (`R__…`) are re-run by Flyway
 /// whenever they change, which dbsage's versioned history cannot express: they are refused rather
 /// than silently dropped.
-fn read_flyway(dir: &Path) -> Result<Vec<AdoptedMigration>, AdoptError> {
+fn read_flyway(
+    dir: &Path,
+    ignored: &mut Vec<PathBuf>,
+) -> Result<Vec<AdoptedMigration>, AdoptError> {
     let mut versioned: Vec<AdoptedMigration> = Vec::new();
     let mut undos = Vec::new();
     for path in sql_files(dir, true) {
         let Some((prefix, version, name)) = parse_flyway_name(&file_name(&path)) else {
+            ignored.push(path);
             continue;
         };
         match prefix {
@@ -257,7 +294,50 @@ fn read_flyway(dir: &Path) -> Result<Vec<AdoptedMigration>, AdoptError> {
     Ok(versioned)
 }
 
-fn plain(version: String, name: String, up_sql: String, path: PathBuf) -> AdoptedMigration {
+/// `<version>_<name>.up.sql` / `.down.sql`, golang-migrate's rule (its source driver reads any
+/// extension; dbsage reads the `.sql` ones).
+pub(crate) fn parse_golang_migrate_name(file: &str) -> Option<(String, String, bool)> {
+    let caps = GOLANG_MIGRATE_NAME.captures(file)?;
+    Some((caps[1].to_string(), caps[2].to_string(), &caps[3] == "up"))
+}
+
+/// golang-migrate pairs files by version; its history stores the version as a bigint.
+fn read_golang_migrate(
+    dir: &Path,
+    ignored: &mut Vec<PathBuf>,
+) -> Result<Vec<AdoptedMigration>, AdoptError> {
+    let mut ups: Vec<AdoptedMigration> = Vec::new();
+    let mut downs = Vec::new();
+    for path in sql_files(dir, false) {
+        let Some((version, name, up)) = parse_golang_migrate_name(&file_name(&path)) else {
+            ignored.push(path);
+            continue;
+        };
+        if up {
+            ups.push(plain(version, name, read_text(&path)?, path));
+        } else {
+            downs.push((version, name, path));
+        }
+    }
+    for (version, name, path) in downs {
+        let Some(up) = ups.iter_mut().find(|m| same_version(&m.version, &version)) else {
+            return Err(AdoptError::OrphanDown {
+                path,
+                expected: format!("{version}_{name}.up.sql"),
+            });
+        };
+        up.down_sql = Some(read_text(&path)?);
+        up.down_path = Some(path);
+    }
+    Ok(ups)
+}
+
+pub(crate) fn plain(
+    version: String,
+    name: String,
+    up_sql: String,
+    path: PathBuf,
+) -> AdoptedMigration {
     AdoptedMigration {
         version,
         name,
@@ -269,7 +349,7 @@ fn plain(version: String, name: String, up_sql: String, path: PathBuf) -> Adopte
     }
 }
 
-fn read_text(path: &Path) -> Result<String, AdoptError> {
+pub(crate) fn read_text(path: &Path) -> Result<String, AdoptError> {
     let bytes = fs::read(path).map_err(|e| AdoptError::io(path, e))?;
     String::from_utf8(bytes).map_err(|_| AdoptError::NotUtf8 {
         path: path.to_path_buf(),

@@ -13,7 +13,8 @@ pub struct InitArgs {
     /// Skip the connection check.
     #[arg(long)]
     pub no_check: bool,
-    /// Adopt an existing Supabase, sqlx, dbmate or Flyway layout in place (no file is renamed);
+    /// Adopt an existing Supabase, sqlx, dbmate, Flyway, Prisma, Drizzle, diesel or
+    /// golang-migrate layout in place (no file is renamed);
     /// `init` also does this by itself when it finds one. Fails when none is found.
     #[arg(long)]
     pub adopt: bool,
@@ -59,7 +60,7 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
     if args.adopt && detected.is_none() {
         return Err(Error::Config {
             message: format!(
-                "no Supabase, sqlx, dbmate or Flyway layout found in {}",
+                "no Supabase, sqlx, dbmate, Flyway, Prisma, Drizzle, diesel or golang-migrate layout found in {}",
                 root.display()
             ),
             hint: "run `dbsage init` without --adopt to start a new dbsage layout".into(),
@@ -76,12 +77,7 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
                 .as_deref()
                 .map(rel)
                 .unwrap_or_else(|| "seed.sql".into());
-            let layout = match d.layout {
-                dbsage_supabase::Layout::Supabase => "supabase",
-                dbsage_supabase::Layout::Sqlx => "sqlx",
-                dbsage_supabase::Layout::Dbmate => "dbmate",
-                dbsage_supabase::Layout::Flyway => "flyway",
-            };
+            let layout = d.layout.config_name();
             adopted = Some(
                 json!({ "layout": layout, "migrations_dir": dir, "history_table": d.history_table }),
             );

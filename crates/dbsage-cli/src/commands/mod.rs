@@ -46,8 +46,14 @@ pub fn same_database_warnings(project: &Project) -> Vec<String> {
 /// The project and its migration files.
 pub fn project_and_files() -> Result<(Project, Vec<MigrationFile>)> {
     let project = project()?;
-    let files = migrations::discover_project(&project)?;
-    Ok((project, files))
+    let discovered = migrations::discover_project_noting(&project)?;
+    if let Some(note) = discovered.ignored_note(&project) {
+        err_line!("note: {note}");
+    }
+    if let Some(note) = discovered.own_transactions_note(&project) {
+        err_line!("warning: {note}");
+    }
+    Ok((project, discovered.files))
 }
 
 /// A path relative to the current directory when possible (shorter messages).

@@ -56,7 +56,12 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
                     e.version.clone(),
                     e.name.clone(),
                     state,
-                    e.applied_at.clone().unwrap_or_default(),
+                    // Rows still in the other tool's history have no time: say whose they are.
+                    e.applied_at
+                        .clone()
+                        .filter(|at| !at.is_empty())
+                        .or_else(|| e.applied_by.clone())
+                        .unwrap_or_default(),
                 ]);
             }
             out.line(&table.to_string());
