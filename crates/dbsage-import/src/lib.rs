@@ -64,7 +64,7 @@ pub fn import(
         rejectfile::check_paths(reject_file, source_path, options.force)?;
     }
     let table = catalog::describe(client, &options.table)?;
-    let (key, mode) = key_and_mode(&table, options)?;
+    let (key, mut mode) = key_and_mode(&table, options)?;
     let encoding = resolve_encoding(client, options.encoding.as_deref())?;
     let path_format = match &source {
         Source::Path(p) => Format::from_path(p),
@@ -122,6 +122,11 @@ pub fn import(
             .collect();
         k.iter().all(|c| present.contains(&c.as_str()))
     });
+    // The default upsert on the primary key needs the key in the file (a generated id usually
+    // is not): then the rows can only be inserted, and the report says so.
+    if options.mode.is_none() && options.key.is_none() && key_in_file.is_none() {
+        mode = Mode::Insert;
+    }
     if mode != Mode::Insert && key_in_file.is_none() {
         return Err(ImportError::Usage(format!(
             "the key ({}) must be in the source for --mode {}",
@@ -245,6 +250,8 @@ pub fn import(
         rejects,
         merged: !over_budget && !options.dry_run,
         dry_run: options.dry_run,
+        mode: Some(mode),
+        key: key_in_file.map(<[String]>::to_vec),
     };
     debug_assert!(report.reconciles(), "{report:?}");
     if over_budget {
@@ -355,16 +362,19 @@ impl Budget {
     }
 }
 
-/// The key defaults to the primary key; the mode to upsert when a key was given, else insert.
+/// The key defaults to the primary key; the mode to upsert when there is a key (given or the
+/// primary key), else insert: a re-run of the same file then changes nothing.
 fn key_and_mode(
     table: &Table,
     options: &ImportOptions,
 ) -> Result<(Option<Vec<String>>, Mode), ImportError> {
-    let mode = options.mode.unwrap_or(if options.key.is_some() {
-        Mode::Upsert
-    } else {
-        Mode::Insert
-    });
+    let mode = options
+        .mode
+        .unwrap_or(if options.key.is_some() || table.primary_key.is_some() {
+            Mode::Upsert
+        } else {
+            Mode::Insert
+        });
     let key = match &options.key {
         Some(k) => {
             if k.is_empty() {
