@@ -20,6 +20,7 @@ pub mod gates;
 pub mod history;
 pub mod lint;
 pub mod local;
+pub mod mark_applied;
 pub mod migrate;
 pub mod partial;
 pub mod protection;
