@@ -34,6 +34,10 @@ pub struct LintArgs {
 pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
     if let Some(rule) = &args.explain {
         return match dbsage_lint::explain(rule) {
+            Some(doc) if out.json_mode() => {
+                out.json(&explain_json(rule, &doc));
+                Ok(0)
+            }
             Some(doc) => {
                 out_line!("{doc}");
                 Ok(0)
@@ -77,6 +81,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         let files = migrations::discover_project(&project)?;
         let wanted = if args.changed {
             let target = Target::resolve(&project, args.env.as_deref())?;
+            super::announce(out, &target);
             let mut client = target.connect(&project, "dbsage lint")?;
             let applied = dbsage_core::history::read(&mut client, &project.history_table())?;
             Some(
@@ -180,6 +185,18 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
             0
         },
     )
+}
+
+/// `lint --explain RULE --format json`: `{"id", "severity", "summary", "doc"}`, the doc without
+/// the heading lines the human text starts with.
+fn explain_json(rule: &str, text: &str) -> serde_json::Value {
+    let info = dbsage_lint::rules().into_iter().find(|r| r.id == rule);
+    let (severity, summary) = info
+        .as_ref()
+        .map_or(("", ""), |r| (r.default_severity.as_str(), r.summary));
+    let heading = format!("{rule} ({severity} by default)\n\n{summary}\n\n");
+    let doc = text.strip_prefix(&heading).unwrap_or(text);
+    json!({ "id": rule, "severity": severity, "summary": summary, "doc": doc })
 }
 
 /// libpg_query allocates each parse's memory with the C allocator (glibc malloc) and frees it

@@ -23,6 +23,9 @@ pub struct MigrateArgs {
     /// Show what would run; run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: print the SQL of each pending file, in the order it would run.
+    #[arg(long, requires = "dry_run")]
+    pub sql: bool,
     /// Stop after this version.
     #[arg(long, value_name = "VERSION")]
     pub to: Option<String>,
@@ -53,6 +56,7 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
         );
     }
     let target = Target::resolve(&project, args.env.as_deref())?;
+    super::announce(out, &target);
     // Connect first: the database itself says whether it is protected.
     let (mut client, protection) = target.connect_protected(&project, "dbsage migrate")?;
     let mut audit = Vec::new();
@@ -142,8 +146,22 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                 if args.dry_run {
                     value["dry_run"] = json!(true);
                     value["planned"] = json!(outcome.planned);
+                    if args.sql {
+                        value["sql"] = json!(outcome
+                            .planned
+                            .iter()
+                            .filter_map(|p| files.iter().find(|f| f.version == p.version))
+                            .map(|f| json!({
+                                "version": f.version,
+                                "file": super::display_path(&f.path),
+                                "sql": f.text,
+                            }))
+                            .collect::<Vec<_>>());
+                    }
                 }
                 out.json(&value);
+            } else if args.dry_run && args.sql {
+                out_text!("{}", super::dry_run_sql::script(&outcome.planned, &files));
             } else if args.dry_run {
                 if outcome.planned.is_empty() {
                     out.line(&format!("{}: up to date, nothing would run", target.name));
@@ -159,8 +177,10 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                             ""
                         };
                         out.line(&format!(
-                            "  {}_{} ({} statements{mode})",
-                            p.version, p.name, p.statements
+                            "  {}_{} ({}{mode})",
+                            p.version,
+                            p.name,
+                            super::dry_run_sql::statements(p.statements)
                         ));
                     }
                     out.line("dry run: nothing was applied");

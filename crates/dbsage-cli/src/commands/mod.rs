@@ -1,16 +1,19 @@
 //! One module per command: parse arguments, call the library, render.
 
 pub mod dev;
+pub mod dry_run_sql;
 pub mod history;
 pub mod import;
 pub mod init;
 pub mod lint;
 pub mod migrate;
 pub mod new;
+pub mod psql;
 pub mod repair;
 pub mod rollback;
 pub mod secure;
 pub mod status;
+pub mod status_all;
 
 use dbsage_core::config::Project;
 use dbsage_core::migrations::{self, MigrationFile};
@@ -56,4 +59,17 @@ pub fn display_path(path: &std::path::Path) -> String {
         .ok()
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))
         .unwrap_or_else(|| path.display().to_string())
+}
+
+/// "→ staging (db.example.com/app)" on stderr before a command touches a database, so a user
+/// with DATABASE_URL set sees the default is another database; human output only, password
+/// never shown (`display` is redacted).
+pub fn announce(out: &crate::output::Out, target: &dbsage_core::env::Target) {
+    if !out.json_mode() {
+        err_line!(
+            "→ {} ({})",
+            out.paint_err(&target.name, crate::output::Style::Bold),
+            dbsage_core::redact::redact(&target.display)
+        );
+    }
 }
