@@ -516,3 +516,76 @@ fn commands_that_touch_a_database_name_it_on_stderr_first() {
     let out = p.run(&["history", "--format", "json"]);
     assert!(!stderr(&out).contains('→'), "{}", stderr(&out));
 }
+
+#[test]
+fn migrating_a_non_dev_environment_shows_the_pending_files_lint_findings_without_blocking() {
+    let p = TestProject::new();
+    p.migration(
+        "20261126000000",
+        "sessions",
+        "create table if not exists sessions (id bigint generated always as identity primary key, token text not null);\n",
+    );
+    let (r, code) = p.json(&["migrate"]);
+    assert_eq!(code, 0, "{r}");
+    p.migration("20261127000000", "drop_sessions", "drop table sessions;\n");
+    let out = p.run(&["migrate"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "not protected: findings do not block: {}",
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(err.contains("destructive-statement"), "{err}");
+    assert!(err.contains("20261127000000_drop_sessions.sql"), "{err}");
+    assert!(
+        !err.contains("20261126000000_sessions.sql:"),
+        "applied files are not reported again: {err}"
+    );
+    assert!(
+        err.contains("`test` is not protected, so they do not block"),
+        "{err}"
+    );
+    assert!(!p.table_exists("sessions"));
+}
+
+#[test]
+fn history_problems_on_the_dev_database_suggest_dev_reset_first() {
+    let p = TestProject::new();
+    let file = p.migration(
+        "20261128000000",
+        "widgets",
+        "create table if not exists widgets (id bigint generated always as identity primary key, name text);\n",
+    );
+    let out = p.run(&["migrate", "--env", "dev"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::fs::write(
+        &file,
+        "create table if not exists widgets (id bigint generated always as identity primary key, name text not null);\n",
+    )
+    .unwrap();
+    let dev = p.run(&["migrate", "--env", "dev"]);
+    // The same edit on a shared database gets no such advice.
+    let shared = {
+        assert_eq!(p.run(&["migrate"]).status.code(), Some(0));
+        std::fs::write(
+            &file,
+            "create table if not exists widgets (id bigint generated always as identity primary key, name text);\n",
+        )
+        .unwrap();
+        p.run(&["migrate"])
+    };
+    assert_eq!(p.run(&["dev", "stop"]).status.code(), Some(0));
+    assert_eq!(dev.status.code(), Some(1), "{}", stderr(&dev));
+    assert!(
+        stderr(&dev).contains("this is the dev database: `dbsage dev reset` rebuilds it"),
+        "{}",
+        stderr(&dev)
+    );
+    assert_eq!(shared.status.code(), Some(1), "{}", stderr(&shared));
+    assert!(
+        !stderr(&shared).contains("dev reset"),
+        "{}",
+        stderr(&shared)
+    );
+}

@@ -60,6 +60,9 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
     // Connect first: the database itself says whether it is protected.
     let (mut client, protection) = target.connect_protected(&project, "dbsage migrate")?;
     let mut audit = Vec::new();
+    if protection.is_none() && !target.is_dev() && !out.json_mode() {
+        super::pending_lint::show(&mut client, &project, &files, &target.name, out)?;
+    }
     if let Some(protection) = &protection {
         if args.dry_run {
             out.status(
@@ -133,6 +136,7 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
         },
     );
     let applied = applied.into_inner();
+    let result = result.map_err(|e| suggest_dev_reset(e, &target));
     match result {
         Ok(outcome) => {
             if out.json_mode() {
@@ -217,6 +221,22 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                 Err(e)
             }
         }
+    }
+}
+
+/// The dev database holds nothing worth keeping: when its history disagrees with the files,
+/// rebuilding it is the first thing to try, before repairing anything.
+fn suggest_dev_reset(e: dbsage_core::Error, target: &Target) -> dbsage_core::Error {
+    match e {
+        dbsage_core::Error::Inconsistent { message, hint } if target.is_dev() => {
+            dbsage_core::Error::Inconsistent {
+                message,
+                hint: format!(
+                    "this is the dev database: `dbsage dev reset` rebuilds it from the migrations (its data is lost); otherwise: {hint}"
+                ),
+            }
+        }
+        other => other,
     }
 }
 
