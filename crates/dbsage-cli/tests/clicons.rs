@@ -589,3 +589,24 @@ fn history_problems_on_the_dev_database_suggest_dev_reset_first() {
         stderr(&shared)
     );
 }
+
+#[test]
+fn gate_overrides_record_the_reason_given() {
+    let p = TestProject::with_config("protected = true\n");
+    p.migration(
+        "20261129000000",
+        "refunds",
+        "create table if not exists refunds (id bigint generated always as identity primary key, amount_cents bigint not null);\n",
+    );
+    let reason = "hotfix approved in INC-77, local run skipped for time";
+    let out = p.run(&["migrate", "--yes", "--skip-local-check", "--reason", reason]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let events = p.events();
+    let skipped = events
+        .iter()
+        .find(|(_, event, _)| event == "local_check_skipped")
+        .unwrap_or_else(|| panic!("{events:?}"));
+    let recorded = skipped.2.as_deref().unwrap_or_default();
+    assert!(recorded.starts_with(reason), "{recorded}");
+    assert!(recorded.contains("--skip-local-check"), "{recorded}");
+}

@@ -41,6 +41,10 @@ pub struct MigrateArgs {
     /// Go on despite lint errors (recorded in the audit log of a protected environment).
     #[arg(long)]
     pub skip_lint: bool,
+    /// Why a gate is overridden (--skip-lint, --skip-local-check): recorded with the override
+    /// in the audit log.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
@@ -101,7 +105,7 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                 out.warn(reason);
             }
             protection::mark(&mut client, &project, &target)?;
-            audit = gate.audit_events();
+            audit = with_override_reason(gate.audit_events(), &gate.overrides, args.reason.as_deref());
         }
     }
     let applied: RefCell<Vec<AppliedMigration>> = RefCell::new(Vec::new());
@@ -222,6 +226,24 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
             }
         }
     }
+}
+
+/// The person's `--reason` in front of each override's own account (which gate, what it found),
+/// so `dbsage history` shows why first.
+fn with_override_reason(
+    mut events: Vec<(String, String)>,
+    overrides: &[(String, String)],
+    reason: Option<&str>,
+) -> Vec<(String, String)> {
+    let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) else {
+        return events;
+    };
+    for (event, text) in &mut events {
+        if overrides.iter().any(|(o, _)| o == event) {
+            *text = format!("{reason} ({text})");
+        }
+    }
+    events
 }
 
 /// The dev database holds nothing worth keeping: when its history disagrees with the files,
