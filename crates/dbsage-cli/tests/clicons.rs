@@ -610,3 +610,60 @@ fn gate_overrides_record_the_reason_given() {
     assert!(recorded.starts_with(reason), "{recorded}");
     assert!(recorded.contains("--skip-local-check"), "{recorded}");
 }
+
+#[test]
+fn lint_paths_are_relative_to_the_current_directory_and_annotations_to_the_repository() {
+    // A repository whose dbsage project lives in db/, linted from db/scripts/.
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    let project = repo.path().join("db");
+    std::fs::create_dir_all(project.join("migrations")).unwrap();
+    std::fs::create_dir_all(project.join("scripts")).unwrap();
+    std::fs::write(
+        project.join("dbsage.toml"),
+        "[migrate]\ndefault_environment = \"dev\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("migrations/20261130000000_invoices.sql"),
+        "create table invoices (id int);\n",
+    )
+    .unwrap();
+    let lint = |format: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_dbsage"))
+            .current_dir(project.join("scripts"))
+            .env("NO_COLOR", "1")
+            .env_remove("DATABASE_URL")
+            .args(["lint", "--format", format])
+            .output()
+            .unwrap()
+    };
+    let human = stdout(&lint("human"));
+    assert!(
+        human.contains("--> ../migrations/20261130000000_invoices.sql:1:1"),
+        "{human}"
+    );
+    let json = json_of(&lint("json"));
+    let files: Vec<&str> = json
+        .as_array()
+        .unwrap_or_else(|| json["findings"].as_array().unwrap())
+        .iter()
+        .map(|f| f["file"].as_str().unwrap())
+        .collect();
+    assert!(!files.is_empty(), "{json}");
+    assert!(
+        files
+            .iter()
+            .all(|f| *f == "../migrations/20261130000000_invoices.sql"),
+        "{files:?}"
+    );
+    let github = stdout(&lint("github"));
+    assert!(
+        github.contains("file=db/migrations/20261130000000_invoices.sql,line=1"),
+        "{github}"
+    );
+    assert!(
+        !github.contains(&*repo.path().to_string_lossy()),
+        "{github}"
+    );
+}

@@ -165,6 +165,22 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
     for message in &unreadable {
         out.error_text(message, None);
     }
+    // Paths as the reader needs them: GitHub attaches annotations by repository path.
+    let base = if out.format == Format::Github {
+        super::paths::repository_root()
+    } else {
+        std::env::current_dir().unwrap_or_default()
+    };
+    for f in &mut findings {
+        f.file = super::paths::relative_to(&f.file, &base);
+    }
+    let sources: Vec<SourceFile> = sources
+        .into_iter()
+        .map(|s| SourceFile {
+            path: super::paths::relative_to(&s.path, &base),
+            text: s.text,
+        })
+        .collect();
     match out.format {
         Format::Json => out_line!("{}", dbsage_lint::render_json(&findings)),
         Format::Github => out_text!("{}", dbsage_lint::render_github(&findings)),

@@ -105,7 +105,8 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                 out.warn(reason);
             }
             protection::mark(&mut client, &project, &target)?;
-            audit = with_override_reason(gate.audit_events(), &gate.overrides, args.reason.as_deref());
+            audit =
+                with_override_reason(gate.audit_events(), &gate.overrides, args.reason.as_deref());
         }
     }
     let applied: RefCell<Vec<AppliedMigration>> = RefCell::new(Vec::new());

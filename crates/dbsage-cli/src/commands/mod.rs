@@ -8,6 +8,7 @@ pub mod init;
 pub mod lint;
 pub mod migrate;
 pub mod new;
+pub mod paths;
 pub mod pending_lint;
 pub mod psql;
 pub mod repair;
@@ -54,12 +55,9 @@ pub fn project_and_files() -> Result<(Project, Vec<MigrationFile>)> {
     Ok((project, files))
 }
 
-/// A path relative to the current directory when possible (shorter messages).
+/// A path relative to the current directory (`../migrations/x.sql` from a subdirectory).
 pub fn display_path(path: &std::path::Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))
-        .unwrap_or_else(|| path.display().to_string())
+    paths::from_cwd(path).display().to_string()
 }
 
 /// "→ staging (db.example.com/app)" on stderr before a command touches a database, so a user
