@@ -64,7 +64,8 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
     // Connect first: the database itself says whether it is protected.
     let (mut client, protection) = target.connect_protected(&project, "dbsage migrate")?;
     let mut audit = Vec::new();
-    if protection.is_none() && !target.is_dev() && !out.json_mode() {
+    // Not on a dry run: it changes nothing, and must stay cheap on a huge file.
+    if protection.is_none() && !target.is_dev() && !args.dry_run && !out.json_mode() {
         super::pending_lint::show(&mut client, &project, &files, &target.name, out)?;
     }
     if let Some(protection) = &protection {
