@@ -667,3 +667,35 @@ fn lint_paths_are_relative_to_the_current_directory_and_annotations_to_the_repos
         "{github}"
     );
 }
+
+#[test]
+fn init_in_a_project_with_migrations_suggests_testing_them_and_says_it_updated_gitignore() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".gitignore"), "target/\nnode_modules/\n").unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    for (name, sql) in [
+        ("20261001000000_customers.sql", "create table if not exists customers (id bigint primary key);\n"),
+        ("20261002000000_orders.sql", "create table if not exists orders (id bigint primary key, customer_id bigint references customers);\n"),
+    ] {
+        std::fs::write(dir.path().join("migrations").join(name), sql).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_dbsage"))
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .args(["init", "--no-check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("Updated .gitignore ("), "{err}");
+    assert!(!err.contains("Created .gitignore"), "{err}");
+    assert!(
+        stdout(&out).contains("next: `dbsage migrate --local` tests its 2 migrations"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(std::fs::read_to_string(dir.path().join(".gitignore"))
+        .unwrap()
+        .starts_with("target/\nnode_modules/\n"));
+}
