@@ -699,3 +699,28 @@ fn init_in_a_project_with_migrations_suggests_testing_them_and_says_it_updated_g
         .unwrap()
         .starts_with("target/\nnode_modules/\n"));
 }
+
+#[test]
+fn an_empty_migration_file_is_a_warning() {
+    let p = TestProject::new();
+    p.migration(
+        "20261201000000",
+        "add_billing_address",
+        "-- TODO: add billing_address to customers\n\n",
+    );
+    let out = p.run(&["migrate", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let warning = "migrations/20261201000000_add_billing_address.sql is empty";
+    assert!(stderr(&out).contains(warning), "{}", stderr(&out));
+    let out = p.run(&["migrate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains(warning), "{}", stderr(&out));
+    // A file with SQL gets no such warning.
+    p.migration(
+        "20261202000000",
+        "notes",
+        "create table if not exists notes (id bigint primary key);\n",
+    );
+    let out = p.run(&["migrate"]);
+    assert!(!stderr(&out).contains("is empty"), "{}", stderr(&out));
+}

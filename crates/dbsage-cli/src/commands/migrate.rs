@@ -131,7 +131,10 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                     h.pid, h.application_name, h.user
                 ),
             ),
-            Progress::Applying(f) => out.status("Applying", &f.label()),
+            Progress::Applying(f) => {
+                warn_if_empty(out, f);
+                out.status("Applying", &f.label())
+            }
             Progress::Applied(a) => {
                 out.status(
                     "Applied",
@@ -181,6 +184,9 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                         target.name, target.display
                     ));
                     for p in &outcome.planned {
+                        if let Some(f) = files.iter().find(|f| f.version == p.version) {
+                            warn_if_empty(out, f);
+                        }
                         let mode = if p.no_transaction {
                             ", no transaction"
                         } else {
@@ -227,6 +233,27 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                 Err(e)
             }
         }
+    }
+}
+
+/// A file with no statement is recorded as applied and does nothing: almost always a
+/// migration someone created and forgot to write.
+fn warn_if_empty(out: &Out, file: &dbsage_core::migrations::MigrationFile) {
+    let text = file.text.as_str();
+    let mut pos = 0;
+    loop {
+        pos = dbsage_sql::skip_trivia(text, pos);
+        if text[pos..].starts_with(';') {
+            pos += 1;
+        } else {
+            break;
+        }
+    }
+    if pos >= text.len() {
+        out.warn(&format!(
+            "{} is empty: it would be recorded as applied without changing anything; write its SQL, or delete it",
+            super::display_path(&file.path)
+        ));
     }
 }
 
@@ -279,6 +306,7 @@ fn run_local(
             "Applied",
             &format!("{}_{} in {} ms", a.version, a.name, a.duration_ms),
         ),
+        LocalProgress::Migrate(Progress::Applying(f)) => warn_if_empty(out, f),
         LocalProgress::Migrate(_) => {}
         LocalProgress::Check(name) if name != "apply" && name != "lint" => {
             out.status("Checking", name)
