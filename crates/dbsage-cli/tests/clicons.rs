@@ -724,3 +724,68 @@ fn an_empty_migration_file_is_a_warning() {
     let out = p.run(&["migrate"]);
     assert!(!stderr(&out).contains("is empty"), "{}", stderr(&out));
 }
+
+#[test]
+fn local_fixtures_after_a_version_make_a_set_not_null_over_null_rows_fail_locally() {
+    let p = TestProject::new();
+    p.migration(
+        "20261203000000",
+        "customers",
+        "create table if not exists customers (id bigint primary key, email text);\ncomment on table customers is 'people who buy';\n",
+    );
+    p.migration(
+        "20261204000000",
+        "customers_email_required",
+        "alter table customers alter column email set not null;\n",
+    );
+    // Without data the tightening passes: an empty table has no NULL email.
+    let out = p.run(&["migrate", "--local"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+
+    std::fs::create_dir_all(p.root().join("tests")).unwrap();
+    std::fs::write(
+        p.root().join("tests/customers.sql"),
+        "insert into customers (id, email) values (1, 'ada@example.com');\ninsert into customers (id, email) values (2, null);\n",
+    )
+    .unwrap();
+    let config = std::fs::read_to_string(p.root().join("dbsage.toml")).unwrap();
+    std::fs::write(
+        p.root().join("dbsage.toml"),
+        format!("{config}\n[local]\nfixtures = [\"tests/customers.sql\"]\nfixtures_after = \"20261203000000\"\n"),
+    )
+    .unwrap();
+    let out = p.run(&["migrate", "--local"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("20261204000000_customers_email_required.sql:1"),
+        "{err}"
+    );
+    assert!(err.contains("23502"), "not null violation expected: {err}");
+
+    // A version that names no file is a configuration error.
+    std::fs::write(
+        p.root().join("dbsage.toml"),
+        format!("{config}\n[local]\nfixtures = [\"tests/customers.sql\"]\nfixtures_after = \"20990101000000\"\n"),
+    )
+    .unwrap();
+    let out = p.run(&["migrate", "--local"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not the version of any migration file"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -160,7 +160,7 @@ impl Project {
             }
         })?;
         // `flatten` and `deny_unknown_fields` do not mix: unknown sections are caught here.
-        const WORKFLOW_SECTIONS: &[&str] = &["lint", "supabase", "secure"];
+        const WORKFLOW_SECTIONS: &[&str] = &["lint", "supabase", "secure", "local"];
         if let Some(unknown) = config
             .other
             .keys()
@@ -168,7 +168,7 @@ impl Project {
         {
             return Err(Error::Config {
                 message: format!("{}: unknown section or key `{unknown}`", path.display()),
-                hint: "known sections: migrations, migrate, checks, environments, lint, supabase, secure".into(),
+                hint: "known sections: migrations, migrate, checks, environments, lint, supabase, secure, local".into(),
             });
         }
         validate_timeout("migrate.lock_timeout", &config.migrate.lock_timeout)?;

@@ -16,6 +16,7 @@ pub mod redact;
 pub use error::{Error, Result};
 pub mod env;
 pub mod event_log;
+pub mod fixtures;
 pub mod gates;
 pub mod history;
 pub mod lint;
