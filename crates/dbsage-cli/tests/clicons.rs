@@ -789,3 +789,32 @@ fn local_fixtures_after_a_version_make_a_set_not_null_over_null_rows_fail_locall
         stderr(&out)
     );
 }
+
+#[test]
+fn rollback_guidance_puts_no_heading_over_an_empty_list() {
+    let p = TestProject::new();
+    p.migration(
+        "20261205000000",
+        "plans",
+        "create table if not exists plans (id bigint primary key, name text);\n",
+    );
+    p.down("20261205000000", "plans", "drop table if exists plans;\n");
+    p.migration(
+        "20261206000000",
+        "seed_plans",
+        "insert into plans (id, name) values (1, 'free'), (2, 'team');\n",
+    );
+    let (r, code) = p.json(&["migrate"]);
+    assert_eq!(code, 0, "{r}");
+    let out = p.run(&["rollback"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("20261206000000_seed_plans has no down file, and no reverse statement could be derived from it."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Reverse statements derived from the migration:"),
+        "{text}"
+    );
+    assert!(text.contains("Cannot be reversed automatically:"), "{text}");
+}

@@ -94,10 +94,18 @@ pub fn run(args: RollbackArgs, out: &Out) -> dbsage_core::Result<i32> {
             ));
         }
         if let Some(g) = &outcome.guidance {
-            out.line(&format!(
-                "{}_{} has no down file. Reverse statements derived from the migration:",
-                g.version, g.name
-            ));
+            // No heading over an empty list.
+            if g.guidance.statements.is_empty() {
+                out.line(&format!(
+                    "{}_{} has no down file, and no reverse statement could be derived from it.",
+                    g.version, g.name
+                ));
+            } else {
+                out.line(&format!(
+                    "{}_{} has no down file. Reverse statements derived from the migration:",
+                    g.version, g.name
+                ));
+            }
             for s in &g.guidance.statements {
                 out.line(&format!("  {s}"));
             }
