@@ -4,6 +4,7 @@
 #[macro_use]
 mod output;
 mod commands;
+mod formats;
 mod prompt;
 
 use std::path::PathBuf;
@@ -41,9 +42,9 @@ struct Cli {
 
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
-    /// Output format: human (default) or json (stable shape, for scripts); `lint` also takes
-    /// github and sarif; for `import` and `export` it names the data format (csv, tsv, ndjson,
-    /// json).
+    /// Report format: human (default) or json (stable shape, for scripts); `lint` also takes
+    /// github and sarif. A format a command does not support is a usage error. Import and export
+    /// name their data format with --data-format.
     #[arg(long, global = true, value_enum, default_value_t = Format::Human)]
     pub format: Format,
     /// Run as if started in this directory.
@@ -62,11 +63,14 @@ pub enum Format {
     Github,
     /// SARIF 2.1.0 for code scanning (lint only).
     Sarif,
-    /// import/export data format.
+    /// Deprecated spelling of `import/export --data-format csv`.
+    #[value(hide = true)]
     Csv,
-    /// import/export data format.
+    /// Deprecated spelling of `import/export --data-format tsv`.
+    #[value(hide = true)]
     Tsv,
-    /// import/export data format.
+    /// Deprecated spelling of `import/export --data-format ndjson`.
+    #[value(hide = true)]
     Ndjson,
 }
 
@@ -88,7 +92,7 @@ enum Command {
     Migrate(commands::migrate::MigrateArgs),
     /// Load CSV/TSV/NDJSON/JSON into a table: staging, validation, one idempotent merge.
     #[command(
-        after_help = "Here --format names the DATA format (csv, tsv, ndjson, json; guessed from the extension); the report as JSON is --report json.\nExit codes: 0 merged (or dry run clean), 1 rows rejected over the error budget (nothing merged) or failure, 2 usage error, 3 refused by a gate."
+        after_help = "--data-format names the data (csv, tsv, ndjson, json; guessed from the extension, or sniffed on stdin); --format json gives the report as JSON.\nExit codes: 0 merged (or dry run clean), 1 rows rejected over the error budget (nothing merged) or failure, 2 usage error, 3 refused by a gate."
     )]
     Import(commands::import::ImportArgs),
     /// Write a table or a query's rows to CSV, TSV, NDJSON or JSON.
@@ -110,6 +114,8 @@ enum Command {
     Repair(commands::repair::RepairArgs),
     /// The audit log, newest last: who applied, rolled back or repaired what, and why; --verify.
     History(commands::history::HistoryArgs),
+    /// Open psql on an environment's database (read-only on a protected one unless --write).
+    Psql(commands::psql::PsqlArgs),
     /// The persistent local dev database (no Docker): start, stop, status, url, psql, reset.
     Dev(commands::dev::DevArgs),
 }
@@ -150,6 +156,10 @@ fn interrupted() -> bool {
 }
 
 fn run(command: Command, out: &Out) -> i32 {
+    if let Err(e) = formats::check(command_name(&command), out.format) {
+        out.error(&e);
+        return e.exit_code();
+    }
     let result = match command {
         Command::Init(a) => commands::init::run(a, out),
         Command::New(a) => commands::new::run(a, out),
@@ -164,6 +174,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Repair(a) => commands::repair::run(a, out),
         Command::History(a) => commands::history::run(a, out),
         Command::Dev(a) => commands::dev::run(a, out),
+        Command::Psql(a) => commands::psql::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -172,6 +183,26 @@ fn run(command: Command, out: &Out) -> i32 {
             out.error(&e);
             e.exit_code()
         }
+    }
+}
+
+/// The command's name as typed, for messages about its flags.
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Init(_) => "init",
+        Command::New(_) => "new",
+        Command::Migrate(_) => "migrate",
+        Command::Status(_) => "status",
+        Command::Lint(_) => "lint",
+        Command::Secure(_) => "secure",
+        Command::Test(_) => "test",
+        Command::Import(_) => "import",
+        Command::Export(_) => "export",
+        Command::Rollback(_) => "rollback",
+        Command::Repair(_) => "repair",
+        Command::History(_) => "history",
+        Command::Dev(_) => "dev",
+        Command::Psql(_) => "psql",
     }
 }
 

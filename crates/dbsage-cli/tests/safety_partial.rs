@@ -222,7 +222,7 @@ fn a_no_transaction_down_file_failing_midway_is_reported_as_partial() {
         err.contains("1/2 statements ran: drop index concurrently orders_a_idx"),
         "{err}"
     );
-    assert!(err.contains("run rollback again"), "{err}");
+    assert!(err.contains("roll it back again"), "{err}");
     let details = event_details(&p, M1, "partial").expect("a partial event");
     assert_eq!(details["direction"], "down");
     assert_eq!(details["statements_done"], 1);

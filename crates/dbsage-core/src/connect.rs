@@ -153,6 +153,37 @@ impl ConnectSpec {
         self.config.get_user().unwrap_or("postgres")
     }
 
+    /// The connection as libpq environment variables, for a child process (`dbsage psql`): the
+    /// password travels in the child's environment, never on its command line.
+    pub fn libpq_env(&self) -> Vec<(&'static str, String)> {
+        let c = &self.config;
+        let mut vars = Vec::new();
+        if let Some(host) = c.get_hosts().first() {
+            vars.push((
+                "PGHOST",
+                match host {
+                    postgres::config::Host::Tcp(h) => h.clone(),
+                    postgres::config::Host::Unix(p) => p.display().to_string(),
+                },
+            ));
+        }
+        if let Some(port) = c.get_ports().first() {
+            vars.push(("PGPORT", port.to_string()));
+        }
+        vars.push(("PGUSER", self.user().to_string()));
+        if let Some(db) = c.get_dbname() {
+            vars.push(("PGDATABASE", db.to_string()));
+        }
+        if let Some(password) = c.get_password() {
+            vars.push(("PGPASSWORD", String::from_utf8_lossy(password).into_owned()));
+        }
+        vars.push(("PGSSLMODE", self.tls.as_str().to_string()));
+        if let Some(cert) = &self.root_cert {
+            vars.push(("PGSSLROOTCERT", cert.clone()));
+        }
+        vars
+    }
+
     /// The database name, when the URL or PGDATABASE gives one (libpq then uses the user name).
     pub fn dbname(&self) -> Option<&str> {
         self.config.get_dbname()

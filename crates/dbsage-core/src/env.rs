@@ -80,6 +80,19 @@ impl Target {
         Ok((client, protection))
     }
 
+    /// The connection as libpq environment variables (see [`ConnectSpec::libpq_env`]),
+    /// starting the dev cluster first when needed.
+    pub fn libpq_env(&self, project: &Project) -> Result<Vec<(&'static str, String)>> {
+        match &self.kind {
+            Kind::Remote(spec) => Ok(spec.libpq_env()),
+            Kind::Dev => {
+                let mut dev = dbsage_cluster::DevCluster::open(&project.root)?;
+                dev.ensure_running()?;
+                Ok(ConnectSpec::parse(&dev.url())?.libpq_env())
+            }
+        }
+    }
+
     pub fn is_dev(&self) -> bool {
         matches!(self.kind, Kind::Dev)
     }

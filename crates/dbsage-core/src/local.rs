@@ -150,6 +150,7 @@ pub fn run_local(
             lint_context,
         });
     }
+    let fixtures = crate::fixtures::from_project(project, files)?;
     let cluster = crate::server_settings::start_throwaway(project, files)?;
     progress(LocalProgress::ClusterStarted {
         millis: started.elapsed().as_millis() as u64,
@@ -188,8 +189,12 @@ pub fn run_local(
         let snapshots_ref = &mut snapshots;
         let exclude_ref = &exclude;
         let mut index = 0usize;
-        let after_each = move |c: &mut Client, _f: &MigrationFile| -> Result<()> {
+        let fixtures_ref = &fixtures;
+        let after_each = move |c: &mut Client, f: &MigrationFile| -> Result<()> {
             index += 1;
+            if let Some(fx) = fixtures_ref.as_ref().filter(|fx| fx.after == f.version) {
+                crate::fixtures::apply(c, fx)?;
+            }
             if rollback_wanted && index >= first_undoable {
                 snapshots_ref.insert(index, read_catalog(c, exclude_ref)?);
             }

@@ -216,7 +216,7 @@ pub fn run_no_transaction(
 pub fn fix(direction: Direction) -> &'static str {
     match direction {
         Direction::Up => "The migration is not recorded as applied: clean up what the failed statement left (drop an INVALID index with DROP INDEX CONCURRENTLY IF EXISTS …), make the statements idempotent (IF NOT EXISTS) and run migrate again",
-        Direction::Down => "The migration is still recorded as applied: clean up what the failed statement left, make the down file idempotent (IF EXISTS) and run rollback again",
+        Direction::Down => "The migration is still recorded as applied: clean up what the failed statement left, make the down file idempotent (IF EXISTS) and roll it back again (`dbsage rollback`)",
     }
 }
 

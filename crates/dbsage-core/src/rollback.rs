@@ -351,7 +351,7 @@ pub fn forget(
 
 /// Runs a repair under the migration lock (never beside a migrate run), on history tables
 /// brought up to date.
-fn with_migration_lock<T>(
+pub(crate) fn with_migration_lock<T>(
     client: &mut Client,
     project: &Project,
     work: impl FnOnce(&mut Client) -> Result<T>,
@@ -364,7 +364,7 @@ fn with_migration_lock<T>(
     result
 }
 
-fn require_reason(reason: &str) -> Result<()> {
+pub(crate) fn require_reason(reason: &str) -> Result<()> {
     if reason.trim().is_empty() {
         return Err(Error::Config {
             message: "repair needs a --reason".into(),

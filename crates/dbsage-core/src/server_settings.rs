@@ -19,6 +19,9 @@ use crate::migrations::MigrationFile;
 pub struct LocalConfig {
     /// `name = value` PostgreSQL settings for throwaway and dev clusters.
     pub server_settings: BTreeMap<String, toml::Value>,
+    /// Data files applied during `migrate --local` right after `fixtures_after` (see `fixtures`).
+    pub fixtures: Vec<String>,
+    pub fixtures_after: Option<String>,
 }
 
 impl LocalConfig {

@@ -163,6 +163,8 @@ pub fn import(
         counts,
         validation_rejects,
         over_budget,
+        mode,
+        key: merge_key,
     } = merged;
     let parse_rejects = loaded.parse_rejects.lines.len() as u64;
     let allowed = budget.allowed(loaded.source_rows);
@@ -180,6 +182,8 @@ pub fn import(
         rejects,
         merged: !over_budget && !options.dry_run,
         dry_run: options.dry_run,
+        mode: Some(mode),
+        key: merge_key,
     };
     debug_assert!(report.reconciles(), "{report:?}");
     if over_budget {
@@ -214,6 +218,10 @@ struct Merged {
     counts: merge::Counts,
     validation_rejects: u64,
     over_budget: bool,
+    /// The mode used: a default upsert becomes an insert when the key is not in the file.
+    mode: Mode,
+    /// The key the rows were matched on, when it is in the file.
+    key: Option<Vec<String>>,
 }
 
 /// Loads the source into staging, validates and merges. On text staging (the default) it
@@ -229,7 +237,7 @@ fn load_and_merge(
     let Plan {
         table,
         key,
-        mode,
+        mut mode,
         options,
         budget,
     } = *plan;
@@ -253,6 +261,11 @@ fn load_and_merge(
             .collect();
         k.iter().all(|c| present.contains(&c.as_str()))
     });
+    // The default upsert on the primary key needs the key in the file (a generated id usually
+    // is not): then the rows can only be inserted, and the report says so.
+    if options.mode.is_none() && options.key.is_none() && key_in_file.is_none() {
+        mode = Mode::Insert;
+    }
     if mode != Mode::Insert && key_in_file.is_none() {
         return Err(ImportError::Usage(format!(
             "the key ({}) must be in the source for --mode {}",
@@ -372,6 +385,8 @@ fn load_and_merge(
             counts,
             validation_rejects,
             over_budget,
+            mode,
+            key: key_in_file.map(<[String]>::to_vec),
         },
     )))
 }
@@ -466,16 +481,19 @@ impl Budget {
     }
 }
 
-/// The key defaults to the primary key; the mode to upsert when a key was given, else insert.
+/// The key defaults to the primary key; the mode to upsert when there is a key (given or the
+/// primary key), else insert: a re-run of the same file then changes nothing.
 fn key_and_mode(
     table: &Table,
     options: &ImportOptions,
 ) -> Result<(Option<Vec<String>>, Mode), ImportError> {
-    let mode = options.mode.unwrap_or(if options.key.is_some() {
-        Mode::Upsert
-    } else {
-        Mode::Insert
-    });
+    let mode = options
+        .mode
+        .unwrap_or(if options.key.is_some() || table.primary_key.is_some() {
+            Mode::Upsert
+        } else {
+            Mode::Insert
+        });
     let key = match &options.key {
         Some(k) => {
             if k.is_empty() {

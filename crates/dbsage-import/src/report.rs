@@ -22,6 +22,10 @@ pub struct ImportReport {
     /// Whether the target was changed.
     pub merged: bool,
     pub dry_run: bool,
+    /// How rows met existing rows (`None` only in a default-built report).
+    pub mode: Option<crate::Mode>,
+    /// The key the rows were matched on, when the mode used one and the file had it.
+    pub key: Option<Vec<String>>,
 }
 
 impl ImportReport {

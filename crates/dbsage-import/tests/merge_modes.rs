@@ -54,8 +54,10 @@ fn insert_mode_rejects_existing_keys_and_skip_existing_leaves_them() {
         .batch_execute("INSERT INTO users (id, email, name) VALUES (1, 'a@x', 'Old')")
         .unwrap();
     let data = b"id,email,name\n1,a@x,New\n2,b@x,Bob\n";
-    // Default mode without --key is insert, keyed on the primary key.
-    let r = rejected(db.import("u.csv", data, &opts("users")));
+    // Insert mode checks the primary key.
+    let mut insert = opts("users");
+    insert.mode = Some(Mode::Insert);
+    let r = rejected(db.import("u.csv", data, &insert));
     assert_eq!(r.rejected, 1);
     assert_eq!(r.rejects[0].line, 2);
     assert!(

@@ -29,7 +29,7 @@ pub enum DevAction {
 
 /// Terminal settings psql needs interactively, passed on besides what `child_command` keeps;
 /// none of them holds a secret.
-const PSQL_TERMINAL_VARS: &[&str] = &[
+pub(crate) const PSQL_TERMINAL_VARS: &[&str] = &[
     "TERM",
     "HOME",
     "PAGER",

@@ -26,6 +26,7 @@ pub struct HistoryArgs {
 pub fn run(args: HistoryArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
     let target = Target::resolve(&project, args.env.as_deref())?;
+    super::announce(out, &target);
     let mut client = target.connect(&project, "dbsage history")?;
     let table = project.history_table();
     let limit = (args.limit > 0).then_some(i64::from(args.limit));

@@ -17,6 +17,15 @@ pub enum Report {
     Json,
 }
 
+/// The data's format, separate from the report's (`--format`).
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataFormat {
+    Csv,
+    Tsv,
+    Ndjson,
+    Json,
+}
+
 #[derive(Args, Debug)]
 pub struct ImportArgs {
     /// The file to load, or - for standard input.
@@ -67,9 +76,12 @@ pub struct ImportArgs {
     /// Validate and report; change nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Report format: human (default) or json.
-    #[arg(long, value_enum, default_value_t = Report::Human)]
-    pub report: Report,
+    /// The data's format (default: from the file's extension, else sniffed from its start).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub data_format: Option<DataFormat>,
+    /// Deprecated: the report format is --format.
+    #[arg(long, value_enum, hide = true)]
+    pub report: Option<Report>,
     /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
     #[arg(long, short)]
     pub env: Option<String>,
@@ -86,22 +98,43 @@ pub struct ExportArgs {
     /// Export a query's rows instead of a table.
     #[arg(long, conflicts_with = "table")]
     pub query: Option<String>,
-    /// Output file (default: standard output). The format follows its extension.
+    /// Output file (default: standard output).
     #[arg(long, value_name = "PATH")]
     pub to: Option<PathBuf>,
+    /// The data's format (default: from --to's extension, else CSV).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub data_format: Option<DataFormat>,
     /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
     #[arg(long, short)]
     pub env: Option<String>,
 }
 
-fn data_format(format: Format) -> Option<dbsage_import::Format> {
-    match format {
-        Format::Csv => Some(dbsage_import::Format::Csv),
-        Format::Tsv => Some(dbsage_import::Format::Tsv),
-        Format::Ndjson => Some(dbsage_import::Format::Ndjson),
-        Format::Json => Some(dbsage_import::Format::Json),
-        _ => None,
+impl DataFormat {
+    fn for_import(self) -> dbsage_import::Format {
+        match self {
+            DataFormat::Csv => dbsage_import::Format::Csv,
+            DataFormat::Tsv => dbsage_import::Format::Tsv,
+            DataFormat::Ndjson => dbsage_import::Format::Ndjson,
+            DataFormat::Json => dbsage_import::Format::Json,
+        }
     }
+}
+
+/// The data format asked for: `--data-format`, else the old `--format csv|tsv|ndjson` spelling
+/// (still honoured, with a note).
+fn data_format(
+    command: &str,
+    given: Option<DataFormat>,
+    format: Format,
+) -> Option<dbsage_import::Format> {
+    if given.is_none() && crate::formats::is_deprecated_data_format(command, format) {
+        let name = crate::formats::name(format);
+        err_line!(
+            "note: `{command} --format {name}` is deprecated: --format is the report format; use --data-format {name}"
+        );
+        return name.parse().ok();
+    }
+    given.map(DataFormat::for_import)
 }
 
 /// `65536`, `64K`, `64MiB`, `1G`: a size in bytes (binary multiples).
@@ -150,8 +183,13 @@ impl dbsage_import::Progress for Bar {
 }
 
 pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
+    if args.report == Some(Report::Json) {
+        err_line!("note: `import --report json` is deprecated: use --format json");
+    }
+    let json_report = out.json_mode() || args.report == Some(Report::Json);
     let project = super::project()?;
     let target = Target::resolve(&project, args.env.as_deref())?;
+    super::announce(out, &target);
     let mut map = Vec::new();
     for m in &args.map {
         let (src, dst) = m
@@ -169,7 +207,7 @@ pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
             .transpose()
             .map_err(usage)?,
         map,
-        format: data_format(out.format),
+        format: data_format("import", args.data_format, out.format),
         delimiter: args.delimiter.map(|c| c as u8),
         null_marker: args.null.clone(),
         encoding: args.encoding.clone(),
@@ -201,7 +239,7 @@ pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
                 if args.key.is_some() {
                     "upsert"
                 } else {
-                    "insert"
+                    "upsert on the primary key, else insert"
                 }
                 .into()
             });
@@ -231,18 +269,16 @@ pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
     } else {
         Source::Path(PathBuf::from(&args.file))
     };
-    let bar = Bar(
-        (std::io::stderr().is_terminal() && args.report == Report::Human).then(|| {
-            let b = indicatif::ProgressBar::new(0);
-            b.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:30} {bytes}/{total_bytes} {msg} {per_sec} eta {eta}",
-                )
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-            );
-            b
-        }),
-    );
+    let bar = Bar((std::io::stderr().is_terminal() && !json_report).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {msg} {per_sec} eta {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    }));
     let result = dbsage_import::import(&mut client, source, &options, &bar);
     if let Some(b) = &bar.0 {
         b.finish_and_clear();
@@ -267,7 +303,7 @@ pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
         Ok(r) => (Some(r), None),
         Err(e) => (e.report().cloned(), Some(e)),
     };
-    if args.report == Report::Json {
+    if json_report {
         let mut value = report
             .as_ref()
             .map(|r| serde_json::to_value(r).unwrap())
@@ -285,7 +321,7 @@ pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
         None => Ok(0),
         Some(e) => {
             let code = e.exit_code();
-            if args.report == Report::Human {
+            if !json_report {
                 print_error(out, &e);
             }
             Ok(code)
@@ -326,12 +362,25 @@ fn print_report(out: &Out, r: &ImportReport, args: &ImportArgs, env: &str) {
     } else {
         out.paint("nothing merged", Style::Bad)
     };
+    let how = match (&r.mode, &r.key) {
+        (Some(Mode::Insert), _) => " (insert)".to_string(),
+        (Some(Mode::Upsert), Some(key)) => format!(" (upsert on {})", key.join(", ")),
+        (Some(Mode::SkipExisting), Some(key)) => format!(" (skip-existing on {})", key.join(", ")),
+        _ => String::new(),
+    };
     out_line!(
-        "{} rows → {} ({env}): {}; {verdict}",
+        "{} rows → {} ({env}): {}; {verdict}{how}",
         r.source_rows,
         args.into,
         r.counts_text()
     );
+    if r.mode == Some(Mode::Insert) && r.key.is_none() && args.key.is_none() && args.mode.is_none()
+    {
+        err_line!(
+            "note: no key to match rows on ({} has no primary key among the file's columns, and no --key was given): the rows were inserted as they are, and a re-run inserts them again; give --key COL[,COL] to merge",
+            args.into
+        );
+    }
 }
 
 fn print_error(out: &Out, e: &ImportError) {
@@ -347,13 +396,25 @@ fn print_error(out: &Out, e: &ImportError) {
 pub fn run_export(args: ExportArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
     let target = Target::resolve(&project, args.env.as_deref())?;
-    let format = data_format(out.format)
-        .or_else(|| {
-            args.to
-                .as_deref()
-                .and_then(dbsage_import::Format::from_path)
-        })
-        .unwrap_or(dbsage_import::Format::Csv);
+    super::announce(out, &target);
+    // Without --to the data is the output: `--format json` can then only mean the data (the old
+    // spelling, kept with a note); with --to it is the report.
+    let deprecated_json_data =
+        args.to.is_none() && args.data_format.is_none() && out.format == Format::Json;
+    let format = if deprecated_json_data {
+        err_line!(
+            "note: `export --format json` to standard output is deprecated: use --data-format json"
+        );
+        Some(dbsage_import::Format::Json)
+    } else {
+        data_format("export", args.data_format, out.format)
+    }
+    .or_else(|| {
+        args.to
+            .as_deref()
+            .and_then(dbsage_import::Format::from_path)
+    })
+    .unwrap_or(dbsage_import::Format::Csv);
     let what = match (&args.query, &args.table) {
         (Some(q), _) => ExportSource::Query(q.clone()),
         (None, Some(t)) => ExportSource::Table(t.clone()),
@@ -390,9 +451,22 @@ pub fn run_export(args: ExportArgs, out: &Out) -> dbsage_core::Result<i32> {
     match result {
         Ok(rows) => {
             if let Some(path) = &args.to {
-                out.status("Exported", &format!("{rows} rows to {}", path.display()));
+                if out.json_mode() {
+                    out.json(&json!({
+                        "environment": target.name,
+                        "rows": rows,
+                        "file": super::display_path(path),
+                        "data_format": format,
+                    }));
+                } else {
+                    out.status("Exported", &format!("{rows} rows to {}", path.display()));
+                }
             }
             Ok(0)
+        }
+        Err(e) if deprecated_json_data => {
+            err_line!("error: {}", dbsage_core::redact::redact(&e.to_string()));
+            Ok(e.exit_code())
         }
         Err(e) => {
             out.error_text(&e.to_string(), None);

@@ -117,9 +117,16 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
         &mut created,
         &mut kept,
     )?;
+    let gitignore_existed = root.join(".gitignore").exists();
     let added = ensure_gitignore(&root.join(".gitignore"))?;
+    let mut updated = Vec::new();
     if !added.is_empty() {
-        created.push(format!(".gitignore ({})", added.join(", ")));
+        let entry = format!(".gitignore ({})", added.join(", "));
+        if gitignore_existed {
+            updated.push(entry);
+        } else {
+            created.push(entry);
+        }
     }
     // Validates what is there now (a kept dbsage.toml may be broken).
     let project = dbsage_core::config::Project::load(&root)?;
@@ -146,7 +153,7 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
     }
     if out.json_mode() {
         out.json(
-            &json!({ "created": created, "kept": kept, "adopted": adopted, "checks": checks, "warnings": warnings }),
+            &json!({ "created": created, "updated": updated, "kept": kept, "adopted": adopted, "checks": checks, "warnings": warnings }),
         );
     } else {
         if let Some(a) = &adopted {
@@ -171,6 +178,9 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
         for c in &created {
             out.status("Created", c);
         }
+        for u in &updated {
+            out.status("Updated", &format!("{u}: appended"));
+        }
         for k in &kept {
             out.status("Kept", &format!("{k} (already there)"));
         }
@@ -186,9 +196,28 @@ pub fn run(args: InitArgs, out: &Out) -> dbsage_core::Result<i32> {
                 out.warn(&format!("{what}: {detail}"));
             }
         }
-        out.line("next: `dbsage new add_first_table`, write SQL, then `dbsage migrate --local`");
+        out.line(&next_step(&project, adopted.is_some()));
     }
     Ok(0)
+}
+
+/// What to do next: a new project writes its first migration; one that already has migrations
+/// (adopted, or a kept migrations/) tests them and looks at what a database has applied.
+fn next_step(project: &dbsage_core::config::Project, adopted: bool) -> String {
+    let existing = dbsage_core::migrations::discover_project(project)
+        .map(|files| files.len())
+        .unwrap_or(0);
+    if existing == 0 && !adopted {
+        return "next: `dbsage new add_first_table`, write SQL, then `dbsage migrate --local`"
+            .into();
+    }
+    let what = match existing {
+        1 => "its migration".to_string(),
+        n => format!("its {n} migrations"),
+    };
+    format!(
+        "next: `dbsage migrate --local` tests {what} on a throwaway database; then `dbsage status --all` shows what each environment has applied"
+    )
 }
 
 fn write_new(

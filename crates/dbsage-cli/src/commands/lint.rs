@@ -34,6 +34,10 @@ pub struct LintArgs {
 pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
     if let Some(rule) = &args.explain {
         return match dbsage_lint::explain(rule) {
+            Some(doc) if out.json_mode() => {
+                out.json(&explain_json(rule, &doc));
+                Ok(0)
+            }
             Some(doc) => {
                 out_line!("{doc}");
                 Ok(0)
@@ -77,6 +81,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         let files = migrations::discover_project(&project)?;
         let wanted = if args.changed {
             let target = Target::resolve(&project, args.env.as_deref())?;
+            super::announce(out, &target);
             let mut client = target.connect(&project, "dbsage lint")?;
             let applied = dbsage_core::history::read(&mut client, &project.history_table())?;
             Some(
@@ -160,6 +165,22 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
     for message in &unreadable {
         out.error_text(message, None);
     }
+    // Paths as the reader needs them: GitHub attaches annotations by repository path.
+    let base = if out.format == Format::Github {
+        super::paths::repository_root()
+    } else {
+        std::env::current_dir().unwrap_or_default()
+    };
+    for f in &mut findings {
+        f.file = super::paths::relative_to(&f.file, &base);
+    }
+    let sources: Vec<SourceFile> = sources
+        .into_iter()
+        .map(|s| SourceFile {
+            path: super::paths::relative_to(&s.path, &base),
+            text: s.text,
+        })
+        .collect();
     match out.format {
         Format::Json => out_line!("{}", dbsage_lint::render_json(&findings)),
         Format::Github => out_text!("{}", dbsage_lint::render_github(&findings)),
@@ -180,6 +201,18 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
             0
         },
     )
+}
+
+/// `lint --explain RULE --format json`: `{"id", "severity", "summary", "doc"}`, the doc without
+/// the heading lines the human text starts with.
+fn explain_json(rule: &str, text: &str) -> serde_json::Value {
+    let info = dbsage_lint::rules().into_iter().find(|r| r.id == rule);
+    let (severity, summary) = info
+        .as_ref()
+        .map_or(("", ""), |r| (r.default_severity.as_str(), r.summary));
+    let heading = format!("{rule} ({severity} by default)\n\n{summary}\n\n");
+    let doc = text.strip_prefix(&heading).unwrap_or(text);
+    json!({ "id": rule, "severity": severity, "summary": summary, "doc": doc })
 }
 
 /// libpg_query allocates each parse's memory with the C allocator (glibc malloc) and frees it

@@ -23,6 +23,9 @@ pub struct MigrateArgs {
     /// Show what would run; run nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: print the SQL of each pending file, in the order it would run.
+    #[arg(long, requires = "dry_run")]
+    pub sql: bool,
     /// Stop after this version.
     #[arg(long, value_name = "VERSION")]
     pub to: Option<String>,
@@ -38,6 +41,10 @@ pub struct MigrateArgs {
     /// Go on despite lint errors (recorded in the audit log of a protected environment).
     #[arg(long)]
     pub skip_lint: bool,
+    /// Why a gate is overridden (--skip-lint, --skip-local-check): recorded with the override
+    /// in the audit log.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
@@ -53,10 +60,15 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
         );
     }
     let target = Target::resolve(&project, args.env.as_deref())?;
+    super::announce(out, &target);
     // Connect first: the database itself says whether it is protected.
     let (mut client, protection) = target.connect_protected(&project, "dbsage migrate")?;
     let mut audit = Vec::new();
     let mut lint_skipped = Vec::new();
+    // Not on a dry run: it changes nothing, and must stay cheap on a huge file.
+    if protection.is_none() && !target.is_dev() && !args.dry_run && !out.json_mode() {
+        super::pending_lint::show(&mut client, &project, &files, &target.name, out)?;
+    }
     if let Some(protection) = &protection {
         if args.dry_run {
             out.status(
@@ -95,7 +107,8 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                 out.warn(reason);
             }
             protection::mark(&mut client, &project, &target)?;
-            audit = gate.audit_events();
+            audit =
+                with_override_reason(gate.audit_events(), &gate.overrides, args.reason.as_deref());
             lint_skipped = gate.lint_skipped;
         }
     }
@@ -120,7 +133,10 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                     h.pid, h.application_name, h.user
                 ),
             ),
-            Progress::Applying(f) => out.status("Applying", &f.label()),
+            Progress::Applying(f) => {
+                warn_if_empty(out, f);
+                out.status("Applying", &f.label())
+            }
             Progress::Applied(a) => {
                 out.status(
                     "Applied",
@@ -142,6 +158,7 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
     {
         out.warn(&e.to_string());
     }
+    let result = result.map_err(|e| suggest_dev_reset(e, &target));
     match result {
         Ok(outcome) => {
             if out.json_mode() {
@@ -155,8 +172,22 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                 if args.dry_run {
                     value["dry_run"] = json!(true);
                     value["planned"] = json!(outcome.planned);
+                    if args.sql {
+                        value["sql"] = json!(outcome
+                            .planned
+                            .iter()
+                            .filter_map(|p| files.iter().find(|f| f.version == p.version))
+                            .map(|f| json!({
+                                "version": f.version,
+                                "file": super::display_path(&f.path),
+                                "sql": f.text,
+                            }))
+                            .collect::<Vec<_>>());
+                    }
                 }
                 out.json(&value);
+            } else if args.dry_run && args.sql {
+                out_text!("{}", super::dry_run_sql::script(&outcome.planned, &files));
             } else if args.dry_run {
                 if outcome.planned.is_empty() {
                     out.line(&format!("{}: up to date, nothing would run", target.name));
@@ -166,14 +197,19 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                         target.name, target.display
                     ));
                     for p in &outcome.planned {
+                        if let Some(f) = files.iter().find(|f| f.version == p.version) {
+                            warn_if_empty(out, f);
+                        }
                         let mode = if p.no_transaction {
                             ", no transaction"
                         } else {
                             ""
                         };
                         out.line(&format!(
-                            "  {}_{} ({} statements{mode})",
-                            p.version, p.name, p.statements
+                            "  {}_{} ({}{mode})",
+                            p.version,
+                            p.name,
+                            super::dry_run_sql::statements(p.statements)
                         ));
                     }
                     out.line("dry run: nothing was applied");
@@ -213,6 +249,61 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
     }
 }
 
+/// A file with no statement is recorded as applied and does nothing: almost always a
+/// migration someone created and forgot to write.
+fn warn_if_empty(out: &Out, file: &dbsage_core::migrations::MigrationFile) {
+    let text = file.text.as_str();
+    let mut pos = 0;
+    loop {
+        pos = dbsage_sql::skip_trivia(text, pos);
+        if text[pos..].starts_with(';') {
+            pos += 1;
+        } else {
+            break;
+        }
+    }
+    if pos >= text.len() {
+        out.warn(&format!(
+            "{} is empty: it would be recorded as applied without changing anything; write its SQL, or delete it",
+            super::display_path(&file.path)
+        ));
+    }
+}
+
+/// The person's `--reason` in front of each override's own account (which gate, what it found),
+/// so `dbsage history` shows why first.
+fn with_override_reason(
+    mut events: Vec<(String, String)>,
+    overrides: &[(String, String)],
+    reason: Option<&str>,
+) -> Vec<(String, String)> {
+    let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) else {
+        return events;
+    };
+    for (event, text) in &mut events {
+        if overrides.iter().any(|(o, _)| o == event) {
+            *text = format!("{reason} ({text})");
+        }
+    }
+    events
+}
+
+/// The dev database holds nothing worth keeping: when its history disagrees with the files,
+/// rebuilding it is the first thing to try, before repairing anything.
+fn suggest_dev_reset(e: dbsage_core::Error, target: &Target) -> dbsage_core::Error {
+    match e {
+        dbsage_core::Error::Inconsistent { message, hint } if target.is_dev() => {
+            dbsage_core::Error::Inconsistent {
+                message,
+                hint: format!(
+                    "this is the dev database: `dbsage dev reset` rebuilds it from the migrations (its data is lost); otherwise: {hint}"
+                ),
+            }
+        }
+        other => other,
+    }
+}
+
 fn run_local(
     project: &dbsage_core::config::Project,
     files: &[dbsage_core::migrations::MigrationFile],
@@ -228,6 +319,7 @@ fn run_local(
             "Applied",
             &format!("{}_{} in {} ms", a.version, a.name, a.duration_ms),
         ),
+        LocalProgress::Migrate(Progress::Applying(f)) => warn_if_empty(out, f),
         LocalProgress::Migrate(_) => {}
         LocalProgress::Check(name) if name != "apply" && name != "lint" => {
             out.status("Checking", name)

@@ -1,16 +1,21 @@
 //! One module per command: parse arguments, call the library, render.
 
 pub mod dev;
+pub mod dry_run_sql;
 pub mod history;
 pub mod import;
 pub mod init;
 pub mod lint;
 pub mod migrate;
 pub mod new;
+pub mod paths;
+pub mod pending_lint;
+pub mod psql;
 pub mod repair;
 pub mod rollback;
 pub mod secure;
 pub mod status;
+pub mod status_all;
 
 use dbsage_core::config::Project;
 use dbsage_core::migrations::{self, MigrationFile};
@@ -56,10 +61,20 @@ pub fn project_and_files() -> Result<(Project, Vec<MigrationFile>)> {
     Ok((project, discovered.files))
 }
 
-/// A path relative to the current directory when possible (shorter messages).
+/// A path relative to the current directory (`../migrations/x.sql` from a subdirectory).
 pub fn display_path(path: &std::path::Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|cwd| path.strip_prefix(cwd).ok().map(|p| p.display().to_string()))
-        .unwrap_or_else(|| path.display().to_string())
+    paths::from_cwd(path).display().to_string()
+}
+
+/// "→ staging (db.example.com/app)" on stderr before a command touches a database, so a user
+/// with DATABASE_URL set sees the default is another database; human output only, password
+/// never shown (`display` is redacted).
+pub fn announce(out: &crate::output::Out, target: &dbsage_core::env::Target) {
+    if !out.json_mode() {
+        err_line!(
+            "→ {} ({})",
+            out.paint_err(&target.name, crate::output::Style::Bold),
+            dbsage_core::redact::redact(&target.display)
+        );
+    }
 }

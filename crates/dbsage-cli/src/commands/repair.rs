@@ -7,7 +7,7 @@ use dbsage_core::{gates, protection};
 use crate::output::Out;
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("action").required(true).args(["accept_checksum", "forget"])))]
+#[command(group(clap::ArgGroup::new("action").required(true).args(["accept_checksum", "forget", "mark_applied"])))]
 pub struct RepairArgs {
     /// The applied migration was edited harmlessly (comments, formatting): record the file's
     /// current checksum as applied.
@@ -16,6 +16,10 @@ pub struct RepairArgs {
     /// The applied migration's file was deleted on purpose: remove its history row.
     #[arg(long, value_name = "VERSION")]
     pub forget: Option<String>,
+    /// The migration was applied by hand (a baseline, a hotfix in psql): record it as applied
+    /// without running it.
+    #[arg(long, value_name = "VERSION")]
+    pub mark_applied: Option<String>,
     /// Why (required; recorded in the audit log).
     #[arg(long, required = true)]
     pub reason: String,
@@ -30,11 +34,15 @@ pub struct RepairArgs {
 pub fn run(args: RepairArgs, out: &Out) -> dbsage_core::Result<i32> {
     let (project, files) = super::project_and_files()?;
     let target = Target::resolve(&project, args.env.as_deref())?;
+    super::announce(out, &target);
     let (mut client, protection) = target.connect_protected(&project, "dbsage repair")?;
     if let Some(protection) = &protection {
-        let plan = match (&args.accept_checksum, &args.forget) {
-            (Some(v), _) => format!("would record the current checksum of {v}'s file as applied"),
-            (_, Some(v)) => format!("would remove {v}'s history row (forget it)"),
+        let plan = match (&args.accept_checksum, &args.forget, &args.mark_applied) {
+            (Some(v), _, _) => {
+                format!("would record the current checksum of {v}'s file as applied")
+            }
+            (_, Some(v), _) => format!("would remove {v}'s history row (forget it)"),
+            (_, _, Some(v)) => format!("would record {v} as applied by hand (nothing runs)"),
             _ => unreachable!("clap requires one action"),
         };
         let plan = [plan, format!("reason: {}", args.reason)];
@@ -53,6 +61,14 @@ pub fn run(args: RepairArgs, out: &Out) -> dbsage_core::Result<i32> {
     }
     let repaired = if let Some(version) = &args.accept_checksum {
         dbsage_core::rollback::accept_checksum(
+            &mut client,
+            &project,
+            &files,
+            version,
+            &args.reason,
+        )?
+    } else if let Some(version) = &args.mark_applied {
+        dbsage_core::mark_applied::mark_applied(
             &mut client,
             &project,
             &files,

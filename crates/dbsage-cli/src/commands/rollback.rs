@@ -14,8 +14,8 @@ pub struct RollbackArgs {
     /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
     #[arg(long, short)]
     pub env: Option<String>,
-    /// How many of the newest applied migrations to undo.
-    #[arg(long, default_value_t = 1)]
+    /// How many of the newest applied migrations to undo (1 or more).
+    #[arg(long, default_value_t = 1, value_parser = parse_steps)]
     pub steps: usize,
     /// Without a down file: save the reverse guidance as a new forward migration.
     #[arg(long)]
@@ -25,9 +25,24 @@ pub struct RollbackArgs {
     pub yes: bool,
 }
 
+/// `--steps 0` would roll nothing back and still ask and audit: a usage error instead.
+fn parse_steps(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err(
+            "0 rolls nothing back: give 1 or more (the newest applied migrations to roll back)"
+                .into(),
+        ),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "{text:?} is not a number of migrations: give 1 or more"
+        )),
+    }
+}
+
 pub fn run(args: RollbackArgs, out: &Out) -> dbsage_core::Result<i32> {
     let (project, files) = super::project_and_files()?;
     let target = Target::resolve(&project, args.env.as_deref())?;
+    super::announce(out, &target);
     let (mut client, protection) = target.connect_protected(&project, "dbsage rollback")?;
     if let Some(protection) = &protection {
         // A rollback is not a new migration set: only the confirmation gate applies.
@@ -79,10 +94,18 @@ pub fn run(args: RollbackArgs, out: &Out) -> dbsage_core::Result<i32> {
             ));
         }
         if let Some(g) = &outcome.guidance {
-            out.line(&format!(
-                "{}_{} has no down file. Reverse statements derived from the migration:",
-                g.version, g.name
-            ));
+            // No heading over an empty list.
+            if g.guidance.statements.is_empty() {
+                out.line(&format!(
+                    "{}_{} has no down file, and no reverse statement could be derived from it.",
+                    g.version, g.name
+                ));
+            } else {
+                out.line(&format!(
+                    "{}_{} has no down file. Reverse statements derived from the migration:",
+                    g.version, g.name
+                ));
+            }
             for s in &g.guidance.statements {
                 out.line(&format!("  {s}"));
             }

@@ -13,10 +13,17 @@ pub struct StatusArgs {
     /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
     #[arg(long, short)]
     pub env: Option<String>,
+    /// Every environment of dbsage.toml (and the default one) in one table; an unreachable one
+    /// is shown as such.
+    #[arg(long, conflicts_with = "env")]
+    pub all: bool,
 }
 
 pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
     let (project, files) = super::project_and_files()?;
+    if args.all {
+        return Ok(super::status_all::run(&project, &files, out));
+    }
     let target = Target::resolve(&project, args.env.as_deref())?;
     let mut client = target.connect(&project, "dbsage status")?;
     let entries = migrate::status(&mut client, &project, &files)?;
@@ -70,20 +77,31 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
                     out.line(&partial_note(&e.version, &e.name, p));
                 }
             }
-            let pending = entries.iter().filter(|e| e.state == State::Pending).count();
-            let partial = entries.iter().filter(|e| e.state == State::Partial).count();
-            let partial = if partial > 0 {
-                format!(", {partial} partial")
-            } else {
-                String::new()
-            };
-            out.line(&format!(
-                "{} applied, {pending} pending{partial}",
-                entries.iter().filter(|e| e.state == State::Applied).count()
-            ));
+            out.line(&summary(&entries));
         }
     }
     Ok(if inconsistent { 1 } else { 0 })
+}
+
+/// "3 applied, 1 pending, 1 modified, 1 missing": applied and pending always, the states that
+/// block a migrate only when present.
+fn summary(entries: &[migrate::StatusEntry]) -> String {
+    let count = |state: State| entries.iter().filter(|e| e.state == state).count();
+    let mut parts = vec![
+        format!("{} applied", count(State::Applied)),
+        format!("{} pending", count(State::Pending)),
+    ];
+    for (state, word) in [
+        (State::Modified, "modified"),
+        (State::Missing, "missing"),
+        (State::Partial, "partial"),
+    ] {
+        let n = count(state);
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    parts.join(", ")
 }
 
 /// What ran of a half-done migration and the fix, under the table.
