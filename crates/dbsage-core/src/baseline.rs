@@ -180,6 +180,7 @@ mod tests {
             text: text.into(),
             checksum: crate::migrations::checksum(text),
             down: None,
+            tool_no_transaction: false,
         }
     }
 
