@@ -88,6 +88,10 @@ pub struct ImportArgs {
     /// Do not ask for confirmation on a protected environment.
     #[arg(long, short)]
     pub yes: bool,
+    /// Why data is imported into a protected environment: recorded with the import in the
+    /// audit log.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -261,6 +265,7 @@ pub fn run_import(args: ImportArgs, out: &Out) -> dbsage_core::Result<i32> {
                 &mut |p| out.ask(p),
             )?;
             protection::mark(&mut client, &project, &target)?;
+            let confirmed = super::override_reason::with_reason(&confirmed, args.reason.as_deref());
             confirmation = Some((confirmed, mode));
         }
     }

@@ -107,8 +107,11 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                 out.warn(reason);
             }
             protection::mark(&mut client, &project, &target)?;
-            audit =
-                with_override_reason(gate.audit_events(), &gate.overrides, args.reason.as_deref());
+            audit = super::override_reason::with_override_reason(
+                gate.audit_events(),
+                &gate.overrides,
+                args.reason.as_deref(),
+            );
             lint_skipped = gate.lint_skipped;
         }
     }
@@ -268,24 +271,6 @@ fn warn_if_empty(out: &Out, file: &dbsage_core::migrations::MigrationFile) {
             super::display_path(&file.path)
         ));
     }
-}
-
-/// The person's `--reason` in front of each override's own account (which gate, what it found),
-/// so `dbsage history` shows why first.
-fn with_override_reason(
-    mut events: Vec<(String, String)>,
-    overrides: &[(String, String)],
-    reason: Option<&str>,
-) -> Vec<(String, String)> {
-    let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) else {
-        return events;
-    };
-    for (event, text) in &mut events {
-        if overrides.iter().any(|(o, _)| o == event) {
-            *text = format!("{reason} ({text})");
-        }
-    }
-    events
 }
 
 /// The dev database holds nothing worth keeping: when its history disagrees with the files,

@@ -8,6 +8,7 @@ pub mod init;
 pub mod lint;
 pub mod migrate;
 pub mod new;
+pub mod override_reason;
 pub mod paths;
 pub mod pending_lint;
 pub mod psql;

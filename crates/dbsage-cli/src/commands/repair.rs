@@ -55,7 +55,7 @@ pub fn run(args: RepairArgs, out: &Out) -> dbsage_core::Result<i32> {
             &mut client,
             &project,
             "protected_confirmed",
-            &confirmation,
+            &super::override_reason::with_reason(&confirmation, Some(&args.reason)),
             json!({ "command": "repair", "plan": plan }),
         )?;
     }

@@ -23,6 +23,10 @@ pub struct RollbackArgs {
     /// Do not ask for confirmation on a protected environment.
     #[arg(long, short)]
     pub yes: bool,
+    /// Why a protected environment is rolled back: recorded with the confirmation in the audit
+    /// log.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
 }
 
 /// `--steps 0` would roll nothing back and still ask and audit: a usage error instead.
@@ -60,7 +64,7 @@ pub fn run(args: RollbackArgs, out: &Out) -> dbsage_core::Result<i32> {
             &mut client,
             &project,
             "protected_confirmed",
-            &confirmation,
+            &super::override_reason::with_reason(&confirmation, args.reason.as_deref()),
             json!({ "command": "rollback", "steps": args.steps, "plan": plan }),
         )?;
     }

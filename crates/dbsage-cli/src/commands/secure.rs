@@ -107,12 +107,13 @@ fn secure_error(e: SecureError) -> Error {
 fn on_database<T>(
     project: &Project,
     place: &Where,
+    out: &Out,
     rolled_back_only: bool,
     work: impl FnOnce(&mut postgres::Client) -> dbsage_core::Result<T>,
 ) -> dbsage_core::Result<T> {
     match &place.env {
         Some(name) => {
-            let (target, mut client) = connect_env(project, place, name, rolled_back_only)?;
+            let (target, mut client) = connect_env(project, place, out, name, rolled_back_only)?;
             drop(target);
             work(&mut client)
         }
@@ -132,10 +133,12 @@ fn on_database<T>(
 fn connect_env(
     project: &Project,
     place: &Where,
+    out: &Out,
     name: &str,
     rolled_back_only: bool,
 ) -> dbsage_core::Result<(Target, postgres::Client)> {
     let target = Target::resolve(project, Some(name))?;
+    super::announce(out, &target);
     let (client, protection) = target.connect_protected(project, "dbsage secure")?;
     if let Some(protection) = protection.filter(|_| rolled_back_only) {
         if !place.i_know_this_is_production {
@@ -174,7 +177,7 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
             let options = dbsage_secure::AuditOptions {
                 exposed_schemas: exposure.schemas,
             };
-            let findings = on_database(&project, &place, false, |c| {
+            let findings = on_database(&project, &place, out, false, |c| {
                 dbsage_secure::audit(c, &options).map_err(secure_error)
             })?;
             let errors = findings
@@ -230,7 +233,7 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
         SecureAction::Test { place, tests } => {
             let files =
                 dbsage_secure::load_tests(&tests_path(&project, &tests)).map_err(secure_error)?;
-            let report = on_database(&project, &place, true, |c| {
+            let report = on_database(&project, &place, out, true, |c| {
                 dbsage_secure::run_tests(c, &files).map_err(secure_error)
             })?;
             if out.json_mode() {
@@ -276,7 +279,7 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
                     }
                 }
             };
-            let coverage = on_database(&project, &place, true, |c| {
+            let coverage = on_database(&project, &place, out, true, |c| {
                 dbsage_secure::coverage(c, &files, &roles).map_err(secure_error)
             })?;
             if out.json_mode() {
@@ -331,7 +334,7 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
                 Some((r, s)) => (r.to_string(), Some(s.to_string())),
                 None => (as_role.clone(), None),
             };
-            let explanation = on_database(&project, &place, true, |c| {
+            let explanation = on_database(&project, &place, out, true, |c| {
                 dbsage_secure::explain_with_settings(c, &role, sub.as_deref(), &settings, &query)
                     .map_err(secure_error)
             })?;
@@ -497,7 +500,7 @@ fn run_pgtap_files(
     };
     match &place.env {
         Some(name) => {
-            let (target, client) = connect_env(project, place, name, true)?;
+            let (target, client) = connect_env(project, place, out, name, true)?;
             drop(client);
             if !project.config.test.setup.is_empty() {
                 out.warn("[test] setup runs on throwaway databases only, not on an environment");

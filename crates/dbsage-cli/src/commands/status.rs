@@ -25,6 +25,7 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
         return Ok(super::status_all::run(&project, &files, out));
     }
     let target = Target::resolve(&project, args.env.as_deref())?;
+    super::announce(out, &target);
     let mut client = target.connect(&project, "dbsage status")?;
     let entries = migrate::status(&mut client, &project, &files)?;
     let inconsistent = entries
