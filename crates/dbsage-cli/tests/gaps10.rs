@@ -157,3 +157,76 @@ fn import_into_a_protected_environment_records_the_reason_given() {
     assert!(recorded.starts_with(reason), "{recorded}");
     assert!(recorded.contains("--yes"), "{recorded}");
 }
+
+const CUSTOMERS: &str = "\
+create table if not exists customers (
+    id bigint generated always as identity primary key,
+    email text,
+    signed_up_at timestamptz not null default now()
+);
+";
+
+/// Rows like production's: customers who signed up before email was required.
+const LEGACY_CUSTOMERS_FIXTURE: &str = "\
+-- dbsage:fixture
+-- Customers from the phone-signup era have no email.
+insert into customers (email) values ('ada@example.com'), (null), (null);
+";
+
+const EMAIL_REQUIRED: &str = "alter table customers alter column email set not null;\n";
+
+#[test]
+fn a_fixture_file_in_the_migrations_folder_is_data_for_migrate_local_only() {
+    let p = TestProject::new();
+    p.migration("20261201000000", "customers", CUSTOMERS);
+    p.migration(
+        "20261201000100",
+        "legacy_customers",
+        LEGACY_CUSTOMERS_FIXTURE,
+    );
+    let required = p.migration("20261201000200", "email_required", EMAIL_REQUIRED);
+
+    // Locally the fixture's NULL emails meet the SET NOT NULL: it fails there, not on staging.
+    let out = p.run(&["migrate", "--local"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("20261201000200_email_required.sql"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("23502"), "{}", stderr(&out));
+
+    // The fixture is not a migration: never pending, never applied to an environment.
+    let (status, _) = p.json(&["status"]);
+    let listed: Vec<String> = status["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["version"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(listed, ["20261201000000", "20261201000200"], "{status}");
+
+    // Fixed the way a team would: backfill, then require. Local passes over the fixture's rows.
+    std::fs::write(
+        &required,
+        format!("update customers set email = 'unknown+' || id || '@example.invalid' where email is null;\n{EMAIL_REQUIRED}"),
+    )
+    .unwrap();
+    let out = p.run(&["migrate", "--local"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let out = p.run(&["migrate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(p.history(), vec!["20261201000000", "20261201000200"]);
+    let rows: i64 = p
+        .client()
+        .query_one("select count(*) from customers", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0, "the fixture's rows reached a real environment");
+}

@@ -62,7 +62,13 @@ pub fn from_project(project: &Project, files: &[MigrationFile]) -> Result<Option
 
 /// Applies every fixture file, each in one transaction; an error points into the file.
 pub fn apply(client: &mut Client, fixtures: &Fixtures) -> Result<()> {
-    for path in &fixtures.files {
+    apply_files(client, &fixtures.files)
+}
+
+/// Applies each file in one transaction (also `-- dbsage:fixture` files from the migrations
+/// folder); an error points into the file.
+pub fn apply_files(client: &mut Client, files: &[PathBuf]) -> Result<()> {
+    for path in files {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         let parsed = migrate::parse_migration(path, &text)?;

@@ -22,6 +22,7 @@ pub mod exposure;
 pub mod extension_packages;
 pub mod extensions;
 pub mod fixtures;
+pub mod folder_fixtures;
 pub mod gates;
 pub mod history;
 pub mod lint;

@@ -151,6 +151,10 @@ pub fn run_local(
         });
     }
     let fixtures = crate::fixtures::from_project(project, files)?;
+    let folder_fixtures = crate::folder_fixtures::schedule(
+        &crate::folder_fixtures::discover(&project.migrations_dir())?,
+        files,
+    );
     let cluster = crate::server_settings::start_throwaway(project, files)?;
     progress(LocalProgress::ClusterStarted {
         millis: started.elapsed().as_millis() as u64,
@@ -190,10 +194,15 @@ pub fn run_local(
         let exclude_ref = &exclude;
         let mut index = 0usize;
         let fixtures_ref = &fixtures;
+        let folder_after = &folder_fixtures.after;
+        crate::fixtures::apply_files(&mut client, &folder_fixtures.before)?;
         let after_each = move |c: &mut Client, f: &MigrationFile| -> Result<()> {
             index += 1;
             if let Some(fx) = fixtures_ref.as_ref().filter(|fx| fx.after == f.version) {
                 crate::fixtures::apply(c, fx)?;
+            }
+            if let Some(paths) = folder_after.get(&f.version) {
+                crate::fixtures::apply_files(c, paths)?;
             }
             if rollback_wanted && index >= first_undoable {
                 snapshots_ref.insert(index, read_catalog(c, exclude_ref)?);

@@ -178,6 +178,9 @@ fn read_folder(
                         continue;
                     }
                 };
+                if crate::folder_fixtures::is_fixture(&text) {
+                    continue; // data for `migrate --local`, not a migration
+                }
                 ups.insert(
                     version.clone(),
                     MigrationFile {
