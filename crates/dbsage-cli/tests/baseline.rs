@@ -135,7 +135,7 @@ fn adopted_project_fails_without_its_baseline_and_passes_with_it() {
         idempotency["note"]
             .as_str()
             .unwrap()
-            .starts_with("8 file(s) at or before the baseline"),
+            .starts_with("8 files at or before the baseline"),
         "{idempotency}"
     );
 
@@ -143,7 +143,7 @@ fn adopted_project_fails_without_its_baseline_and_passes_with_it() {
     let out = p.run(&["migrate", "--local"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("lint finding(s) in files at or before the baseline 20231215103000"),
+        stderr(&out).contains("lint findings in files at or before the baseline 20231215103000"),
         "{}",
         stderr(&out)
     );

@@ -66,7 +66,7 @@ fn supabase_pgtap_suite_passes_under_revoked_default_execute() {
     let out = p.run(&["test"]);
     let text = stdout(&out);
     assert!(
-        text.contains("4 file(s): 4 ok, 0 failed; 14 assertion(s) passed, 0 failed"),
+        text.contains("4 files: 4 ok, 0 failed; 14 assertions passed, 0 failed"),
         "{text}"
     );
 }
@@ -84,7 +84,7 @@ fn summary_counts_a_file_that_errors_as_failed() {
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     assert!(
-        text.contains("5 file(s): 4 ok, 1 failed; 15 assertion(s) passed, 0 failed"),
+        text.contains("5 files: 4 ok, 1 failed; 15 assertions passed, 0 failed"),
         "{text}"
     );
     assert!(text.contains("04_reports_test.sql .. FAILED"), "{text}");

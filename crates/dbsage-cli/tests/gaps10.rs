@@ -230,3 +230,36 @@ fn a_fixture_file_in_the_migrations_folder_is_data_for_migrate_local_only() {
         .get(0);
     assert_eq!(rows, 0, "the fixture's rows reached a real environment");
 }
+
+#[test]
+fn counts_read_as_english_in_human_output() {
+    let p = TestProject::with_config("protected = true\n");
+    p.migration(
+        "20261201000000",
+        "payouts",
+        "create table if not exists payouts (id bigint generated always as identity primary key, amount_cents bigint not null);\n",
+    );
+    // No terminal and no --yes: refused, with the plan printed.
+    let out = p.run(&["migrate", "--skip-local-check"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("would apply 1 migration:"), "{err}");
+    assert!(err.contains("(transaction, 1 statement; "), "{err}");
+    assert!(!err.contains("(s)"), "{err}");
+
+    let out = p.run(&["migrate", "--yes", "--skip-local-check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("applied 1 migration to test"),
+        "{}",
+        stdout(&out)
+    );
+    let out = p.run(&["history"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(" events, newest last"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("(s)"), "{}", stdout(&out));
+}

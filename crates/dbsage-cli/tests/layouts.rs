@@ -92,7 +92,7 @@ fn supabase_file_names_follow_the_cli_rule_and_skipped_files_are_noted() {
         "the skipped file is noted once: {err}"
     );
     assert!(
-        err.contains("ignoring 1 file(s)") && err.contains("Supabase CLI skips too"),
+        err.contains("ignoring 1 file in") && err.contains("Supabase CLI skips too"),
         "{err}"
     );
     assert!(

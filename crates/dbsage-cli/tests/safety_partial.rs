@@ -299,7 +299,7 @@ fn unusable_files_in_the_migrations_folder_are_listed_and_unrelated_files_ignore
         "20260106000000_upper.SQL: the extension must be lowercase",
         "same version 20260102000000",
         "20260103000000_users.sql: has the same name `users`",
-        "5 file(s)",
+        "5 files",
     ] {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }

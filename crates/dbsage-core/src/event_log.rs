@@ -145,7 +145,8 @@ pub(crate) fn install(
         None,
         "audit_chain_started",
         Some(&format!(
-            "audit log upgraded: the {chained} earlier event(s) were chained as they stood at this upgrade"
+            "audit log upgraded: the {} were chained as they stood at this upgrade",
+            crate::wording::plural(chained, "earlier event")
         )),
         Some(serde_json::json!({ "chained_rows": chained })),
     )

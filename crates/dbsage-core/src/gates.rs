@@ -107,18 +107,18 @@ pub fn check(
             outcome.overrides.push((
                 "lint_skipped".into(),
                 format!(
-                    "--skip-lint with {} lint error(s): {}",
-                    errors.len(),
+                    "--skip-lint with {}: {}",
+                    crate::wording::plural(errors.len(), "lint error"),
                     listed.join("; ")
                 ),
             ));
         } else {
             return Err(Error::Refused {
                 message: format!(
-                    "refusing to {what} `{}`: {}, and the linter found {} error(s):\n  {}",
+                    "refusing to {what} `{}`: {}, and the linter found {}:\n  {}",
                     target.name,
                     protection.describe(),
-                    errors.len(),
+                    crate::wording::plural(errors.len(), "error"),
                     listed.join("\n  ")
                 ),
                 hint: "fix them (`dbsage lint` shows each with its fix), or pass --skip-lint, which is recorded in the audit log".into(),
@@ -166,7 +166,10 @@ pub fn migrate_plan(
     if planned.is_empty() {
         return vec!["nothing is pending: only dbsage's bookkeeping would run".into()];
     }
-    let mut plan = vec![format!("would apply {} migration(s):", planned.len())];
+    let mut plan = vec![format!(
+        "would apply {}:",
+        crate::wording::plural(planned.len(), "migration")
+    )];
     for p in planned {
         let mode = if p.no_transaction {
             "no-transaction"
@@ -189,15 +192,17 @@ pub fn migrate_plan(
             rules.sort_unstable();
             rules.dedup();
             format!(
-                "lint: {} error(s), {} warning(s) [{}]",
-                count(dbsage_lint::Severity::Error),
-                count(dbsage_lint::Severity::Warning),
+                "lint: {}, {} [{}]",
+                crate::wording::plural(count(dbsage_lint::Severity::Error), "error"),
+                crate::wording::plural(count(dbsage_lint::Severity::Warning), "warning"),
                 rules.join(", ")
             )
         };
         plan.push(format!(
-            "  {}_{} ({mode}, {} statement(s); {lint})",
-            p.version, p.name, p.statements
+            "  {}_{} ({mode}, {}; {lint})",
+            p.version,
+            p.name,
+            crate::wording::plural(p.statements, "statement")
         ));
     }
     plan

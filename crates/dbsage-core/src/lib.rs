@@ -37,3 +37,4 @@ pub mod rollback;
 pub mod server_settings;
 pub mod supabase_layer;
 pub mod test_setup;
+pub mod wording;

@@ -391,7 +391,8 @@ fn idempotency_report(
         report.context = context;
         if before_baseline > 0 {
             report.note = Some(format!(
-                "{before_baseline} file(s) at or before the baseline {} replayed once, not re-run: another tool applied them",
+                "{} at or before the baseline {} replayed once, not re-run: another tool applied them",
+                crate::wording::plural(before_baseline, "file"),
                 project.config.project.baseline.as_deref().unwrap_or_default()
             ));
         }

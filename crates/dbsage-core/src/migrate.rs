@@ -864,7 +864,8 @@ fn adopt_history(
         None,
         "adopted",
         Some(&format!(
-            "imported {adopted} applied migration(s) from {tool}'s history"
+            "imported {} from {tool}'s history",
+            crate::wording::plural(adopted, "applied migration")
         )),
         None,
     )?;

@@ -296,8 +296,8 @@ fn unusable_files_error(dir: &Path, problems: Vec<String>) -> Result<()> {
     }
     Err(Error::Config {
         message: format!(
-            "{} file(s) in the migrations folder {} look like migrations but cannot be used:\n  - {}",
-            problems.len(),
+            "{} in the migrations folder {} look like migrations but cannot be used:\n  - {}",
+            crate::wording::plural(problems.len(), "file"),
             dir.display(),
             problems.join("\n  - ")
         ),
@@ -355,8 +355,8 @@ impl Discovered {
             })
             .collect();
         Some(format!(
-            "ignoring {} file(s) in {} that {layout} skips too (its names follow {}): {}",
-            names.len(),
+            "ignoring {} in {} that {layout} skips too (its names follow {}): {}",
+            crate::wording::plural(names.len(), "file"),
             project.migrations_dir().display(),
             layout.name_rule(),
             names.join(", ")

@@ -68,7 +68,7 @@ fn files_up_to_a_hand_set_baseline_are_replayed_but_not_judged() {
         .note
         .as_deref()
         .unwrap()
-        .starts_with("2 file(s) at or before the baseline"));
+        .starts_with("2 files at or before the baseline"));
 }
 
 #[test]

@@ -81,7 +81,10 @@ pub fn run(args: HistoryArgs, out: &Out) -> dbsage_core::Result<i32> {
                 ]);
             }
             out.line(&rows.to_string());
-            out.line(&format!("{} event(s), newest last", events.len()));
+            out.line(&format!(
+                "{}, newest last",
+                dbsage_core::wording::plural(events.len(), "event")
+            ));
         }
     }
     if let Some(v) = &verification {
@@ -103,8 +106,10 @@ pub fn run(args: HistoryArgs, out: &Out) -> dbsage_core::Result<i32> {
             (None, Some(head)) => out.status(
                 "Verified",
                 &format!(
-                    "audit log chain intact: {} event(s); head #{} {}",
-                    v.rows, head.id, head.hash
+                    "audit log chain intact: {}; head #{} {}",
+                    dbsage_core::wording::plural(v.rows, "event"),
+                    head.id,
+                    head.hash
                 ),
             ),
             (None, None) => out.status("Verified", "audit log chain intact: no events"),

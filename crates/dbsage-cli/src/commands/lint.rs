@@ -191,7 +191,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
                 dbsage_lint::render_human(&findings, &sources, out.color_out())
             );
             let checked = wanted.as_ref().map_or(sources.len(), |w| w.len());
-            err_line!("{checked} file(s) checked");
+            err_line!("{} checked", dbsage_core::wording::plural(checked, "file"));
         }
     }
     Ok(

@@ -221,9 +221,9 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
                 out.line(&format!("{}: up to date", target.name));
             } else {
                 out.line(&format!(
-                    "{} {} migration(s) to {}",
+                    "{} {} to {}",
                     out.paint("applied", Style::Good),
-                    applied.len(),
+                    dbsage_core::wording::plural(applied.len(), "migration"),
                     target.name
                 ));
             }
@@ -242,8 +242,8 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
             } else {
                 if !applied.is_empty() {
                     out.line(&format!(
-                        "{} migration(s) applied before the failure (they stay applied)",
-                        applied.len()
+                        "{} applied before the failure (they stay applied)",
+                        dbsage_core::wording::plural(applied.len(), "migration")
                     ));
                 }
                 Err(e)
@@ -365,8 +365,9 @@ fn run_local(
                     .count();
                 if !check.findings.is_empty() {
                     out.line(&format!(
-                        "  {} finding(s), {errors} error(s); shown above",
-                        check.findings.len()
+                        "  {}, {}; shown above",
+                        dbsage_core::wording::plural(check.findings.len(), "finding"),
+                        dbsage_core::wording::plural(errors, "error")
                     ));
                 }
                 continue;
@@ -406,8 +407,8 @@ fn run_local(
             out.paint("FAILED", Style::Bad)
         };
         out.line(&format!(
-            "local: {} migration(s) applied on a throwaway database, {verdict} in {} ms; the cluster is gone",
-            report.applied.len(),
+            "local: {} applied on a throwaway database, {verdict} in {} ms; the cluster is gone",
+            dbsage_core::wording::plural(report.applied.len(), "migration"),
             report.duration_ms
         ));
     }
@@ -438,16 +439,16 @@ fn render_lint_context(
             })
             .collect();
         err_line!(
-            "context, not failing: {} lint finding(s) in files {why}",
-            findings.len()
+            "context, not failing: {} in files {why}",
+            dbsage_core::wording::plural(findings.len(), "lint finding")
         );
         err_text!(
             "{}",
             dbsage_lint::render_human(&findings, &sources, out.color_err())
         );
         err_line!(
-            "end of context: these {} finding(s) do not fail the run",
-            findings.len()
+            "end of context: these {} do not fail the run",
+            dbsage_core::wording::plural(findings.len(), "finding")
         );
     }
 }

@@ -49,8 +49,9 @@ pub fn show(
         .filter(|f| f.severity == Severity::Error)
         .count();
     out.warn(&format!(
-        "{} lint finding(s) in the pending migrations, {errors} error(s); `{environment}` is not protected, so they do not block",
-        findings.len()
+        "{} in the pending migrations, {}; `{environment}` is not protected, so they do not block",
+        dbsage_core::wording::plural(findings.len(), "lint finding"),
+        dbsage_core::wording::plural(errors, "error")
     ));
     Ok(())
 }

@@ -217,7 +217,10 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
                         }
                     }
                 }
-                out_line!("{} finding(s)", findings.len());
+                out_line!(
+                    "{}",
+                    dbsage_core::wording::plural(findings.len(), "finding")
+                );
                 if let Some(path) = &written {
                     out.status(
                         "Created",
@@ -342,7 +345,7 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
                 out.json(&json!(explanation));
             } else {
                 if let Some(n) = explanation.rows {
-                    out_line!("as {role}: {n} row(s)");
+                    out_line!("as {role}: {}", dbsage_core::wording::plural(n, "row"));
                 }
                 if let Some(e) = &explanation.error {
                     // A failed query is an error, never "nothing is hidden".
@@ -468,11 +471,11 @@ pub fn run_pgtap(args: TestArgs, out: &Out) -> dbsage_core::Result<i32> {
             }
         }
         out_line!(
-            "{} file(s): {} ok, {} failed; {} assertion(s) passed, {} failed",
-            report.files.len(),
+            "{}: {} ok, {} failed; {} passed, {} failed",
+            dbsage_core::wording::plural(report.files.len(), "file"),
             report.files_passed,
             report.files_failed,
-            report.passed,
+            dbsage_core::wording::plural(report.passed, "assertion"),
             report.failed
         );
     }

@@ -118,9 +118,9 @@ fn partial_note(version: &str, name: &str, p: &PartialRun) -> String {
             p.ran.join("; ")
         ),
         _ => format!(
-            "interrupted at {}; any of its {} statement(s) may have run: {}",
+            "interrupted at {}; any of its {} may have run: {}",
             p.at,
-            p.statements_total,
+            dbsage_core::wording::plural(p.statements_total, "statement"),
             p.ran.join("; ")
         ),
     };
