@@ -107,6 +107,8 @@ pub struct ChecksConfig {
     pub idempotency: CheckLevel,
     /// Undo with the down files and re-apply, comparing schemas (`migrate --local`).
     pub rollback: CheckLevel,
+    /// Check every PL/pgSQL function with the `plpgsql_check` extension (`migrate --local`).
+    pub plpgsql: CheckLevel,
 }
 
 impl Default for ChecksConfig {
@@ -114,6 +116,7 @@ impl Default for ChecksConfig {
         ChecksConfig {
             idempotency: CheckLevel::Warn,
             rollback: CheckLevel::Error,
+            plpgsql: CheckLevel::Error,
         }
     }
 }

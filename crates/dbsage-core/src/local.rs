@@ -273,6 +273,12 @@ pub fn run_local(
         CheckReport::from_findings(checks.rollback, findings)
     };
     reports.insert("rollback", rollback_report);
+    // Last, so its extension is never in a schema the rollback check compares.
+    if checks.plpgsql != CheckLevel::Off {
+        progress(LocalProgress::Check("plpgsql"));
+    }
+    let plpgsql = crate::plpgsql_check::run(&mut client, files, checks.plpgsql)?;
+    reports.insert("plpgsql", plpgsql);
 
     // Lint errors fail the run unless overridden; a protected environment lints again and
     // needs its own, audited, --skip-lint.

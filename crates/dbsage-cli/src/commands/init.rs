@@ -36,6 +36,7 @@ default_environment = "dev"   # the embedded local dev database
 [checks]
 idempotency = "error"   # migrate --local applies each migration twice (error | warn | off)
 rollback = "error"      # migrate --local undoes with the down files and compares schemas
+plpgsql = "error"       # migrate --local checks PL/pgSQL bodies with plpgsql_check, when installed
 
 # [environments.staging]
 # url = "${STAGING_DATABASE_URL}"
