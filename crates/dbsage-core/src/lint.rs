@@ -1,6 +1,9 @@
 //! The migration linter as a gate: `dbsage lint`, `migrate --local` and protected `migrate`
 //! read `[lint]` from dbsage.toml and lint the up files in migration order.
 
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
 use dbsage_lint::{Finding, LintConfig, SourceFile};
 
 use crate::config::Project;
@@ -33,16 +36,71 @@ pub fn lint_migrations(project: &Project, files: &[MigrationFile]) -> Result<Vec
             text: f.text.clone(),
         })
         .collect();
-    let mut findings = lint_sources(project, &sources)?;
-    // An adopted file the tool runs outside a transaction (its own BEGIN/COMMIT, a lone
-    // CONCURRENTLY under Prisma) runs that way here too: its transaction control is no finding.
-    findings.retain(|finding| {
-        finding.rule != "explicit-transaction-control"
-            || !files
+    let findings = lint_sources(project, &sources)?;
+    let (kept, _) = Treatment::of_files(files).apply(findings);
+    Ok(kept)
+}
+
+/// What the gates know about migration files beyond their text, taken before the text goes to
+/// the linter, so `migrate` and the standalone `lint` judge findings the same way.
+#[derive(Debug, Default)]
+pub struct Treatment {
+    /// Adopted files the tool runs outside a transaction (their own BEGIN/COMMIT, a lone
+    /// CONCURRENTLY under Prisma): they run that way here too, so their transaction control is
+    /// no finding.
+    own_transaction: HashSet<PathBuf>,
+    /// Files whose findings are context, never failing, with why (see [`crate::baseline`]).
+    context: HashMap<PathBuf, String>,
+}
+
+impl Treatment {
+    /// Only the adopted files' own transactions (what the migrate gate applies).
+    pub fn of_files(files: &[MigrationFile]) -> Treatment {
+        Treatment {
+            own_transaction: files
                 .iter()
-                .any(|f| f.tool_no_transaction && f.path == finding.file)
-    });
-    Ok(findings)
+                .filter(|f| f.tool_no_transaction)
+                .map(|f| f.path.clone())
+                .collect(),
+            context: HashMap::new(),
+        }
+    }
+
+    /// Also the files at or before `[project] baseline` or applied with an audited
+    /// `--skip-lint`, whose findings are context (as in `migrate --local`).
+    pub fn with_context(project: &Project, files: &[MigrationFile]) -> Treatment {
+        let skipped = crate::baseline::lint_skipped(project);
+        let context = files
+            .iter()
+            .filter_map(|f| {
+                crate::baseline::lint_context_reason(project, f, &skipped)
+                    .map(|why| (f.path.clone(), why))
+            })
+            .collect();
+        Treatment {
+            context,
+            ..Treatment::of_files(files)
+        }
+    }
+
+    /// Drops the adopted files' transaction control and splits off the context findings, each
+    /// with why it does not count.
+    pub fn apply(&self, findings: Vec<Finding>) -> (Vec<Finding>, Vec<(Finding, String)>) {
+        let mut counting = Vec::new();
+        let mut context = Vec::new();
+        for finding in findings {
+            if finding.rule == "explicit-transaction-control"
+                && self.own_transaction.contains(&finding.file)
+            {
+                continue;
+            }
+            match self.context.get(&finding.file) {
+                Some(why) => context.push((finding, why.clone())),
+                None => counting.push(finding),
+            }
+        }
+        (counting, context)
+    }
 }
 
 pub fn lint_sources(project: &Project, sources: &[SourceFile]) -> Result<Vec<Finding>> {

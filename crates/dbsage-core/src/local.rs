@@ -461,7 +461,13 @@ fn rollback_check(
     };
     for k in (first..files.len()).rev() {
         let file = &files[k];
-        if let Err(e) = undo_with_down_file(client, &table, &timeouts, file) {
+        if let Err(e) = undo_with_down_file(
+            client,
+            &table,
+            &timeouts,
+            file,
+            crate::rollback::kept_in_step_tool(project),
+        ) {
             let (message, line, column) = match &e {
                 Error::Migration(m) => (
                     format!(

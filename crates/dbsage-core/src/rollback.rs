@@ -45,6 +45,7 @@ pub fn undo_with_down_file(
     table: &HistoryTable,
     timeouts: &Timeouts,
     file: &MigrationFile,
+    tool: Option<dbsage_supabase::Layout>,
 ) -> Result<u64> {
     let down = file.down.as_ref().expect("caller checks for a down file");
     let parsed = parse_migration(&down.path, &down.text)?;
@@ -88,6 +89,9 @@ pub fn undo_with_down_file(
         file.version.replace('\'', "''")
     ))
     .map_err(|e| Error::db("updating supabase_migrations.schema_migrations", e))?;
+    if let Some(tool) = tool {
+        forget_tool_history(&mut tx, table, file, tool)?;
+    }
     history::record_event(
         &mut tx,
         table,
@@ -102,6 +106,46 @@ pub fn undo_with_down_file(
     Ok(started.elapsed().as_millis() as u64)
 }
 
+/// The adopted tool whose history `migrate` keeps in step, if any.
+pub(crate) fn kept_in_step_tool(project: &Project) -> Option<dbsage_supabase::Layout> {
+    project
+        .layout()
+        .filter(|l| dbsage_supabase::keeps_in_step(*l))
+}
+
+/// Removes `file` from the adopted tool's own history (kept in step by `migrate`), after
+/// dbsage's row is gone: golang-migrate's row moves to the newest version still applied.
+fn forget_tool_history(
+    tx: &mut postgres::Transaction,
+    table: &HistoryTable,
+    file: &MigrationFile,
+    tool: dbsage_supabase::Layout,
+) -> Result<()> {
+    let remaining: Vec<String> = tx
+        .query(&format!("select version from {}", table.qualified()), &[])
+        .map_err(|e| Error::db("reading the history", e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    // Numeric versions compare as numbers (golang-migrate's `9` is older than `10`).
+    let previous = remaining
+        .iter()
+        .max_by_key(|v| (v.parse::<u128>().ok(), v.as_str()));
+    let applied = dbsage_supabase::AppliedFile {
+        version: &file.version,
+        name: &file.name,
+        text: &file.text,
+    };
+    dbsage_supabase::forget_tool_history(tx, tool, applied, previous.map(String::as_str)).map_err(
+        |e| {
+            Error::db(
+                format!("removing {} from {tool}'s history", file.label()),
+                e,
+            )
+        },
+    )
+}
+
 /// Rolls back the newest `steps` applied migrations. Stops at the first one without a down
 /// file and returns guidance for it (written as a new forward migration with `write`).
 pub fn rollback(
@@ -113,6 +157,7 @@ pub fn rollback(
 ) -> Result<RollbackOutcome> {
     let table = project.history_table();
     let timeouts = Timeouts::from_project(project);
+    let tool = kept_in_step_tool(project);
     history::acquire_lock(client, &table, timeouts.lock_wait, |_| {})?;
     let result = (|| {
         history::upgrade(client, &table)?;
@@ -133,7 +178,7 @@ pub fn rollback(
                 });
             };
             if file.down.is_some() {
-                let ms = undo_with_down_file(client, &table, &timeouts, file)?;
+                let ms = undo_with_down_file(client, &table, &timeouts, file, tool)?;
                 outcome.rolled_back.push(RolledBack {
                     version: file.version.clone(),
                     name: file.name.clone(),

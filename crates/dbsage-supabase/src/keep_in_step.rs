@@ -127,3 +127,67 @@ fn record_golang_migrate(
     }
     Ok(())
 }
+
+/// Undoes [`record_tool_history`] when dbsage rolls `file` back, in the rollback's transaction,
+/// so the other tool sees it as not applied. `previous` is the newest version still applied
+/// (golang-migrate keeps only that one row). Missing tables are left missing.
+pub fn forget_tool_history(
+    tx: &mut impl GenericClient,
+    layout: Layout,
+    file: AppliedFile,
+    previous: Option<&str>,
+) -> Result<(), postgres::Error> {
+    let table = match layout {
+        Layout::Prisma => "_prisma_migrations",
+        Layout::Diesel => "__diesel_schema_migrations",
+        Layout::GolangMigrate => "schema_migrations",
+        Layout::Drizzle => "drizzle.__drizzle_migrations",
+        _ => return Ok(()),
+    };
+    let exists: bool = tx
+        .query_one("select to_regclass($1) is not null", &[&table])?
+        .get(0);
+    if !exists {
+        return Ok(());
+    }
+    match layout {
+        // Deleted rather than marked `rolled_back_at`: `prisma migrate resolve --rolled-back`
+        // is for failed runs, and a rolled-back row keeps its checksum (Prisma then warns the
+        // file was modified); with no row, `prisma migrate status` lists it as not applied.
+        Layout::Prisma => tx.execute(
+            "delete from _prisma_migrations where migration_name = $1",
+            &[&format!("{}_{}", file.version, file.name)],
+        )?,
+        Layout::Diesel => tx.execute(
+            "delete from __diesel_schema_migrations where version = $1",
+            &[&file.version],
+        )?,
+        Layout::Drizzle => tx.execute(
+            "delete from drizzle.__drizzle_migrations where created_at = $1::text::bigint",
+            &[&file.version],
+        )?,
+        Layout::GolangMigrate => forget_golang_migrate(tx, file.version, previous)?,
+        _ => 0,
+    };
+    Ok(())
+}
+
+/// golang-migrate's single row moves back to `previous` (deleted when none is left); a row that
+/// names another version (an older file rolled back out of order) is left as it is.
+fn forget_golang_migrate(
+    tx: &mut impl GenericClient,
+    version: &str,
+    previous: Option<&str>,
+) -> Result<u64, postgres::Error> {
+    match previous {
+        Some(previous) => tx.execute(
+            "update schema_migrations set version = $2::text::bigint, dirty = false
+             where version = $1::text::bigint",
+            &[&version, &previous],
+        ),
+        None => tx.execute(
+            "delete from schema_migrations where version = $1::text::bigint",
+            &[&version],
+        ),
+    }
+}

@@ -29,7 +29,7 @@ pub use error::AdoptError;
 pub use history::{
     import_history, match_history, record_supabase_history, HistoryMatch, ImportedVersion,
 };
-pub use keep_in_step::{keeps_in_step, record_tool_history, AppliedFile};
+pub use keep_in_step::{forget_tool_history, keeps_in_step, record_tool_history, AppliedFile};
 pub use layout::{detect, Detected, Layout};
 pub use read::{
     compare_versions, read_layout, read_migrations, same_version, AdoptedMigration, LayoutFiles,

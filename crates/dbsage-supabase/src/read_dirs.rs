@@ -28,7 +28,15 @@ pub(crate) fn read_prisma(
             });
         }
         let (version, name) = split_folder_name(&folder)?;
-        found.push(plain(version, name, read_text(&script)?, script));
+        let mut migration = plain(version, name, read_text(&script)?, script);
+        // Prisma's docs generate a `down.sql` beside `migration.sql` (`prisma migrate diff`);
+        // Prisma never runs it, `dbsage rollback` does.
+        let down = folder.join("down.sql");
+        if down.is_file() {
+            migration.down_sql = Some(read_text(&down)?);
+            migration.down_path = Some(down);
+        }
+        found.push(migration);
     }
     Ok(found)
 }

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use dbsage_core::config::Project;
 use dbsage_core::env::Target;
+use dbsage_core::lint::Treatment;
 use dbsage_core::migrations;
 use dbsage_lint::SourceFile;
 
@@ -77,6 +78,8 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         Err(e) => return Err(e),
     };
     let mut unreadable = Vec::new();
+    // Baseline context and adopted files' own transactions, judged as `migrate` judges them.
+    let mut treatment = Treatment::default();
     let (sources, wanted): (Vec<SourceFile>, Option<Vec<PathBuf>>) = if args.files.is_empty() {
         let files = migrations::discover_project(&project)?;
         let wanted = if args.changed {
@@ -94,6 +97,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         } else {
             None
         };
+        treatment = Treatment::with_context(&project, &files);
         let sources = files
             .into_iter()
             .map(|f| SourceFile {
@@ -114,12 +118,14 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
             .collect();
         let named: HashSet<&Path> = canonical_named.iter().map(PathBuf::as_path).collect();
         // The named files discovery has just read, by canonical path: not read twice.
-        let mut already_read: HashMap<PathBuf, String> = HashMap::new();
+        // Kept under discovery's path, the one `treatment` knows the file by.
+        let mut already_read: HashMap<PathBuf, (PathBuf, String)> = HashMap::new();
         if let Ok(files) = migrations::discover_project(&project) {
+            treatment = Treatment::with_context(&project, &files);
             for f in files {
                 let canonical = f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
                 if named.contains(canonical.as_path()) {
-                    already_read.insert(canonical, f.text);
+                    already_read.insert(canonical, (f.path, f.text));
                 } else {
                     sources.push(SourceFile {
                         path: f.path,
@@ -131,17 +137,14 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         let mut wanted = Vec::new();
         let mut named_sources = Vec::new();
         for (path, canonical) in args.files.iter().zip(&canonical_named) {
-            let read = match already_read.remove(canonical) {
-                Some(text) => Ok(Ok(text)),
-                None => std::fs::read(path).map(String::from_utf8),
+            let (path, read) = match already_read.remove(canonical) {
+                Some((discovered, text)) => (discovered, Ok(Ok(text))),
+                None => (path.clone(), std::fs::read(path).map(String::from_utf8)),
             };
             match read {
                 Ok(Ok(text)) => {
                     wanted.push(path.clone());
-                    named_sources.push(SourceFile {
-                        path: path.clone(),
-                        text,
-                    });
+                    named_sources.push(SourceFile { path, text });
                 }
                 Ok(Err(e)) => unreadable.push(format!(
                     "{}: not valid UTF-8 (invalid byte at offset {}); save it as UTF-8",
@@ -157,10 +160,12 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         (sources, Some(wanted))
     };
     keep_freed_c_memory();
-    let mut findings = dbsage_core::lint::lint_sources(&project, &sources)?;
+    let (mut findings, mut context) =
+        treatment.apply(dbsage_core::lint::lint_sources(&project, &sources)?);
     if let Some(wanted) = &wanted {
         let wanted: HashSet<&Path> = wanted.iter().map(PathBuf::as_path).collect();
         findings.retain(|f| wanted.contains(f.file.as_path()));
+        context.retain(|(f, _)| wanted.contains(f.file.as_path()));
     }
     for message in &unreadable {
         out.error_text(message, None);
@@ -171,7 +176,10 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
     } else {
         std::env::current_dir().unwrap_or_default()
     };
-    for f in &mut findings {
+    for f in findings
+        .iter_mut()
+        .chain(context.iter_mut().map(|(f, _)| f))
+    {
         f.file = super::paths::relative_to(&f.file, &base);
     }
     let sources: Vec<SourceFile> = sources
@@ -182,13 +190,17 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         })
         .collect();
     match out.format {
-        Format::Json => out_line!("{}", dbsage_lint::render_json(&findings)),
+        Format::Json => out_line!("{}", render_json(&findings, &context)),
         Format::Github => out_text!("{}", dbsage_lint::render_github(&findings)),
         Format::Sarif => out_line!("{}", dbsage_lint::render_sarif(&findings)),
         Format::Human | Format::Csv | Format::Tsv | Format::Ndjson => {
             out_text!(
                 "{}",
                 dbsage_lint::render_human(&findings, &sources, out.color_out())
+            );
+            out_text!(
+                "{}",
+                super::lint_context::render(&context, &sources, out.color_out())
             );
             let checked = wanted.as_ref().map_or(sources.len(), |w| w.len());
             err_line!("{} checked", dbsage_core::wording::plural(checked, "file"));
@@ -201,6 +213,26 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
             0
         },
     )
+}
+
+/// The findings as `dbsage_lint::render_json` lists them, then the context findings in the same
+/// shape with a `context` field saying why they do not count (as `migrate --local` reports them).
+fn render_json(
+    findings: &[dbsage_lint::Finding],
+    context: &[(dbsage_lint::Finding, String)],
+) -> String {
+    let mut list: Vec<serde_json::Value> =
+        serde_json::from_str(&dbsage_lint::render_json(findings)).expect("findings serialise");
+    let context_findings: Vec<dbsage_lint::Finding> =
+        context.iter().map(|(f, _)| f.clone()).collect();
+    let context_list: Vec<serde_json::Value> =
+        serde_json::from_str(&dbsage_lint::render_json(&context_findings))
+            .expect("findings serialise");
+    for (mut entry, (_, why)) in context_list.into_iter().zip(context) {
+        entry["context"] = json!(why);
+        list.push(entry);
+    }
+    serde_json::to_string_pretty(&list).expect("findings serialise")
 }
 
 /// `lint --explain RULE --format json`: `{"id", "severity", "summary", "doc"}`, the doc without

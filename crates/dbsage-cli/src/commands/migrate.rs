@@ -415,40 +415,22 @@ fn run_local(
     Ok(if report.passed { 0 } else { 1 })
 }
 
-/// Lint findings in files that cannot fail the run (at or before the baseline, or applied with
-/// an audited --skip-lint), rendered under a heading that says so, grouped by reason.
+/// Lint findings in files that cannot fail the run, on stderr (stdout is the report).
 fn render_lint_context(
     context: &[(dbsage_lint::Finding, String)],
     files: &[dbsage_core::migrations::MigrationFile],
     out: &Out,
 ) {
-    let mut reasons: Vec<&String> = context.iter().map(|(_, why)| why).collect();
-    reasons.dedup();
-    for why in reasons {
-        let findings: Vec<dbsage_lint::Finding> = context
-            .iter()
-            .filter(|(_, w)| w == why)
-            .map(|(f, _)| f.clone())
-            .collect();
-        let sources: Vec<dbsage_lint::SourceFile> = files
-            .iter()
-            .filter(|f| findings.iter().any(|l| l.file == f.path))
-            .map(|f| dbsage_lint::SourceFile {
-                path: f.path.clone(),
-                text: f.text.clone(),
-            })
-            .collect();
-        err_line!(
-            "context, not failing: {} in files {why}",
-            dbsage_core::wording::plural(findings.len(), "lint finding")
-        );
-        err_text!(
-            "{}",
-            dbsage_lint::render_human(&findings, &sources, out.color_err())
-        );
-        err_line!(
-            "end of context: these {} do not fail the run",
-            dbsage_core::wording::plural(findings.len(), "finding")
-        );
-    }
+    let sources: Vec<dbsage_lint::SourceFile> = files
+        .iter()
+        .filter(|f| context.iter().any(|(l, _)| l.file == f.path))
+        .map(|f| dbsage_lint::SourceFile {
+            path: f.path.clone(),
+            text: f.text.clone(),
+        })
+        .collect();
+    err_text!(
+        "{}",
+        super::lint_context::render(context, &sources, out.color_err())
+    );
 }

@@ -6,6 +6,7 @@ pub mod history;
 pub mod import;
 pub mod init;
 pub mod lint;
+pub mod lint_context;
 pub mod migrate;
 pub mod new;
 pub mod override_reason;
