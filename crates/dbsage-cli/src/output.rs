@@ -178,7 +178,7 @@ impl Out {
                 let handler =
                     miette::GraphicalReportHandler::new_themed(theme).with_context_lines(2);
                 let mut rendered = String::new();
-                let _ = handler.render_report(&mut rendered, &m.diagnostic());
+                let _ = handler.render_report(&mut rendered, &from_cwd(m).diagnostic());
                 err_line!(
                     "{}: {}",
                     self.paint_err("error", Style::Bad),
@@ -221,12 +221,19 @@ impl Out {
     }
 }
 
+/// The error with its file path relative to the current directory, as every path dbsage prints.
+fn from_cwd(m: &dbsage_core::error::MigrationError) -> dbsage_core::error::MigrationError {
+    let mut m = m.clone();
+    m.file = crate::commands::paths::from_cwd(&m.file);
+    m
+}
+
 /// The stable JSON shape of an error.
 pub fn error_json(e: &Error) -> serde_json::Value {
     match e {
         Error::Migration(m) => json!({
             "kind": e.kind(),
-            "file": m.file.display().to_string(),
+            "file": crate::commands::display_path(&m.file),
             "line": m.line,
             "column": m.column,
             "sqlstate": m.sqlstate,
