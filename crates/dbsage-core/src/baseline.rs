@@ -9,7 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::Project;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::migrations::{compare_versions, MigrationFile};
 
 /// The directive that opts a file out of the idempotency check.
@@ -122,8 +122,10 @@ struct LintSkippedFile {
     applied: Vec<LintSkipped>,
 }
 
+const LINT_SKIPPED_FILE: &str = "lint-skipped.json";
+
 fn lint_skipped_path(project: &Project) -> std::path::PathBuf {
-    project.state_dir().join("lint-skipped.json")
+    project.state_dir().join(LINT_SKIPPED_FILE)
 }
 
 /// The files this checkout applied to a protected database with `--skip-lint`.
@@ -162,10 +164,10 @@ pub fn record_lint_skipped(
             at: at.clone(),
         });
     }
-    let path = lint_skipped_path(project);
-    std::fs::create_dir_all(project.state_dir()).map_err(|e| Error::io("creating .dbsage", e))?;
-    std::fs::write(&path, serde_json::to_string_pretty(&record).unwrap())
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    project.write_state_file(
+        LINT_SKIPPED_FILE,
+        &serde_json::to_string_pretty(&record).unwrap(),
+    )
 }
 
 #[cfg(test)]

@@ -550,8 +550,10 @@ struct PassStamp {
     at: String,
 }
 
+const PASS_FILE: &str = "local-pass.json";
+
 fn pass_file(project: &Project) -> std::path::PathBuf {
-    project.state_dir().join("local-pass.json")
+    project.state_dir().join(PASS_FILE)
 }
 
 fn record_pass(project: &Project, migration_set: &str) -> Result<()> {
@@ -569,9 +571,7 @@ fn record_pass(project: &Project, migration_set: &str) -> Result<()> {
     });
     let excess = file.passed.len().saturating_sub(50);
     file.passed.drain(..excess);
-    std::fs::create_dir_all(project.state_dir()).map_err(|e| Error::io("creating .dbsage", e))?;
-    std::fs::write(&path, serde_json::to_string_pretty(&file).unwrap())
-        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+    project.write_state_file(PASS_FILE, &serde_json::to_string_pretty(&file).unwrap())
 }
 
 /// True when this exact migration set has passed `migrate --local` in this checkout.
