@@ -25,6 +25,7 @@
 
 mod diff;
 mod entries;
+pub mod finding;
 mod model;
 mod read;
 

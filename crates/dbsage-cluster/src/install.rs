@@ -61,6 +61,100 @@ impl PgInstall {
         })
     }
 
+    /// The installation of major version `major` (any version when `None`): `DBSAGE_PG_BIN`
+    /// when set (it must be that major), else the installed system versions
+    /// ([`PgInstall::find`]'s places), then dbsage's own cache ([`pg_cache_dir`]); the newest
+    /// minor wins. `None` for `major` keeps [`PgInstall::find`]'s order.
+    pub fn find_major(major: Option<u32>) -> Result<PgInstall, ClusterError> {
+        let Some(major) = major else {
+            return Self::find().or_else(|e| Self::cached().into_iter().next().ok_or(e));
+        };
+        if let Some(dir) = std::env::var_os("DBSAGE_PG_BIN") {
+            let found = Self::find()?;
+            if found.major != major {
+                return Err(ClusterError::WrongVersion {
+                    wanted: major,
+                    found: format!(
+                        "DBSAGE_PG_BIN={} is PostgreSQL {}",
+                        PathBuf::from(dir).display(),
+                        found.version
+                    ),
+                });
+            }
+            return Ok(found);
+        }
+        let mut system: Vec<PathBuf> =
+            vec![PathBuf::from(format!("/usr/lib/postgresql/{major}/bin"))];
+        if let Ok(out) = child_command("pg_config").arg("--bindir").output() {
+            if out.status.success() {
+                system.push(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+            }
+        }
+        if let Some(found) = system
+            .iter()
+            .filter_map(|d| Self::at(d))
+            .find(|i| i.major == major)
+        {
+            return Ok(found);
+        }
+        if let Some(found) = Self::cached().into_iter().find(|i| i.major == major) {
+            return Ok(found);
+        }
+        let installed: Vec<String> = Self::installed()
+            .iter()
+            .map(|i| format!("{} ({})", i.version, i.bin_dir.display()))
+            .collect();
+        Err(ClusterError::WrongVersion {
+            wanted: major,
+            found: if installed.is_empty() {
+                "no PostgreSQL server is installed".to_string()
+            } else {
+                format!("installed: {}", installed.join(", "))
+            },
+        })
+    }
+
+    /// Every installation dbsage can see: system versions (`/usr/lib/postgresql/*/bin`,
+    /// `pg_config`), then the cache; newest first within each.
+    pub fn installed() -> Vec<PgInstall> {
+        let mut system: Vec<PgInstall> = std::fs::read_dir("/usr/lib/postgresql")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| Self::at(&e.path().join("bin")))
+            .collect();
+        if let Ok(out) = child_command("pg_config").arg("--bindir").output() {
+            if out.status.success() {
+                let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+                if let Some(found) = Self::at(&dir) {
+                    if !system.iter().any(|i| i.bin_dir == found.bin_dir) {
+                        system.push(found);
+                    }
+                }
+            }
+        }
+        system.sort_by_key(|i| std::cmp::Reverse(version_key(&i.version)));
+        system.extend(Self::cached());
+        system
+    }
+
+    /// The versions unpacked in dbsage's cache (`<pg_cache_dir>/<version>/bin`), newest first.
+    pub fn cached() -> Vec<PgInstall> {
+        let mut found: Vec<PgInstall> = std::fs::read_dir(pg_cache_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| Self::at(&e.path().join("bin")))
+            .collect();
+        found.sort_by_key(|i| std::cmp::Reverse(version_key(&i.version)));
+        found
+    }
+
+    /// True when this installation lives in dbsage's cache (fetched by `dbsage pg install`).
+    pub fn is_cached(&self) -> bool {
+        self.bin_dir.starts_with(pg_cache_dir())
+    }
+
     /// The installation in `dir`, if it holds the three server programs.
     pub fn at(dir: &Path) -> Option<PgInstall> {
         let has = |name: &str| dir.join(name).is_file();
@@ -222,4 +316,27 @@ pub fn reachable_by(run_as: &RunAs, path: &Path) -> bool {
         current = p.parent();
     }
     true
+}
+
+/// Where `dbsage pg install` unpacks server builds: `<pg_cache_dir>/<full version>/` holding
+/// `bin/`, `lib/` and `share/`. `DBSAGE_PG_CACHE` when set; as root `/var/cache/dbsage/pg`,
+/// because the server then runs as another user who cannot traverse root's 0700 home; else
+/// `<cache_dir>/pg`.
+pub fn pg_cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("DBSAGE_PG_CACHE") {
+        return PathBuf::from(d);
+    }
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return PathBuf::from("/var/cache/dbsage/pg");
+    }
+    crate::template::cache_dir().join("pg")
+}
+
+/// `15.18` → `[15, 18]`, for ordering versions numerically.
+fn version_key(version: &str) -> Vec<u32> {
+    version
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|p| p.parse().ok())
+        .collect()
 }

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 pub use child::child_command;
 pub use dev::{DevCluster, DevState};
-pub use install::{reachable_by, PgInstall, RunAs};
+pub use install::{pg_cache_dir, reachable_by, PgInstall, RunAs};
 pub use stale::clean_stale_clusters;
 pub use template::cache_dir;
 
@@ -42,6 +42,11 @@ pub enum ClusterError {
          Install them (Debian/Ubuntu: `apt-get install postgresql-15`), or point DBSAGE_PG_BIN at the directory that holds them."
     )]
     NoServer { tried: String },
+    #[error(
+        "PostgreSQL {wanted} is wanted here, and dbsage has no server binaries for it ({found}).\n\
+         Install them with `dbsage pg install {wanted}` (or your system's `postgresql-{wanted}` package), or point DBSAGE_PG_BIN at them."
+    )]
+    WrongVersion { wanted: u32, found: String },
     #[error(
         "dbsage runs as root, and PostgreSQL refuses to run as root; there is no OS user `{name}` to run it as.\n\
          Create one (`useradd --system --no-create-home {name}`), or set DBSAGE_PG_USER to an existing unprivileged user."

@@ -180,9 +180,7 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
             let findings = on_database(&project, &place, out, false, |c| {
                 dbsage_secure::audit(c, &options).map_err(secure_error)
             })?;
-            let errors = findings
-                .iter()
-                .any(|f| f.severity == dbsage_secure::Severity::Error);
+            let errors = super::findings::any_error(&findings);
             let written = if fix && !findings.is_empty() {
                 let (sql, _) = dbsage_secure::fix_migration(&findings);
                 if sql.trim().is_empty() {
@@ -205,22 +203,7 @@ pub fn run(args: SecureArgs, out: &Out) -> dbsage_core::Result<i32> {
             if out.json_mode() {
                 out.json(&json!(findings));
             } else {
-                for f in &findings {
-                    let sev = match f.severity {
-                        dbsage_secure::Severity::Error => out.paint("error", Style::Bad),
-                        dbsage_secure::Severity::Warning => out.paint("warning", Style::Warn),
-                    };
-                    out_line!("{sev}[{}] {}: {}", f.check, f.object, f.message);
-                    if let Some(sql) = &f.fix_sql {
-                        for line in sql.lines() {
-                            out_line!("    {}", out.paint(line, Style::Dim));
-                        }
-                    }
-                }
-                out_line!(
-                    "{}",
-                    dbsage_core::wording::plural(findings.len(), "finding")
-                );
+                super::findings::print(out, &findings);
                 if let Some(path) = &written {
                     out.status(
                         "Created",

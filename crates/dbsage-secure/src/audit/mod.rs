@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dbsage_catalog::{Catalog, Grant, Policy, ReadOptions};
-use serde::Serialize;
 
 use crate::error::SecureError;
 
@@ -52,45 +51,7 @@ impl Default for AuditOptions {
     }
 }
 
-/// How bad a finding is. `error` findings make `secure audit` exit 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        }
-    }
-}
-
-impl std::fmt::Display for Severity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One problem found by the audit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditFinding {
-    /// The check's id, such as `rls-disabled-in-exposed-schema`.
-    pub check: String,
-    pub severity: Severity,
-    /// The object, as `table public.profiles`, `policy "p" on public.t`, `view public.v`,
-    /// `function public.f(uuid)`.
-    pub object: String,
-    /// What is wrong and why it matters.
-    pub message: String,
-    /// The facts the verdict rests on (grants, settings, versions), an object per check.
-    pub evidence: serde_json::Value,
-    /// SQL that fixes it (a template to complete when it says so in a comment).
-    pub fix_sql: Option<String>,
-}
+pub use dbsage_catalog::finding::{Finding as AuditFinding, Severity};
 
 /// Everything a check may look at.
 pub(crate) struct Context<'a> {
@@ -420,13 +381,5 @@ pub(crate) fn finding(
         message,
         evidence: serde_json::json!({}),
         fix_sql,
-    }
-}
-
-impl AuditFinding {
-    /// The finding with `evidence` (an object) attached.
-    pub(crate) fn with_evidence(mut self, evidence: serde_json::Value) -> Self {
-        self.evidence = evidence;
-        self
     }
 }
