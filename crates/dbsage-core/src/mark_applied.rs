@@ -1,6 +1,7 @@
 //! `repair --mark-applied VERSION --reason TEXT`: record a migration someone applied by hand
 //! (a baseline, a hotfix run in psql) as applied, with the file's checksums, audited. Nothing of
-//! the file runs.
+//! the file runs. Other tools' histories kept in step (Prisma, Drizzle, diesel, golang-migrate,
+//! Supabase's) get their row as `migrate` would write it.
 
 use postgres::Client;
 
@@ -43,9 +44,19 @@ pub fn mark_applied(
                 hint: "`dbsage status` shows what is applied; an edited file needs --accept-checksum instead".into(),
             });
         }
+        // Parsed before the transaction: the Supabase CLI's row lists the statements.
+        let parsed = crate::migrate::parse_migration(&file.path, &file.text)?;
         let mut tx = client
             .transaction()
             .map_err(|e| Error::db("starting a transaction", e))?;
+        // The adopted tool's own history gets its row too, as `migrate` writes it: otherwise
+        // that tool would re-apply the file.
+        crate::migrate::record_in_other_tools(
+            &mut tx,
+            file,
+            &parsed,
+            crate::migrate::KeepInStep::of(project),
+        )?;
         tx.execute(
             &format!(
                 "insert into {} (version, name, checksum, duration_ms, down_checksum) values ($1, $2, $3, 0, $4)",

@@ -322,12 +322,7 @@ fn run_locked(
     let applied_rows = history::read(client, table)?;
     let (_, pending) = plan(files, &applied_rows, options)?;
     let mut outcome = RunOutcome::default();
-    let keep = KeepInStep {
-        supabase: project.is_supabase(),
-        tool: project
-            .layout()
-            .filter(|l| dbsage_supabase::keeps_in_step(*l)),
-    };
+    let keep = KeepInStep::of(project);
     for (file, parsed) in pending {
         progress(Progress::Applying(file));
         let started = Instant::now();
@@ -545,11 +540,22 @@ fn apply_without_transaction(
 
 /// The other tools' history tables written beside dbsage's, so a team can switch back.
 #[derive(Debug, Clone, Copy)]
-struct KeepInStep {
+pub(crate) struct KeepInStep {
     /// `supabase_migrations.schema_migrations` (any Supabase project).
     supabase: bool,
-    /// An adopted tool's own table (Prisma, diesel, golang-migrate).
+    /// An adopted tool's own table (Prisma, Drizzle, diesel, golang-migrate).
     tool: Option<dbsage_supabase::Layout>,
+}
+
+impl KeepInStep {
+    pub(crate) fn of(project: &Project) -> KeepInStep {
+        KeepInStep {
+            supabase: project.is_supabase(),
+            tool: project
+                .layout()
+                .filter(|l| dbsage_supabase::keeps_in_step(*l)),
+        }
+    }
 }
 
 fn record_applied(
@@ -561,6 +567,34 @@ fn record_applied(
     keep: KeepInStep,
 ) -> Result<()> {
     let duration = started.elapsed().as_millis() as i64;
+    record_in_other_tools(tx, file, parsed, keep)?;
+    tx.execute(
+        &format!(
+            "insert into {} (version, name, checksum, duration_ms, down_checksum) values ($1, $2, $3, $4, $5)",
+            table.qualified()
+        ),
+        &[&file.version, &file.name, &file.checksum, &duration, &file.down_checksum()],
+    )
+    .map_err(|e| Error::db(format!("recording {}", file.label()), e))?;
+    history::record_event(
+        tx,
+        table,
+        Some(&file.version),
+        Some(&file.name),
+        "applied",
+        None,
+        Some(serde_json::json!({ "checksum": file.checksum, "duration_ms": duration })),
+    )
+}
+
+/// The rows the other tools kept in step would write for `file` (part of [`record_applied`];
+/// `repair --mark-applied` writes them too).
+pub(crate) fn record_in_other_tools(
+    tx: &mut postgres::Transaction,
+    file: &MigrationFile,
+    parsed: &ParsedSql,
+    keep: KeepInStep,
+) -> Result<()> {
     if let Some(tool) = keep.tool {
         let applied = dbsage_supabase::AppliedFile {
             version: &file.version,
@@ -580,23 +614,7 @@ fn record_applied(
         dbsage_supabase::record_supabase_history(tx, &file.version, &file.name, &statements)
             .map_err(|e| Error::db("recording supabase_migrations.schema_migrations", e))?;
     }
-    tx.execute(
-        &format!(
-            "insert into {} (version, name, checksum, duration_ms, down_checksum) values ($1, $2, $3, $4, $5)",
-            table.qualified()
-        ),
-        &[&file.version, &file.name, &file.checksum, &duration, &file.down_checksum()],
-    )
-    .map_err(|e| Error::db(format!("recording {}", file.label()), e))?;
-    history::record_event(
-        tx,
-        table,
-        Some(&file.version),
-        Some(&file.name),
-        "applied",
-        None,
-        Some(serde_json::json!({ "checksum": file.checksum, "duration_ms": duration })),
-    )
+    Ok(())
 }
 
 /// Runs each statement as sent text, so server error positions map back into the file.
