@@ -230,17 +230,9 @@ impl Project {
     /// Writes `name` under `.dbsage/` through a temporary file renamed into place, so an
     /// interrupted write never leaves a torn state file.
     pub fn write_state_file(&self, name: &str, text: &str) -> Result<()> {
-        use std::io::Write;
         let dir = self.state_dir();
-        let path = dir.join(name);
-        let what = || format!("writing {}", path.display());
         std::fs::create_dir_all(&dir).map_err(|e| Error::io("creating .dbsage", e))?;
-        let mut file = tempfile::NamedTempFile::new_in(&dir).map_err(|e| Error::io(what(), e))?;
-        file.write_all(text.as_bytes())
-            .map_err(|e| Error::io(what(), e))?;
-        file.persist(&path)
-            .map_err(|e| Error::io(what(), e.error))?;
-        Ok(())
+        crate::project_file::write(&dir.join(name), text)
     }
 
     /// The adopted tool whose layout the migrations follow (`None`: dbsage's own).

@@ -31,6 +31,7 @@ pub mod mark_applied;
 pub mod migrate;
 pub mod partial;
 pub mod plpgsql_check;
+pub mod project_file;
 pub mod protection;
 pub mod rerun_hint;
 pub mod reverse;

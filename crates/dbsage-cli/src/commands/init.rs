@@ -232,7 +232,8 @@ fn write_new(
         kept.push(name);
         return Ok(());
     }
-    fs::write(path, text).map_err(|e| Error::io(format!("writing {name}"), e))?;
+    // Atomic: an interrupted init leaves no torn dbsage.toml for the next run to keep.
+    dbsage_core::project_file::write(path, text)?;
     created.push(name);
     Ok(())
 }
@@ -278,6 +279,6 @@ fn record_baseline(root: &Path, config: &str) -> dbsage_core::Result<Option<Stri
         newest.version
     );
     let text = config.replacen("\n[migrations]", &section, 1);
-    fs::write(root.join("dbsage.toml"), text).map_err(|e| Error::io("writing dbsage.toml", e))?;
+    dbsage_core::project_file::write(&root.join("dbsage.toml"), &text)?;
     Ok(Some(newest.version.clone()))
 }
