@@ -231,7 +231,7 @@ fn a_file_applied_with_an_audited_skip_lint_stops_failing_the_gates() {
     let out = p.run(&["migrate", "--yes", "--skip-lint"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(p.events().iter().any(|e| e.1 == "lint_skipped"));
-    let recorded = std::fs::read_to_string(p.root().join(".dbsage/lint-skipped.json")).unwrap();
+    let recorded = std::fs::read_to_string(p.root().join("dbsage.lint-skipped.toml")).unwrap();
     assert!(recorded.contains("20260102000000"), "{recorded}");
     assert!(!recorded.contains("20260101000000"), "{recorded}");
 

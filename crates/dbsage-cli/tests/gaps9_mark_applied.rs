@@ -26,7 +26,7 @@ fn run_first_by_hand_and_mark_it(p: &TestProject, up_file: &str) -> String {
     ]);
     assert_eq!(code, 0, "{json}");
     assert_eq!(json["repaired"]["action"], "marked_applied");
-    assert_eq!(p.history(), [first.clone()]);
+    assert_eq!(p.history(), [first.as_str()]);
     first
 }
 
@@ -100,7 +100,7 @@ fn mark_applied_writes_diesels_row() {
     let first =
         run_first_by_hand_and_mark_it(&p, "migrations/00000000000000_diesel_initial_setup/up.sql");
     let rows = "select version from __diesel_schema_migrations order by version";
-    assert_eq!(column(&p, rows), [first.clone()]);
+    assert_eq!(column(&p, rows), [first.as_str()]);
     migrate_the_rest(&p);
     assert_eq!(
         column(&p, rows),

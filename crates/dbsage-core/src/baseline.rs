@@ -2,15 +2,14 @@
 //! (written by `init --adopt`) were applied once by another tool: they are replayed, but the
 //! idempotency check skips them and their lint findings are context, never gate errors. The
 //! same holds for a file applied to a protected database with an audited `--skip-lint`
-//! (recorded in `.dbsage/lint-skipped.json` beside the local pass stamp), so one override does
-//! not have to be repeated forever. `-- dbsage:not-idempotent <reason>` opts one file out of
+//! (recorded in the committed `dbsage.lint-skipped.toml`, see [`crate::lint_skipped`]), so one
+//! override does not have to be repeated forever, in any checkout. `-- dbsage:not-idempotent <reason>` opts one file out of
 //! the idempotency check.
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::Project;
-use crate::error::Result;
 use crate::migrations::{compare_versions, MigrationFile};
+
+pub use crate::lint_skipped::{lint_skipped, record_lint_skipped, LintSkipped};
 
 /// The directive that opts a file out of the idempotency check.
 pub const NOT_IDEMPOTENT: &str = "not-idempotent";
@@ -106,68 +105,6 @@ pub fn split_lint_findings(
         }
     }
     (counting, context)
-}
-
-/// A file applied to a protected database despite lint errors, with `--skip-lint`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct LintSkipped {
-    pub version: String,
-    pub checksum: String,
-    pub environment: String,
-    pub at: String,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct LintSkippedFile {
-    applied: Vec<LintSkipped>,
-}
-
-const LINT_SKIPPED_FILE: &str = "lint-skipped.json";
-
-fn lint_skipped_path(project: &Project) -> std::path::PathBuf {
-    project.state_dir().join(LINT_SKIPPED_FILE)
-}
-
-/// The files this checkout applied to a protected database with `--skip-lint`.
-pub fn lint_skipped(project: &Project) -> Vec<LintSkipped> {
-    std::fs::read_to_string(lint_skipped_path(project))
-        .ok()
-        .and_then(|t| serde_json::from_str::<LintSkippedFile>(&t).ok())
-        .map(|f| f.applied)
-        .unwrap_or_default()
-}
-
-/// Records that `files` were applied to `environment` with an audited `--skip-lint` (the audit
-/// log of that database holds the `lint_skipped` event).
-pub fn record_lint_skipped(
-    project: &Project,
-    files: &[&MigrationFile],
-    environment: &str,
-) -> Result<()> {
-    if files.is_empty() {
-        return Ok(());
-    }
-    let mut record = LintSkippedFile {
-        applied: lint_skipped(project),
-    };
-    let at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    for f in files {
-        record
-            .applied
-            .retain(|s| !(s.version == f.version && s.checksum == f.checksum));
-        record.applied.push(LintSkipped {
-            version: f.version.clone(),
-            checksum: f.checksum.clone(),
-            environment: environment.to_string(),
-            at: at.clone(),
-        });
-    }
-    project.write_state_file(
-        LINT_SKIPPED_FILE,
-        &serde_json::to_string_pretty(&record).unwrap(),
-    )
 }
 
 #[cfg(test)]

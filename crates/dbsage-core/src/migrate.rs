@@ -1,6 +1,7 @@
 //! Applying migrations: status, consistency gates, one transaction per migration with its
 //! history row, no-transaction files, lock and statement timeouts, and errors located in files.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -195,6 +196,8 @@ pub struct RunOptions<'a> {
     pub after_each: Option<Box<AfterEach<'a>>>,
     /// Gate overrides `(event, reason)` to record in the audit log before anything runs.
     pub audit: Vec<(String, String)>,
+    /// `details` for some of those events, by event name (`lint_skipped`: which files).
+    pub audit_details: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Default)]
@@ -317,7 +320,8 @@ fn run_locked(
     history::ensure(client, table)?;
     adopt_history(client, project, table, files)?;
     for (event, reason) in &options.audit {
-        history::record_event(client, table, None, None, event, Some(reason), None)?;
+        let details = options.audit_details.get(event).cloned();
+        history::record_event(client, table, None, None, event, Some(reason), details)?;
     }
     let applied_rows = history::read(client, table)?;
     let (_, pending) = plan(files, &applied_rows, options)?;

@@ -65,6 +65,9 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
     let (mut client, protection) = target.connect_protected(&project, "dbsage migrate")?;
     let mut audit = Vec::new();
     let mut lint_skipped = Vec::new();
+    if !args.dry_run {
+        super::learn_lint_skipped::learn(&mut client, &project, &target, out);
+    }
     // Not on a dry run: it changes nothing, and must stay cheap on a huge file.
     if protection.is_none() && !target.is_dev() && !args.dry_run && !out.json_mode() {
         super::pending_lint::show(&mut client, &project, &files, &target.name, out)?;
@@ -116,6 +119,16 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
         }
     }
     let applied: RefCell<Vec<AppliedMigration>> = RefCell::new(Vec::new());
+    // The files go into the `lint_skipped` event, so any checkout can read the override back.
+    let lint_skipped_files: Vec<&dbsage_core::migrations::MigrationFile> = files
+        .iter()
+        .filter(|f| lint_skipped.contains(&f.version))
+        .collect();
+    let lint_skipped_reason = audit
+        .iter()
+        .find(|(event, _)| event == "lint_skipped")
+        .map(|(_, reason)| reason.clone())
+        .unwrap_or_default();
     let mut options = RunOptions {
         dry_run: args.dry_run,
         to: args.to.clone(),
@@ -123,6 +136,12 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
         audit,
         ..Default::default()
     };
+    if !lint_skipped_files.is_empty() {
+        options.audit_details.insert(
+            "lint_skipped".into(),
+            dbsage_core::lint_skipped::event_details(&project, &lint_skipped_files),
+        );
+    }
     let result = migrate::run(
         &mut client,
         &project,
@@ -150,16 +169,32 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
         },
     );
     let applied = applied.into_inner();
-    // Files applied despite lint errors: `migrate --local` shows their findings as context.
-    let skipped_applied: Vec<&dbsage_core::migrations::MigrationFile> = files
-        .iter()
-        .filter(|f| lint_skipped.contains(&f.version))
+    // Files applied despite lint errors: `migrate --local` shows their findings as context, in
+    // every checkout that has the committed record.
+    let skipped_applied: Vec<&dbsage_core::migrations::MigrationFile> = lint_skipped_files
+        .into_iter()
         .filter(|f| applied.iter().any(|a| a.version == f.version))
         .collect();
-    if let Err(e) =
-        dbsage_core::baseline::record_lint_skipped(&project, &skipped_applied, &target.name)
-    {
-        out.warn(&e.to_string());
+    if !skipped_applied.is_empty() {
+        match dbsage_core::baseline::record_lint_skipped(
+            &project,
+            &skipped_applied,
+            &target.name,
+            &lint_skipped_reason,
+        ) {
+            Ok(()) => {
+                out.status(
+                    "Recorded",
+                    &format!(
+                    "{} in {}: commit it, so every checkout judges {} as applied with --skip-lint",
+                    dbsage_core::wording::plural(skipped_applied.len(), "file"),
+                    dbsage_core::lint_skipped::FILE_NAME,
+                    if skipped_applied.len() == 1 { "it" } else { "them" }
+                ),
+                )
+            }
+            Err(e) => out.warn(&e.to_string()),
+        }
     }
     let result = result.map_err(|e| suggest_dev_reset(e, &target));
     match result {

@@ -6,6 +6,7 @@ pub mod findings;
 pub mod history;
 pub mod import;
 pub mod init;
+pub mod learn_lint_skipped;
 pub mod lint;
 pub mod lint_context;
 pub mod migrate;

@@ -27,6 +27,7 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
     let target = Target::resolve(&project, args.env.as_deref())?;
     super::announce(out, &target);
     let mut client = target.connect(&project, "dbsage status")?;
+    super::learn_lint_skipped::learn(&mut client, &project, &target, out);
     let entries = migrate::status(&mut client, &project, &files)?;
     let inconsistent = entries
         .iter()
