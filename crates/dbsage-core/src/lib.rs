@@ -13,6 +13,7 @@ pub mod config;
 pub mod connect;
 pub mod error;
 pub mod migrations;
+pub mod missing_extension;
 pub mod redact;
 
 pub use error::{Error, Result};

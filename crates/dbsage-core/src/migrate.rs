@@ -684,6 +684,7 @@ pub fn locate_error(
 
 /// Adds what only a second look at the server can tell: who holds the lock we timed out on.
 fn enrich(client: &mut Client, mut failure: Box<MigrationError>) -> Error {
+    crate::missing_extension::explain(client, &mut failure);
     if failure.sqlstate == "55P03" {
         let stmt_text = failure.source_text[failure.statement.clone()].to_string();
         let tables = relations_named(&stmt_text);
