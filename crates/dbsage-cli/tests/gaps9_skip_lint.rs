@@ -222,3 +222,25 @@ fn a_checkout_without_the_record_learns_it_from_the_audit_log() {
     assert!(!stderr(&out).contains("Recorded"), "{}", stderr(&out));
     assert!(!clone.path().join("dbsage.lint-skipped.toml").exists());
 }
+
+#[test]
+fn a_record_left_with_merge_conflict_markers_is_an_error_at_its_line() {
+    let p = TestProject::new();
+    p.migration(
+        "20260102000000",
+        "drop_legacy_code",
+        "alter table if exists accounts drop column if exists legacy_code;\n",
+    );
+    std::fs::write(
+        p.root().join("dbsage.lint-skipped.toml"),
+        "format = 1\n\n<<<<<<< HEAD\n[[skipped]]\nversion = \"20260102000000\"\nchecksum = \"abc\"\nenvironment = \"production\"\nat = \"2026-01-02T10:00:00Z\"\n=======\n>>>>>>> feature/reports\n",
+    )
+    .unwrap();
+    let out = p.run(&["migrate", "--local"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("dbsage.lint-skipped.toml"), "{err}");
+    assert!(err.contains("line 3"), "{err}");
+    let out = p.run(&["lint"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -68,8 +68,8 @@ impl Treatment {
 
     /// Also the files at or before `[project] baseline` or applied with an audited
     /// `--skip-lint`, whose findings are context (as in `migrate --local`).
-    pub fn with_context(project: &Project, files: &[MigrationFile]) -> Treatment {
-        let skipped = crate::baseline::lint_skipped(project);
+    pub fn with_context(project: &Project, files: &[MigrationFile]) -> Result<Treatment> {
+        let skipped = crate::baseline::lint_skipped(project)?;
         let context = files
             .iter()
             .filter_map(|f| {
@@ -77,10 +77,10 @@ impl Treatment {
                     .map(|why| (f.path.clone(), why))
             })
             .collect();
-        Treatment {
+        Ok(Treatment {
             context,
             ..Treatment::of_files(files)
-        }
+        })
     }
 
     /// Drops the adopted files' transaction control and splits off the context findings, each

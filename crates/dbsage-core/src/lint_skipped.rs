@@ -78,7 +78,7 @@ fn committed(project: &Project) -> Result<Vec<LintSkipped>> {
         .map_err(|e| Error::Config {
             message: format!("{}: {}", path.display(), e.to_string().trim_end()),
             hint: format!(
-                "{FILE_NAME} is written by `dbsage migrate --skip-lint`: fix the entry by hand, or restore it from version control"
+                "{FILE_NAME} is written by `dbsage migrate --skip-lint`: after a merge keep both sides' [[skipped]] entries and remove the conflict markers, or restore it from version control"
             ),
         })
 }
@@ -91,16 +91,17 @@ fn legacy(project: &Project) -> Vec<LintSkipped> {
         .unwrap_or_default()
 }
 
-/// Every file applied with an audited `--skip-lint` that this checkout knows of. An unreadable
-/// committed record excuses nothing (the gates then judge every file).
-pub fn lint_skipped(project: &Project) -> Vec<LintSkipped> {
-    let mut all = committed(project).unwrap_or_default();
+/// Every file applied with an audited `--skip-lint` that this checkout knows of. A committed
+/// record that does not parse (a merge left conflict markers) is an error at its line, not a
+/// silent "nothing is excused".
+pub fn lint_skipped(project: &Project) -> Result<Vec<LintSkipped>> {
+    let mut all = committed(project)?;
     for old in legacy(project) {
         if !all.iter().any(|s| s.excuses(&old.version, &old.checksum)) {
             all.push(old);
         }
     }
-    all
+    Ok(all)
 }
 
 /// Adds `entries` to the committed record (an entry already there for the same version and
@@ -243,7 +244,7 @@ pub fn learn_from_database(
     project: &Project,
     environment: &str,
 ) -> Result<Vec<String>> {
-    let known = lint_skipped(project);
+    let known = lint_skipped(project)?;
     let new: Vec<LintSkipped> = in_database(client, &project.history_table(), environment)?
         .into_iter()
         .filter(|s| !known.iter().any(|k| k.excuses(&s.version, &s.checksum)))
@@ -300,7 +301,7 @@ mod tests {
         );
         // Recording the same content again replaces its entry.
         record_lint_skipped(&project, &[&older], "staging", "cleanup again").unwrap();
-        let again = lint_skipped(&project);
+        let again = lint_skipped(&project).unwrap();
         assert_eq!(again.len(), 2);
         assert_eq!(again[0].reason, "cleanup again");
     }

@@ -128,7 +128,7 @@ pub fn run_local(
 ) -> Result<LocalReport> {
     let started = Instant::now();
     progress(LocalProgress::Check("lint"));
-    let skipped_before = baseline::lint_skipped(project);
+    let skipped_before = baseline::lint_skipped(project)?;
     let (lint_findings, lint_context) =
         baseline::split_lint_findings(files, crate::lint::lint_migrations(project, files)?, &|f| {
             baseline::lint_context_reason(project, f, &skipped_before)

@@ -97,7 +97,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         } else {
             None
         };
-        treatment = Treatment::with_context(&project, &files);
+        treatment = Treatment::with_context(&project, &files)?;
         let sources = files
             .into_iter()
             .map(|f| SourceFile {
@@ -121,7 +121,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         // Kept under discovery's path, the one `treatment` knows the file by.
         let mut already_read: HashMap<PathBuf, (PathBuf, String)> = HashMap::new();
         if let Ok(files) = migrations::discover_project(&project) {
-            treatment = Treatment::with_context(&project, &files);
+            treatment = Treatment::with_context(&project, &files)?;
             for f in files {
                 let canonical = f.path.canonicalize().unwrap_or_else(|_| f.path.clone());
                 if named.contains(canonical.as_path()) {
