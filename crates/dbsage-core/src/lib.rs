@@ -30,6 +30,7 @@ pub mod local;
 pub mod mark_applied;
 pub mod migrate;
 pub mod partial;
+pub mod pg_version;
 pub mod plpgsql_check;
 pub mod protection;
 pub mod rerun_hint;
