@@ -79,7 +79,7 @@ pub struct KnownVersion {
     pub server_version_num: u32,
     /// Protected by `protected = true` or by its mark, when last reached.
     pub protected: bool,
-    /// RFC 3339, UTC.
+    /// RFC 3339, UTC, microseconds.
     pub reached_at: String,
 }
 
@@ -204,13 +204,11 @@ pub fn remember(project: &Project, name: &str, client: &mut Client, protected: b
         return;
     };
     let mut known = known_versions(project);
+    // Fixed width, so that comparing the texts compares the times.
     let reached_at = time::OffsetDateTime::now_utc()
-        .replace_nanosecond(0)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+        ))
         .unwrap_or_default();
     known.insert(
         name.to_string(),
