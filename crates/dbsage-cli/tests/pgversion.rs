@@ -212,13 +212,7 @@ fn a_supabase_project_on_major_version_17_is_replayed_and_tested_on_17() {
 
 #[test]
 fn a_version_that_is_not_installed_names_the_command_that_installs_it() {
-    let Some(missing) = [16, 14, 13, 12, 11]
-        .into_iter()
-        .find(|m| PgInstall::find_major(Some(*m)).is_err())
-    else {
-        eprintln!("skipping: every PostgreSQL from 11 to 16 is installed");
-        return;
-    };
+    let missing = not_installed_major();
     let p = project(
         Some("modern_syntax"),
         Some(&format!("[local]\npg_version = {missing}\n")),
@@ -323,6 +317,29 @@ fn a_dev_database_of_another_major_is_reported_with_dev_reset() {
         .as_str()
         .unwrap()
         .starts_with("17."));
+
+    // Moved on to a version this machine lacks: the running server can still be stopped.
+    let missing = not_installed_major();
+    std::fs::write(
+        p.path().join("dbsage.toml"),
+        format!("[migrate]\ndefault_environment = \"dev\"\n\n[local]\npg_version = {missing}\n"),
+    )
+    .unwrap();
+    let out = run(p.path(), None, &["dev", "stop"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Stopped dev database"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A major version between 11 and 16 that is not installed (16 on a usual machine here).
+fn not_installed_major() -> u32 {
+    [16, 14, 13, 12, 11]
+        .into_iter()
+        .find(|m| PgInstall::find_major(Some(*m)).is_err())
+        .expect("a PostgreSQL major between 11 and 16 that is not installed")
 }
 
 #[test]

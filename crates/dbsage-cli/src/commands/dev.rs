@@ -44,7 +44,12 @@ pub(crate) const PSQL_TERMINAL_VARS: &[&str] = &[
 pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
     let target = dbsage_core::pg_version::resolve(&project)?;
-    let mut dev = dbsage_core::pg_version::open_dev_for(&project, &target)?;
+    let mut dev = match dbsage_core::pg_version::open_dev_for(&project, &target) {
+        // Stopping needs no particular version: a server stays stoppable when the project
+        // moved to a version that is not installed yet.
+        Err(_) if matches!(args.action, DevAction::Stop) => DevCluster::open(&project.root)?,
+        opened => opened?,
+    };
     dbsage_core::server_settings::configure_dev(&project, &mut dev)?;
     // Only `dev url` prints the password; everything else shows the URL without it.
     let shown_url = |dev: &DevCluster| dbsage_core::connect::redact(&dev.url());
