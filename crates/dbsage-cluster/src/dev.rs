@@ -46,9 +46,16 @@ pub struct DevCluster {
 }
 
 impl DevCluster {
-    /// Opens (without starting) the dev cluster of the project rooted at `project_root`.
+    /// Opens (without starting) the dev cluster of the project rooted at `project_root`, on
+    /// any installed version ([`DevCluster::open_major`] with `None`).
     pub fn open(project_root: &Path) -> Result<DevCluster, ClusterError> {
-        let install = PgInstall::find()?;
+        Self::open_major(project_root, None)
+    }
+
+    /// Opens (without starting) the dev cluster of the project rooted at `project_root`, to run
+    /// on PostgreSQL `major` (any installed version when `None`).
+    pub fn open_major(project_root: &Path, major: Option<u32>) -> Result<DevCluster, ClusterError> {
+        let install = PgInstall::find_major(major)?;
         let run_as = RunAs::detect()?;
         let state_dir = project_root.join(".dbsage").join("dev");
         fs::create_dir_all(&state_dir).map_err(|e| ClusterError::io("creating .dbsage/dev", e))?;
@@ -136,6 +143,29 @@ impl DevCluster {
         self.data_dir().join("PG_VERSION").is_file()
     }
 
+    /// The major version the existing data directory was created with (`data/PG_VERSION`).
+    pub fn data_major(&self) -> Option<u32> {
+        fs::read_to_string(self.data_dir().join("PG_VERSION"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// The mismatch error when the data was created by another major version than the one
+    /// this cluster runs: such a server cannot start, and only `dev reset` recreates it.
+    pub fn check_version(&self) -> Result<(), ClusterError> {
+        match self.data_major() {
+            Some(data_major) if data_major != self.install.major => {
+                Err(ClusterError::DevVersionMismatch {
+                    data_major,
+                    wanted: self.install.major,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The postmaster's pid when the server is up.
     pub fn running_pid(&self) -> Option<u32> {
         let text = fs::read_to_string(self.data_dir().join("postmaster.pid")).ok()?;
@@ -154,6 +184,7 @@ impl DevCluster {
     /// so concurrent dbsage processes do not race.
     pub fn ensure_running(&mut self) -> Result<bool, ClusterError> {
         let _lock = FileLock::acquire(&self.state_dir.join("lock"))?;
+        self.check_version()?;
         // Another process may have created it (and its password) since `open`.
         self.password = password::load(&self.password_path());
         let secured = self.password.is_some();
@@ -274,7 +305,13 @@ impl DevCluster {
 
     /// Runs `pg_ctl -D <data> ARGS…` as the server user; the error is pg_ctl's stderr.
     fn pg_ctl(&self, args: &[&std::ffi::OsStr]) -> Result<(), String> {
-        let mut cmd = child_command(self.install.bin("pg_ctl"));
+        // A server of another major version (before `dev reset`) is stopped by its own pg_ctl
+        // when that version is still installed.
+        let own = self
+            .data_major()
+            .filter(|m| *m != self.install.major)
+            .and_then(|m| PgInstall::find_major(Some(m)).ok());
+        let mut cmd = child_command(own.as_ref().unwrap_or(&self.install).bin("pg_ctl"));
         cmd.arg("-D")
             .arg(self.data_dir())
             .args(args)

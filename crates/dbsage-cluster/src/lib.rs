@@ -48,6 +48,11 @@ pub enum ClusterError {
     )]
     WrongVersion { wanted: u32, found: String },
     #[error(
+        "the dev database was created with PostgreSQL {data_major}, and this project now runs PostgreSQL {wanted}.\n\
+         Recreate it on PostgreSQL {wanted} with `dbsage dev reset` (its data is replaced by the migrations and the seed)."
+    )]
+    DevVersionMismatch { data_major: u32, wanted: u32 },
+    #[error(
         "dbsage runs as root, and PostgreSQL refuses to run as root; there is no OS user `{name}` to run it as.\n\
          Create one (`useradd --system --no-create-home {name}`), or set DBSAGE_PG_USER to an existing unprivileged user."
     )]
@@ -93,6 +98,8 @@ const THROWAWAY_SETTINGS: &[(&str, &str)] = &[
 pub struct ClusterOptions {
     /// Extra `name = value` server settings (for instance `ssl = on`).
     pub settings: Vec<(String, String)>,
+    /// The PostgreSQL major version to run ([`PgInstall::find_major`]); `None`: any.
+    pub major: Option<u32>,
 }
 
 /// A throwaway PostgreSQL cluster, removed on drop.
@@ -151,7 +158,7 @@ impl Cluster {
 
     pub fn start_with(options: &ClusterOptions) -> Result<Cluster, ClusterError> {
         clean_stale_clusters();
-        let install = PgInstall::find()?;
+        let install = PgInstall::find_major(options.major)?;
         let run_as = RunAs::detect()?;
         let template = template::ensure_template(&install, run_as.as_ref())?;
 

@@ -50,6 +50,7 @@ fn pg_cron_needs_the_preload_and_works_with_it() {
             ),
             ("cron.database_name".into(), "postgres".into()),
         ],
+        ..Default::default()
     };
     let cluster = Cluster::start_with(&options).unwrap();
     let mut client = cluster.connect("postgres").unwrap();

@@ -75,8 +75,9 @@ impl Target {
         project: &Project,
         application_name: &str,
     ) -> Result<(Client, Option<crate::protection::Protection>)> {
-        let mut client = self.connect(project, application_name)?;
+        let mut client = self.connect_only(project, application_name)?;
         let protection = crate::protection::protection_of(&mut client, project, self)?;
+        self.remember_version(project, &mut client, protection.is_some());
         Ok((client, protection))
     }
 
@@ -86,7 +87,7 @@ impl Target {
         match &self.kind {
             Kind::Remote(spec) => Ok(spec.libpq_env()),
             Kind::Dev => {
-                let mut dev = dbsage_cluster::DevCluster::open(&project.root)?;
+                let mut dev = crate::pg_version::open_dev(project)?;
                 dev.ensure_running()?;
                 Ok(ConnectSpec::parse(&dev.url())?.libpq_env())
             }
@@ -100,6 +101,20 @@ impl Target {
     /// Connects, starting the dev cluster first when needed. `application_name` lets other
     /// sessions see who holds a lock.
     pub fn connect(&self, project: &Project, application_name: &str) -> Result<Client> {
+        let mut client = self.connect_only(project, application_name)?;
+        self.remember_version(project, &mut client, self.protected);
+        Ok(client)
+    }
+
+    /// Remembers a reached environment's server version: local clusters follow the protected
+    /// one's (see `pg_version`). The dev cluster is local itself.
+    fn remember_version(&self, project: &Project, client: &mut Client, protected: bool) {
+        if !self.is_dev() {
+            crate::pg_version::remember(project, &self.name, client, protected || self.protected);
+        }
+    }
+
+    fn connect_only(&self, project: &Project, application_name: &str) -> Result<Client> {
         match &self.kind {
             Kind::Remote(spec) => {
                 let mut spec = (**spec).clone();
@@ -107,7 +122,7 @@ impl Target {
                 spec.connect()
             }
             Kind::Dev => {
-                let mut dev = dbsage_cluster::DevCluster::open(&project.root)?;
+                let mut dev = crate::pg_version::open_dev(project)?;
                 crate::server_settings::configure_dev(project, &mut dev)?;
                 dev.ensure_running()?;
                 let mut spec = ConnectSpec::parse(&dev.url())?;

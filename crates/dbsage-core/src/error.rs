@@ -58,6 +58,7 @@ impl Error {
             Error::Config { .. } | Error::Connect { .. } => exit::USAGE,
             Error::Cluster(dbsage_cluster::ClusterError::NoServer { .. })
             | Error::Cluster(dbsage_cluster::ClusterError::WrongVersion { .. })
+            | Error::Cluster(dbsage_cluster::ClusterError::DevVersionMismatch { .. })
             | Error::Cluster(dbsage_cluster::ClusterError::NoServerUser { .. }) => exit::USAGE,
             Error::Refused { .. } => exit::REFUSED,
             _ => exit::FAILED,

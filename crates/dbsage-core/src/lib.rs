@@ -32,6 +32,7 @@ pub mod local;
 pub mod mark_applied;
 pub mod migrate;
 pub mod partial;
+pub mod pg_version;
 pub mod plpgsql_check;
 pub mod project_file;
 pub mod protection;

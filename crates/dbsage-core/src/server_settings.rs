@@ -22,6 +22,8 @@ pub struct LocalConfig {
     /// Data files applied during `migrate --local` right after `fixtures_after` (see `fixtures`).
     pub fixtures: Vec<String>,
     pub fixtures_after: Option<String>,
+    /// The PostgreSQL major version local clusters run (see `pg_version`).
+    pub pg_version: Option<u32>,
 }
 
 impl LocalConfig {
@@ -77,17 +79,18 @@ const PRELOADED_BY: &[(&str, &str)] = &[
 
 /// The throwaway cluster the migrations `files` of `project` are replayed on (in the database
 /// `postgres`), with the settings they need. Fails before starting anything when a migration
-/// creates an extension the machine lacks. Without extensions or configured settings this is
-/// the plain template start.
+/// creates an extension the machine lacks. It runs the project's PostgreSQL major version
+/// (`pg_version`).
 pub fn start_throwaway(project: &Project, files: &[MigrationFile]) -> Result<Cluster> {
+    let target = crate::pg_version::resolve(project)?;
+    let install = crate::pg_version::install(&target)?;
     let uses = crate::extensions::used_by(files);
-    if uses.is_empty() && project.config.local.server_settings.is_empty() {
-        return Ok(Cluster::start()?);
-    }
-    let install = PgInstall::find()?;
     crate::extensions::check_available(&install, &uses, files)?;
     let settings = for_local_cluster(project, &uses, &install, "postgres");
-    Ok(Cluster::start_with(&ClusterOptions { settings })?)
+    Ok(Cluster::start_with(&ClusterOptions {
+        settings,
+        major: Some(target.major),
+    })?)
 }
 
 /// Gives the dev cluster the project's settings (its migrations run in `postgres`); a running

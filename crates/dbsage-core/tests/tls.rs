@@ -51,6 +51,7 @@ fn tls_cluster(pki: &Pki) -> Cluster {
             ("ssl_cert_file".into(), p("server.crt")),
             ("ssl_key_file".into(), p("server.key")),
         ],
+        ..Default::default()
     })
     .unwrap()
 }
@@ -136,6 +137,7 @@ fn wrong_password_is_a_clear_error_that_hides_the_password() {
     std::fs::set_permissions(&hba, std::fs::Permissions::from_mode(0o644)).unwrap();
     let cluster = Cluster::start_with(&ClusterOptions {
         settings: vec![("hba_file".into(), hba.display().to_string())],
+        ..Default::default()
     })
     .unwrap();
     cluster

@@ -43,7 +43,13 @@ pub(crate) const PSQL_TERMINAL_VARS: &[&str] = &[
 
 pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
-    let mut dev = DevCluster::open(&project.root)?;
+    let target = dbsage_core::pg_version::resolve(&project)?;
+    let mut dev = match dbsage_core::pg_version::open_dev_for(&project, &target) {
+        // Stopping needs no particular version: a server stays stoppable when the project
+        // moved to a version that is not installed yet.
+        Err(_) if matches!(args.action, DevAction::Stop) => DevCluster::open(&project.root)?,
+        opened => opened?,
+    };
     dbsage_core::server_settings::configure_dev(&project, &mut dev)?;
     // Only `dev url` prints the password; everything else shows the URL without it.
     let shown_url = |dev: &DevCluster| dbsage_core::connect::redact(&dev.url());
@@ -76,8 +82,10 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
         }
         DevAction::Status => {
             let pid = dev.running_pid();
+            // Data of another major version: the server cannot serve it, only a reset helps.
+            let mismatch = dev.check_version().err();
             let applied = match pid {
-                Some(_) => {
+                Some(_) if mismatch.is_none() => {
                     let files =
                         dbsage_core::migrations::discover_project(&project).unwrap_or_default();
                     let target = dbsage_core::env::Target::resolve(&project, Some("dev"))?;
@@ -94,8 +102,9 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
                             .count(),
                     ))
                 }
-                None => None,
+                _ => None,
             };
+            let differing = dbsage_core::pg_version::differing(&project, target.major);
             if out.json_mode() {
                 out.json(&json!({
                     "running": pid.is_some(),
@@ -104,6 +113,10 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
                     "data_dir": dev.data_dir().display().to_string(),
                     "exists": dev.exists(),
                     "postgres_version": dev.install().version,
+                    "local_pg_version": super::pg_version::json(&target, Some(&dev.install().version)),
+                    "data_pg_version": dev.data_major(),
+                    "recreate_with": mismatch.as_ref().map(|_| "dbsage dev reset"),
+                    "environments_differing": super::pg_version::differing_json(&differing),
                     "applied": applied.map(|a| a.0),
                     "pending": applied.map(|a| a.1),
                 }));
@@ -114,12 +127,16 @@ pub fn run(args: DevArgs, out: &Out) -> dbsage_core::Result<i32> {
                     None => out.line("not created yet (`dbsage dev start` creates it)"),
                 }
                 out.line(&format!("data: {}", dev.data_dir().display()));
-                out.line(&format!("PostgreSQL {}", dev.install().version));
+                out.line(&super::pg_version::line(&target, dev.install()));
                 if let Some((a, p)) = applied {
                     out.line(&format!("migrations: {a} applied, {p} pending"));
                 }
+                if let Some(e) = &mismatch {
+                    out.warn(&e.to_string());
+                }
+                super::pg_version::warn_differing(out, &differing, &target);
             }
-            return Ok(0);
+            return Ok(if mismatch.is_some() { 1 } else { 0 });
         }
         DevAction::Url => {
             if out.json_mode() {

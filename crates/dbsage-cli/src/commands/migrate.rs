@@ -330,11 +330,27 @@ fn run_local(
     options: &local::LocalOptions,
     out: &Out,
 ) -> dbsage_core::Result<i32> {
+    let target = dbsage_core::pg_version::resolve(project);
+    let differing = target
+        .as_ref()
+        .map(|t| dbsage_core::pg_version::differing(project, t.major))
+        .unwrap_or_default();
+    if let Ok(target) = &target {
+        super::pg_version::warn_differing(out, &differing, target);
+    }
+    let mut installed = None;
     let result = local::run_local(project, files, options, &mut |p| match p {
-        LocalProgress::ClusterStarted { millis, version } => out.status(
-            "Started",
-            &format!("throwaway PostgreSQL {version} in {millis} ms"),
-        ),
+        LocalProgress::ClusterStarted { millis, version } => {
+            installed = Some(version.to_string());
+            let from = match &target {
+                Ok(t) => format!(" (version from {})", t.source),
+                Err(_) => String::new(),
+            };
+            out.status(
+                "Started",
+                &format!("throwaway PostgreSQL {version} in {millis} ms{from}"),
+            )
+        }
         LocalProgress::Migrate(Progress::Applied(a)) => out.status(
             "Applied",
             &format!("{}_{} in {} ms", a.version, a.name, a.duration_ms),
@@ -350,14 +366,23 @@ fn run_local(
         Ok(r) => r,
         Err(e) => {
             if out.json_mode() {
-                out.json(&json!({ "environment": "local", "applied": [], "passed": false, "checks": {}, "error": error_json(&e) }));
+                let mut value = json!({ "environment": "local", "applied": [], "passed": false, "checks": {}, "error": error_json(&e) });
+                if let Ok(t) = &target {
+                    value["local_pg_version"] = super::pg_version::json(t, installed.as_deref());
+                }
+                out.json(&value);
                 return Ok(e.exit_code());
             }
             return Err(e);
         }
     };
     if out.json_mode() {
-        out.json(&serde_json::to_value(&report).unwrap());
+        let mut value = serde_json::to_value(&report).unwrap();
+        if let Ok(t) = &target {
+            value["local_pg_version"] = super::pg_version::json(t, installed.as_deref());
+            value["environments_differing"] = super::pg_version::differing_json(&differing);
+        }
+        out.json(&value);
     } else {
         if let Some(seed) = &report.seed {
             out.status("Seeded", &super::display_path(std::path::Path::new(seed)));

@@ -14,6 +14,7 @@ pub mod new;
 pub mod override_reason;
 pub mod paths;
 pub mod pending_lint;
+pub mod pg_version;
 pub mod psql;
 pub mod repair;
 pub mod rollback;

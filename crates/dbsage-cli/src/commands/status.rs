@@ -32,8 +32,20 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
     let inconsistent = entries
         .iter()
         .any(|e| matches!(e.state, State::Modified | State::Missing | State::Partial));
+    // Shown, never a reason to fail: status is about the environment.
+    let local = dbsage_core::pg_version::resolve(&project).ok().map(|t| {
+        let install = dbsage_cluster::PgInstall::find_major(Some(t.major)).ok();
+        let differing = dbsage_core::pg_version::differing(&project, t.major);
+        (t, install, differing)
+    });
     if out.json_mode() {
-        out.json(&json!({ "environment": target.name, "migrations": entries }));
+        let mut value = json!({ "environment": target.name, "migrations": entries });
+        if let Some((t, install, differing)) = &local {
+            value["local_pg_version"] =
+                super::pg_version::json(t, install.as_ref().map(|i| i.version.as_str()));
+            value["environments_differing"] = super::pg_version::differing_json(differing);
+        }
+        out.json(&value);
     } else {
         out.line(&format!(
             "{} ({})",
@@ -80,6 +92,10 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
                 }
             }
             out.line(&summary(&entries));
+        }
+        if let Some((t, install, differing)) = &local {
+            out.line(&super::pg_version::line_or_missing(t, install.as_ref()));
+            super::pg_version::warn_differing(out, differing, t);
         }
     }
     Ok(if inconsistent { 1 } else { 0 })
