@@ -118,6 +118,8 @@ enum Command {
     Psql(commands::psql::PsqlArgs),
     /// The persistent local dev database (no Docker): start, stop, status, url, psql, reset.
     Dev(commands::dev::DevArgs),
+    /// Performance: `tune queries` proposes indexes proven on the real workload.
+    Tune(commands::tune_queries::TuneArgs),
 }
 
 fn main() -> ExitCode {
@@ -175,6 +177,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::History(a) => commands::history::run(a, out),
         Command::Dev(a) => commands::dev::run(a, out),
         Command::Psql(a) => commands::psql::run(a, out),
+        Command::Tune(a) => commands::tune_queries::run_tune(a, out),
     };
     match result {
         Ok(code) => code,
@@ -203,6 +206,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::History(_) => "history",
         Command::Dev(_) => "dev",
         Command::Psql(_) => "psql",
+        Command::Tune(_) => "tune",
     }
 }
 
