@@ -5,7 +5,10 @@ use dbsage_cluster::{Cluster, ClusterOptions};
 use dbsage_tune::queries::{self, costing::CostedWith, Options};
 use postgres::Client;
 
-const SHOP: &str = include_str!("fixtures/queries/shop.sql");
+const SHOP: &str = concat!(
+    include_str!("fixtures/queries/shop_schema.sql"),
+    include_str!("fixtures/queries/shop_data.sql")
+);
 
 fn cluster_with_pg_stat_statements() -> Cluster {
     Cluster::start_with(&ClusterOptions {

@@ -310,11 +310,14 @@ fn analyse_statement(
             &winner.candidate,
         )?;
         message.push_str(&format!(
-            "; proven on a {}-row copy: {:.2} ms → {:.2} ms ({:.0}× faster), inserts {:+.0} %",
+            "; proven on a {}-row copy: {:.2} ms → {:.2} ms ({:.0}× faster); inserting {} rows {:.2} ms → {:.2} ms ({:+.0} %)",
             proof.sample_rows,
             proof.before_ms,
             proof.after_ms,
             proof.speedup,
+            proof.inserted_rows,
+            proof.insert_before_ms,
+            proof.insert_after_ms,
             proof.write_overhead_percent
         ));
         evidence["proof"] = json!(proof);

@@ -1,0 +1,170 @@
+//! `dbsage tune queries` end to end: a shop whose schema is a migration, 100,000 orders, a
+//! workload of two slow statements sent by the driver, pg_stat_statements preloaded.
+
+mod common;
+
+use common::{stderr, stdout, TestProject};
+use dbsage_cluster::{Cluster, ClusterOptions};
+use postgres::Client;
+
+const SCHEMA: &str = include_str!("../../dbsage-tune/tests/fixtures/queries/shop_schema.sql");
+const DATA: &str = include_str!("../../dbsage-tune/tests/fixtures/queries/shop_data.sql");
+
+const CUSTOMER_ORDERS: &str = "SELECT id, status, total_cents FROM orders WHERE customer_id = $1";
+const SHIPPING_QUEUE: &str =
+    "SELECT id, customer_id FROM orders WHERE shipped_at IS NULL ORDER BY created_at LIMIT 50";
+
+/// A project on a cluster with pg_stat_statements preloaded, its schema migrated by dbsage,
+/// its data loaded and pg_stat_statements created (hypopg is not: the planner runs on a copy).
+fn shop_project() -> TestProject {
+    let cluster = Cluster::start_with(&ClusterOptions {
+        settings: vec![(
+            "shared_preload_libraries".into(),
+            "pg_stat_statements".into(),
+        )],
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("migrations")).unwrap();
+    std::fs::write(
+        dir.path().join("dbsage.toml"),
+        format!(
+            "[migrate]\ndefault_environment = \"test\"\n\n[environments.test]\nurl = \"{}\"\n",
+            cluster.url("postgres")
+        ),
+    )
+    .unwrap();
+    let project = TestProject { dir, cluster };
+    project.migration("20260101000000", "shop", SCHEMA);
+    let migrated = project.run(&["migrate"]);
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    let mut client = project.client();
+    client.batch_execute(DATA).unwrap();
+    client
+        .batch_execute("CREATE EXTENSION pg_stat_statements; SELECT pg_stat_statements_reset()")
+        .unwrap();
+    project
+}
+
+fn run_workload(client: &mut Client) {
+    for i in 0..40i64 {
+        client.query(CUSTOMER_ORDERS, &[&(1 + i * 97)]).unwrap();
+    }
+    for _ in 0..20 {
+        client.query(SHIPPING_QUEUE, &[]).unwrap();
+    }
+}
+
+/// The median execution time (ms) of `sql` over 7 runs, as the server measures it.
+fn median_ms(client: &mut Client, sql: &str) -> f64 {
+    let mut times: Vec<f64> = (0..7)
+        .map(|_| {
+            let text = client
+                .simple_query(&format!("EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) {sql}"))
+                .unwrap()
+                .into_iter()
+                .find_map(|m| match m {
+                    postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+                    _ => None,
+                })
+                .unwrap();
+            let plan: serde_json::Value = serde_json::from_str(&text).unwrap();
+            plan[0]["Execution Time"].as_f64().unwrap()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[3]
+}
+
+fn timings(client: &mut Client) -> [f64; 2] {
+    [
+        median_ms(client, &CUSTOMER_ORDERS.replace("$1", "4463")),
+        median_ms(client, SHIPPING_QUEUE),
+    ]
+}
+
+#[test]
+fn prove_and_write_make_the_slow_queries_ten_times_faster_then_nothing_is_left() {
+    let project = shop_project();
+    let mut client = project.client();
+    run_workload(&mut client);
+    let before = timings(&mut client);
+
+    let (report, code) = project.json(&[
+        "tune",
+        "queries",
+        "--prove",
+        "--write",
+        "add_workload_indexes",
+    ]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["costed_with"], "throwaway-copy");
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2, "{report:#}");
+    for finding in findings {
+        assert_eq!(finding["check"], "missing-index");
+        let proof = &finding["evidence"]["proof"];
+        assert!(proof["speedup"].as_f64().unwrap() >= 10.0, "{proof}");
+        assert!(proof["write_overhead_percent"].is_number(), "{proof}");
+    }
+    let written = report["written"].as_str().unwrap();
+    let migration = std::fs::read_to_string(project.root().join(written)).unwrap();
+    assert!(
+        migration.starts_with("-- dbsage:no-transaction\n"),
+        "{migration}"
+    );
+    assert!(migration.contains(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_id_idx ON public.orders (customer_id);"
+    ));
+    assert!(
+        migration.contains("WHERE shipped_at IS NULL;"),
+        "{migration}"
+    );
+
+    let lint = project.run(&["lint"]);
+    assert!(lint.status.success(), "{}{}", stdout(&lint), stderr(&lint));
+    let local = project.run(&["migrate", "--local"]);
+    assert!(
+        local.status.success(),
+        "{}{}",
+        stdout(&local),
+        stderr(&local)
+    );
+    let applied = project.run(&["migrate"]);
+    assert!(applied.status.success(), "{}", stderr(&applied));
+
+    let after = timings(&mut client);
+    println!("medians before {before:?} ms, after {after:?} ms");
+    for finding in findings {
+        println!("{}", finding["message"]);
+    }
+    for (b, a) in before.iter().zip(after) {
+        assert!(b / a >= 10.0, "before {before:?} ms, after {after:?} ms");
+    }
+
+    run_workload(&mut client);
+    let (again, code) = project.json(&["tune", "queries"]);
+    assert_eq!(code, 0);
+    assert_eq!(again["findings"], serde_json::json!([]), "{again:#}");
+    let verdicts: Vec<&str> = again["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["query"].as_str().unwrap().contains("FROM orders"))
+        .map(|s| s["verdict"].as_str().unwrap())
+        .collect();
+    assert_eq!(verdicts.len(), 2, "{again:#}");
+}
+
+#[test]
+fn without_pg_stat_statements_the_human_report_says_how_to_enable_it() {
+    let project = TestProject::new();
+    let out = project.run(&["tune", "queries"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("the pg_stat_statements extension is not created in this database\n"),
+        "{text}"
+    );
+    assert!(text.contains("shared_preload_libraries = 'pg_stat_statements'"));
+}
