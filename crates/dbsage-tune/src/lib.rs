@@ -5,4 +5,5 @@
 //!
 //! One module per command, and one file per check under it.
 
+pub mod explain;
 pub mod queries;

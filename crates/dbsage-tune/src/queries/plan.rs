@@ -39,12 +39,12 @@ pub fn total_cost(plan: &Value) -> f64 {
 /// The plan of `sql` (parameters `$1…$max_param` left generic).
 pub fn generic_plan(client: &mut Client, sql: &str, max_param: i32, version: i32) -> Result<Value> {
     if max_param == 0 {
-        return explain_json(client, &format!("EXPLAIN (FORMAT JSON) {sql}"));
+        return explain_json(client, &format!("EXPLAIN (FORMAT JSON, VERBOSE) {sql}"));
     }
     if version >= 160000 {
         return explain_json(
             client,
-            &format!("EXPLAIN (GENERIC_PLAN, FORMAT JSON) {sql}"),
+            &format!("EXPLAIN (GENERIC_PLAN, FORMAT JSON, VERBOSE) {sql}"),
         );
     }
     client
@@ -55,7 +55,7 @@ pub fn generic_plan(client: &mut Client, sql: &str, max_param: i32, version: i32
     let nulls = vec!["NULL"; max_param as usize].join(", ");
     let plan = explain_json(
         client,
-        &format!("EXPLAIN (FORMAT JSON) EXECUTE dbsage_generic({nulls})"),
+        &format!("EXPLAIN (FORMAT JSON, VERBOSE) EXECUTE dbsage_generic({nulls})"),
     );
     client
         .batch_execute("DEALLOCATE dbsage_generic; RESET plan_cache_mode")
