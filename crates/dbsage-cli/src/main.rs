@@ -120,6 +120,8 @@ enum Command {
     Dev(commands::dev::DevArgs),
     /// Performance: `tune queries` proposes indexes proven on the real workload.
     Tune(commands::tune_queries::TuneArgs),
+    /// A statement's plan as a tree, its costly nodes and what is wrong with it (--analyze, --compare).
+    Explain(commands::explain::ExplainArgs),
 }
 
 fn main() -> ExitCode {
@@ -178,6 +180,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Dev(a) => commands::dev::run(a, out),
         Command::Psql(a) => commands::psql::run(a, out),
         Command::Tune(a) => commands::tune_queries::run_tune(a, out),
+        Command::Explain(a) => commands::explain::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -207,6 +210,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Dev(_) => "dev",
         Command::Psql(_) => "psql",
         Command::Tune(_) => "tune",
+        Command::Explain(_) => "explain",
     }
 }
 

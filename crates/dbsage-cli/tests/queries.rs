@@ -168,3 +168,101 @@ fn without_pg_stat_statements_the_human_report_says_how_to_enable_it() {
     );
     assert!(text.contains("shared_preload_libraries = 'pg_stat_statements'"));
 }
+
+/// The shop on a plain project (no pg_stat_statements needed to explain).
+fn shop_explained(extra_config: &str) -> TestProject {
+    let project = TestProject::with_config(extra_config);
+    project
+        .client()
+        .batch_execute(&format!("{SCHEMA}{DATA}"))
+        .unwrap();
+    project
+}
+
+#[test]
+fn explain_analyze_renders_the_tree_and_its_insight() {
+    let project = shop_explained("");
+    let out = project.run(&[
+        "explain",
+        "--analyze",
+        "SELECT id, total_cents FROM orders WHERE customer_id = 42",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("note: --analyze ran inside a transaction that was rolled back\n"),
+        "{text}"
+    );
+    assert!(text.contains("Seq Scan on public.orders  (cost="), "{text}");
+    assert!(text.contains("(actual "), "{text}");
+    assert!(text.contains("◀ costly"), "{text}");
+    assert!(text.contains("warning[seq-scan-selective-filter] Seq Scan on public.orders: reads all 100000 rows to keep 20"), "{text}");
+    assert!(text.contains("CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_id_idx ON public.orders (customer_id);"), "{text}");
+
+    let (json, code) = project.json(&["explain", "SELECT email FROM customers WHERE id = 42"]);
+    assert_eq!(code, 0);
+    let plan = &json["plans"][0];
+    assert_eq!(plan["analyzed"], false);
+    assert_eq!(plan["plan"]["node_type"], "Index Scan");
+    assert_eq!(plan["insights"], serde_json::json!([]));
+    assert_eq!(json["speedup"], serde_json::Value::Null);
+}
+
+#[test]
+fn explain_compare_puts_two_plans_side_by_side() {
+    let project = shop_explained("");
+    let slow = "SELECT id FROM orders WHERE customer_id = 42 ORDER BY id";
+    let fast = "SELECT id FROM orders WHERE id = 42";
+    let out = project.run(&["explain", "--analyze", slow, "--compare", fast]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("A: {slow}")), "{text}");
+    assert!(text.contains(&format!("B: {fast}")), "{text}");
+    assert!(text.contains("execution ms"), "{text}");
+    assert!(text.contains("B is "), "{text}");
+
+    let (json, code) = project.json(&["explain", "--analyze", slow, "--compare", fast]);
+    assert_eq!(code, 0);
+    assert_eq!(json["plans"].as_array().unwrap().len(), 2);
+    assert!(json["speedup"].as_f64().unwrap() > 10.0, "{json:#}");
+}
+
+#[test]
+fn explain_analyze_of_a_write_from_a_file_is_rolled_back_and_refused_when_protected() {
+    let project = shop_explained("");
+    let file = project.root().join("reprice.sql");
+    std::fs::write(
+        &file,
+        "UPDATE orders SET total_cents = 0 WHERE customer_id = 7;\n",
+    )
+    .unwrap();
+    let out = project.run(&["explain", "--analyze", "-f", "reprice.sql"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with(
+        "note: --analyze it writes: ran inside a transaction that was rolled back, nothing was kept\n"
+    ));
+    let zeroed: i64 = project
+        .client()
+        .query_one("SELECT count(*) FROM orders WHERE total_cents = 0", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(zeroed, 0);
+
+    let protected = shop_explained("protected = true\n");
+    let file = protected.root().join("reprice.sql");
+    std::fs::write(
+        &file,
+        "UPDATE orders SET total_cents = 0 WHERE customer_id = 7;\n",
+    )
+    .unwrap();
+    let refused = protected.run(&["explain", "--analyze", "-f", "reprice.sql"]);
+    assert_eq!(refused.status.code(), Some(3), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--analyze would run a write"),
+        "{}",
+        stderr(&refused)
+    );
+    // Reading is fine there.
+    let read = protected.run(&["explain", "--analyze", "SELECT count(*) FROM orders"]);
+    assert!(read.status.success(), "{}", stderr(&read));
+}

@@ -2,6 +2,7 @@
 
 pub mod dev;
 pub mod dry_run_sql;
+pub mod explain;
 pub mod findings;
 pub mod history;
 pub mod import;

@@ -82,6 +82,11 @@ fn shape(sql: &str) -> Result<Shape> {
     })
 }
 
+/// True when the statement writes (INSERT, UPDATE, DELETE, MERGE, SELECT INTO, a writing CTE).
+pub fn writes(sql: &str) -> Result<bool> {
+    Ok(shape(sql)?.writes)
+}
+
 /// Explains `sql` on `client`; with `analyze` it runs, inside a transaction rolled back.
 pub fn explain(client: &mut Client, sql: &str, analyze: bool) -> Result<Explained> {
     let shape = shape(sql)?;
