@@ -266,3 +266,14 @@ fn explain_analyze_of_a_write_from_a_file_is_rolled_back_and_refused_when_protec
     let read = protected.run(&["explain", "--analyze", "SELECT count(*) FROM orders"]);
     assert!(read.status.success(), "{}", stderr(&read));
 }
+
+#[test]
+fn the_dev_database_preloads_pg_stat_statements_for_tune_queries() {
+    let project = TestProject::new();
+    let (report, code) = project.json(&["tune", "queries", "--env", "dev"]);
+    let stop = project.run(&["dev", "stop"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert!(stop.status.success(), "{}", stderr(&stop));
+    assert_eq!(report["unavailable"], serde_json::Value::Null, "{report:#}");
+    assert!(report["statements"].is_array());
+}

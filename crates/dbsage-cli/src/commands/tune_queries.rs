@@ -75,6 +75,12 @@ pub fn run(args: TuneQueriesArgs, out: &Out) -> dbsage_core::Result<i32> {
     let target = Target::resolve(&project, args.env.as_deref())?;
     let mut client = target.connect(&project, "dbsage tune queries")?;
     super::announce(out, &target);
+    if target.is_dev() {
+        // The dev cluster preloads pg_stat_statements; the extension is created on first use.
+        client
+            .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            .map_err(|e| Error::db("creating pg_stat_statements on the dev database", e))?;
+    }
     let options = queries::Options {
         top: args.top,
         min_mean_ms: args.min_mean_ms,
