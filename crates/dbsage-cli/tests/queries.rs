@@ -271,7 +271,17 @@ fn explain_analyze_of_a_write_from_a_file_is_rolled_back_and_refused_when_protec
 fn the_dev_database_preloads_pg_stat_statements_for_tune_queries() {
     let project = TestProject::new();
     let (report, code) = project.json(&["tune", "queries", "--env", "dev"]);
+    // psql on dev keeps the preload (it used to restart the server without the settings).
+    let psql = project.run(&[
+        "psql",
+        "--env",
+        "dev",
+        "-c",
+        "SELECT count(*) > 0 FROM pg_stat_statements",
+    ]);
     let stop = project.run(&["dev", "stop"]);
+    assert!(psql.status.success(), "{}", stderr(&psql));
+    assert!(stdout(&psql).contains(" t\n"), "{}", stdout(&psql));
     assert_eq!(code, 0, "{report:#}");
     assert!(stop.status.success(), "{}", stderr(&stop));
     assert_eq!(report["unavailable"], serde_json::Value::Null, "{report:#}");

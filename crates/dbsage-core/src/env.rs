@@ -87,6 +87,8 @@ impl Target {
             Kind::Remote(spec) => Ok(spec.libpq_env()),
             Kind::Dev => {
                 let mut dev = dbsage_cluster::DevCluster::open(&project.root)?;
+                // Without the project's settings the server would restart without its preloads.
+                crate::server_settings::configure_dev(project, &mut dev)?;
                 dev.ensure_running()?;
                 Ok(ConnectSpec::parse(&dev.url())?.libpq_env())
             }
