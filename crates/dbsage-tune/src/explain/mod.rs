@@ -132,7 +132,14 @@ pub fn explain(client: &mut Client, sql: &str, analyze: bool) -> Result<Explaine
         } else if let Some(f) = insights::rows_removed_by_filter(node) {
             found.push(f);
         }
-        found.extend(insights::misestimate(node));
+        // A wrong count propagates upwards: report it where it starts.
+        if !node
+            .children
+            .iter()
+            .any(|c| insights::misestimate(c).is_some())
+        {
+            found.extend(insights::misestimate(node));
+        }
         found.extend(insights::spill(node));
         found.extend(insights::lossy_bitmap(node));
         found.extend(insights::nested_loop_large_outer(node));
@@ -226,7 +233,19 @@ fn index_candidate(
             }
         }
         None => {
-            let first = &all[0];
+            // Uncosted: the candidate that covers most of what the scan's filter names.
+            let filter = node.filter.clone().unwrap_or_default();
+            let named = |c: &str| filter.contains(c);
+            let first = all
+                .iter()
+                .filter(|c| c.columns.iter().all(|col| named(col)))
+                .max_by_key(|c| {
+                    c.columns.len()
+                        + c.predicate.as_ref().map_or(0, |p| {
+                            usize::from(p.split_whitespace().next().is_some_and(named))
+                        })
+                })
+                .unwrap_or(&all[0]);
             finding.evidence["index"] = json!(first);
             finding.evidence["costed_with"] = serde_json::Value::Null;
             finding.message.push_str(&format!(
