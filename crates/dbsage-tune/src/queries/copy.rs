@@ -38,6 +38,14 @@ ORDER BY a.attnum";
 pub fn make(source: &mut Client, tables: &[Table], sample_rows: i64) -> Result<ThrowawayCopy> {
     let cluster = Cluster::start()?;
     let mut client = cluster.connect("postgres")?;
+    // Unqualified names in the statement resolve on the copy as they do on the source.
+    let search_path: String = source
+        .query_one("SELECT current_setting('search_path')", &[])
+        .map_err(db("reading the search path"))?
+        .get(0);
+    client
+        .batch_execute(&format!("SET search_path = {search_path}"))
+        .map_err(db("setting the search path on the throwaway copy"))?;
     let mut rows = Vec::new();
     let mut skipped_indexes = Vec::new();
     for table in tables {

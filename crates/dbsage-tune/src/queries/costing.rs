@@ -22,14 +22,7 @@ pub enum CostedWith {
 
 /// Where hypopg is created in this database, if it is.
 pub fn hypopg_schema(client: &mut Client) -> Result<Option<String>> {
-    let row = client
-        .query_opt(
-            "SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
-             WHERE e.extname = 'hypopg'",
-            &[],
-        )
-        .map_err(db("looking for hypopg"))?;
-    Ok(row.map(|r| r.get(0)))
+    super::workload::extension_schema(client, "hypopg")
 }
 
 #[derive(Debug, Clone)]

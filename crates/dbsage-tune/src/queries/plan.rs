@@ -48,10 +48,13 @@ pub fn generic_plan(client: &mut Client, sql: &str, max_param: i32, version: i32
         );
     }
     client
-        .batch_execute(&format!(
-            "SET plan_cache_mode = force_generic_plan; PREPARE dbsage_generic AS {sql}"
-        ))
-        .map_err(db("preparing the statement for a generic plan"))?;
+        .batch_execute("SET plan_cache_mode = force_generic_plan")
+        .map_err(db("asking for a generic plan"))?;
+    if let Err(e) = client.batch_execute(&format!("PREPARE dbsage_generic AS {sql}")) {
+        // The session goes on (other statements, other candidates): leave it as it was.
+        let _ = client.batch_execute("RESET plan_cache_mode");
+        return Err(db("preparing the statement for a generic plan")(e));
+    }
     let nulls = vec!["NULL"; max_param as usize].join(", ");
     let plan = explain_json(
         client,

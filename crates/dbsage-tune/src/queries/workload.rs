@@ -39,22 +39,22 @@ pub enum Workload {
     },
 }
 
-/// The schema pg_stat_statements lives in here, if created.
-fn extension_schema(client: &mut Client) -> Result<Option<String>> {
+/// The schema the extension `name` is created in here, if it is.
+pub(crate) fn extension_schema(client: &mut Client, name: &str) -> Result<Option<String>> {
     let row = client
         .query_opt(
             "SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace \
-             WHERE e.extname = 'pg_stat_statements'",
-            &[],
+             WHERE e.extname = $1",
+            &[&name],
         )
-        .map_err(db("looking for pg_stat_statements"))?;
+        .map_err(db("looking for an extension"))?;
     Ok(row.map(|r| r.get(0)))
 }
 
 /// The `limit` statements of the current database with the most total execution time, leaving
 /// out utility statements and dbsage's own reads.
 pub fn top_statements(client: &mut Client, limit: i64) -> Result<Workload> {
-    let Some(schema) = extension_schema(client)? else {
+    let Some(schema) = extension_schema(client, "pg_stat_statements")? else {
         return Ok(Workload::Unavailable {
             reason: "the pg_stat_statements extension is not created in this database".into(),
         });
