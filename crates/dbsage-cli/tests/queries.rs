@@ -262,6 +262,11 @@ fn explain_analyze_of_a_write_from_a_file_is_rolled_back_and_refused_when_protec
         "{}",
         stderr(&refused)
     );
+    // A statement that does not parse is located in its file (exit 2).
+    std::fs::write(&file, "SELECT id\nFROM orders\nWHER customer_id = 7;\n").unwrap();
+    let bad = protected.run(&["explain", "-f", "reprice.sql"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("reprice.sql:3:"), "{}", stderr(&bad));
     // Reading is fine there.
     let read = protected.run(&["explain", "--analyze", "SELECT count(*) FROM orders"]);
     assert!(read.status.success(), "{}", stderr(&read));

@@ -63,9 +63,10 @@ pub fn run(args: ExplainArgs, out: &Out) -> dbsage_core::Result<i32> {
             }
         }
     }
-    for statement in statements {
-        explained
-            .push(explain::explain(&mut client, statement, args.analyze).map_err(queries_error)?);
+    for (i, statement) in statements.into_iter().enumerate() {
+        let e = explain::explain(&mut client, statement, args.analyze)
+            .map_err(|e| located(e, if i == 0 { args.file.as_deref() } else { None }))?;
+        explained.push(e);
     }
     if out.json_mode() {
         out.json(&json!({
@@ -89,6 +90,27 @@ pub fn run(args: ExplainArgs, out: &Out) -> dbsage_core::Result<i32> {
         print_side_by_side(out, &explained[0], &explained[1]);
     }
     Ok(0)
+}
+
+/// A syntax error as `FILE:line:column: message` (or naming the argument), the rest as is.
+fn located(e: dbsage_tune::queries::QueriesError, file: Option<&std::path::Path>) -> Error {
+    match e {
+        dbsage_tune::queries::QueriesError::Syntax {
+            line,
+            column,
+            message,
+        } => Error::Config {
+            message: match file {
+                Some(path) => format!(
+                    "{}:{line}:{column}: {message}",
+                    super::paths::from_cwd(path).display()
+                ),
+                None => format!("the SQL to explain, line {line}, column {column}: {message}"),
+            },
+            hint: "fix the statement; explain takes one statement".into(),
+        },
+        other => queries_error(other),
+    }
 }
 
 fn print_one(out: &Out, e: &Explained) {

@@ -41,6 +41,14 @@ struct Shape {
 }
 
 fn shape(sql: &str) -> Result<Shape> {
+    if let Err(e) = dbsage_sql::parse(sql) {
+        let at = dbsage_sql::line_col(sql, e.offset.unwrap_or(0));
+        return Err(QueriesError::Syntax {
+            line: at.line,
+            column: at.column,
+            message: e.message,
+        });
+    }
     let parsed = dbsage_sql::pg_query::parse(sql, dbsage_sql::pg_query::ParserOptions::DEFAULT)
         .map_err(|e| QueriesError::BadInput(format!("the SQL does not parse: {e}")))?;
     let stmts = &parsed.protobuf.stmts;

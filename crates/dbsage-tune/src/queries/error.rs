@@ -11,7 +11,14 @@ pub enum QueriesError {
     },
     #[error(transparent)]
     Cluster(#[from] dbsage_cluster::ClusterError),
-    /// SQL that does not parse, or a statement explain cannot take.
+    /// SQL that does not parse, where the parser stopped (1-based).
+    #[error("line {line}, column {column}: {message}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// A statement explain cannot take.
     #[error("{0}")]
     BadInput(String),
 }
@@ -20,7 +27,7 @@ impl QueriesError {
     /// 2 for input the user must fix, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            QueriesError::BadInput(_) => 2,
+            QueriesError::BadInput(_) | QueriesError::Syntax { .. } => 2,
             _ => 1,
         }
     }
