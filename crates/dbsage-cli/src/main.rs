@@ -118,6 +118,10 @@ enum Command {
     Psql(commands::psql::PsqlArgs),
     /// The persistent local dev database (no Docker): start, stop, status, url, psql, reset.
     Dev(commands::dev::DevArgs),
+    /// Performance: `tune queries` proposes indexes proven on the real workload.
+    Tune(commands::tune_queries::TuneArgs),
+    /// A statement's plan as a tree, its costly nodes and what is wrong with it (--analyze, --compare).
+    Explain(commands::explain::ExplainArgs),
 }
 
 fn main() -> ExitCode {
@@ -175,6 +179,8 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::History(a) => commands::history::run(a, out),
         Command::Dev(a) => commands::dev::run(a, out),
         Command::Psql(a) => commands::psql::run(a, out),
+        Command::Tune(a) => commands::tune_queries::run_tune(a, out),
+        Command::Explain(a) => commands::explain::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -203,6 +209,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::History(_) => "history",
         Command::Dev(_) => "dev",
         Command::Psql(_) => "psql",
+        Command::Tune(_) => "tune",
+        Command::Explain(_) => "explain",
     }
 }
 

@@ -88,6 +88,8 @@ impl Target {
             Kind::Remote(spec) => Ok(spec.libpq_env()),
             Kind::Dev => {
                 let mut dev = crate::pg_version::open_dev(project)?;
+                // Without the project's settings the server would restart without its preloads.
+                crate::server_settings::configure_dev(project, &mut dev)?;
                 dev.ensure_running()?;
                 Ok(ConnectSpec::parse(&dev.url())?.libpq_env())
             }

@@ -99,9 +99,25 @@ pub fn configure_dev(project: &Project, dev: &mut dbsage_cluster::DevCluster) ->
     // Migrations that cannot be read are reported by the command that applies them.
     let files = crate::migrations::discover_project(project).unwrap_or_default();
     let uses = crate::extensions::used_by(&files);
-    let settings = for_local_cluster(project, &uses, dev.install(), "postgres");
+    let mut settings = for_local_cluster(project, &uses, dev.install(), "postgres");
+    // The dev database is where a workload runs: `dbsage tune queries` reads it from there.
+    if dev.install().has_library("pg_stat_statements") {
+        add_preload(&mut settings, "pg_stat_statements");
+    }
     dev.set_settings(settings);
     Ok(())
+}
+
+/// Adds `library` to `shared_preload_libraries` in `settings` (once).
+pub fn add_preload(settings: &mut Vec<(String, String)>, library: &str) {
+    match settings
+        .iter_mut()
+        .find(|(k, _)| k == "shared_preload_libraries")
+    {
+        Some((_, v)) if v.split(',').any(|l| l.trim() == library) => {}
+        Some((_, v)) => *v = format!("{v},{library}"),
+        None => settings.push(("shared_preload_libraries".into(), library.into())),
+    }
 }
 
 /// The settings for a local cluster of `project` whose migrations create the extensions

@@ -4,3 +4,6 @@
 //! fixes that are proven before they are proposed.
 //!
 //! One module per command, and one file per check under it.
+
+pub mod explain;
+pub mod queries;

@@ -2,6 +2,7 @@
 
 pub mod dev;
 pub mod dry_run_sql;
+pub mod explain;
 pub mod findings;
 pub mod history;
 pub mod import;
@@ -21,6 +22,7 @@ pub mod rollback;
 pub mod secure;
 pub mod status;
 pub mod status_all;
+pub mod tune_queries;
 
 use dbsage_core::config::Project;
 use dbsage_core::migrations::{self, MigrationFile};
