@@ -22,6 +22,7 @@ fn shop_project() -> TestProject {
             "shared_preload_libraries".into(),
             "pg_stat_statements".into(),
         )],
+        ..Default::default()
     })
     .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -244,6 +244,7 @@ fn data_outside_shared_buffers_is_disk_reads() {
     // 128 kB of shared buffers: a scan of the 8 MB orders table reads from outside them.
     let cluster = Cluster::start_with(&ClusterOptions {
         settings: vec![("shared_buffers".into(), "128kB".into())],
+        ..Default::default()
     })
     .unwrap();
     let mut client = shop_on(&cluster);

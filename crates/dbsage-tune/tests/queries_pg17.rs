@@ -1,21 +1,21 @@
 //! On PostgreSQL 16+, parameterised statements are explained with `EXPLAIN (GENERIC_PLAN)`
 //! (15 prepares them under `plan_cache_mode = force_generic_plan`, the other tests). One test
-//! in this binary: it points `DBSAGE_PG_BIN` at a 17 install for the whole process.
+//! in this binary.
 
 use dbsage_cluster::{Cluster, ClusterOptions, PgInstall};
 use dbsage_tune::{explain, queries};
 
 #[test]
 fn postgres_17_explains_and_tunes_parameterised_statements_with_generic_plans() {
-    let install = PgInstall::find_major(Some(17)).expect(
-        "PostgreSQL 17 is needed for this test (dbsage's cache has it under /var/cache/dbsage/pg)",
+    PgInstall::find_major(Some(17)).expect(
+        "PostgreSQL 17 is needed for this test (`dbsage pg install 17`; ./x test installs it)",
     );
-    std::env::set_var("DBSAGE_PG_BIN", &install.bin_dir);
     let cluster = Cluster::start_with(&ClusterOptions {
         settings: vec![(
             "shared_preload_libraries".into(),
             "pg_stat_statements".into(),
         )],
+        major: Some(17),
     })
     .unwrap();
     let mut client = cluster.connect("postgres").unwrap();

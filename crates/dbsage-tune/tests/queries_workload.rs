@@ -16,6 +16,7 @@ fn cluster_with_pg_stat_statements() -> Cluster {
             "shared_preload_libraries".into(),
             "pg_stat_statements".into(),
         )],
+        ..Default::default()
     })
     .expect("starting a cluster with pg_stat_statements")
 }
