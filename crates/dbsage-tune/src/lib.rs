@@ -4,3 +4,10 @@
 //! fixes that are proven before they are proposed.
 //!
 //! One module per command, and one file per check under it.
+
+pub mod error;
+pub mod findings;
+pub mod maintain;
+
+pub use error::TuneError;
+pub use findings::{tune, TuneOptions, TuneReport};

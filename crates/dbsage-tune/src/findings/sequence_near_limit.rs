@@ -1,0 +1,145 @@
+//! `sequence-near-limit`: a sequence (smallint, integer or bigint) that has used 75 % or more
+//! of its range, counting the type of the column it feeds (a bigint sequence behind an integer
+//! primary key runs out at 2,147,483,647).
+//!
+//! Why: when it runs out every insert fails (`nextval: reached maximum value` or an integer
+//! out of range), usually at night. Bad: `id serial` on a table that takes millions of rows a
+//! day. Good: `bigint generated always as identity`. Warning at 75 %, error at 90 %. Fix:
+//! widen the column and the sequence (the column change rewrites the table: plan it).
+
+use postgres::Client;
+use serde_json::json;
+
+use super::{finding, Check, Context, Finding, Severity};
+use crate::TuneError;
+
+pub(crate) const CHECK: Check = Check {
+    id: "sequence-near-limit",
+    run,
+};
+
+pub(crate) const QUERY: &str = concat!(
+    "select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as sequence_name,
+       s.seqtypid::regtype::text as sequence_type, s.seqmax as max_value, s.seqmin as min_value,
+       s.seqincrement as increment, ps.last_value,
+       col.table_name, col.column_name, col.column_type
+  from pg_catalog.pg_sequence s
+  join pg_catalog.pg_class c on c.oid = s.seqrelid
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  join pg_catalog.pg_sequences ps on ps.schemaname = n.nspname and ps.sequencename = c.relname
+  left join lateral (
+       select quote_ident(tn.nspname) || '.' || quote_ident(t.relname) as table_name,
+              quote_ident(a.attname) as column_name, a.atttypid::regtype::text as column_type
+         from pg_catalog.pg_depend d
+         join pg_catalog.pg_class t on t.oid = d.refobjid
+         join pg_catalog.pg_namespace tn on tn.oid = t.relnamespace
+         join pg_catalog.pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+        where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
+          and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype in ('a', 'i')
+        limit 1) col on true
+ where ps.last_value is not null and ",
+    project_relation!(),
+    "
+ order by 1"
+);
+
+const WARN_SHARE: f64 = 0.75;
+const ERROR_SHARE: f64 = 0.90;
+
+fn type_max(type_name: &str) -> Option<i64> {
+    match type_name {
+        "smallint" => Some(i16::MAX as i64),
+        "integer" => Some(i32::MAX as i64),
+        "bigint" => Some(i64::MAX),
+        _ => None,
+    }
+}
+
+fn type_min(type_name: &str) -> Option<i64> {
+    match type_name {
+        "smallint" => Some(i16::MIN as i64),
+        "integer" => Some(i32::MIN as i64),
+        "bigint" => Some(i64::MIN),
+        _ => None,
+    }
+}
+
+fn run(client: &mut Client, _ctx: &mut Context) -> Result<Vec<Finding>, TuneError> {
+    let rows = client
+        .query(QUERY, &[])
+        .map_err(TuneError::db("reading sequences"))?;
+    let mut findings = Vec::new();
+    for r in &rows {
+        let name: String = r.get("sequence_name");
+        let last: i64 = r.get("last_value");
+        let increment: i64 = r.get("increment");
+        let column_type: Option<String> = r.get("column_type");
+        let table: Option<String> = r.get("table_name");
+        let column: Option<String> = r.get("column_name");
+        // The limit is the sequence's own, or the column's type when that is narrower.
+        let (limit, start) = if increment > 0 {
+            let max: i64 = r.get("max_value");
+            let col = column_type
+                .as_deref()
+                .and_then(type_max)
+                .unwrap_or(i64::MAX);
+            (
+                max.min(col),
+                0i64.max(r.get::<_, i64>("min_value")).min(max),
+            )
+        } else {
+            let min: i64 = r.get("min_value");
+            let col = column_type
+                .as_deref()
+                .and_then(type_min)
+                .unwrap_or(i64::MIN);
+            (
+                min.max(col),
+                0i64.min(r.get::<_, i64>("max_value")).max(min),
+            )
+        };
+        let range = (limit as f64 - start as f64).abs();
+        if range == 0.0 {
+            continue;
+        }
+        let share = (last as f64 - start as f64).abs() / range;
+        if share < WARN_SHARE {
+            continue;
+        }
+        let severity = if share >= ERROR_SHARE {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let feeds = match (&table, &column, &column_type) {
+            (Some(t), Some(c), Some(ty)) => format!(" feeding {t}.{c} ({ty})"),
+            _ => String::new(),
+        };
+        let fix = match (&table, &column) {
+            (Some(t), Some(c)) => format!(
+                "-- rewrites {t} under an exclusive lock: plan a window, or migrate through a new column\nALTER TABLE {t} ALTER COLUMN {c} TYPE bigint;\nALTER SEQUENCE {name} AS bigint;"
+            ),
+            _ => format!("ALTER SEQUENCE {name} AS bigint;"),
+        };
+        findings.push(finding(
+            CHECK.id,
+            severity,
+            format!("sequence {name}"),
+            format!(
+                "{name}{feeds} is at {last} of {limit} ({:.1} % used): inserts fail when it runs out",
+                share * 100.0
+            ),
+            json!({
+                "last_value": last,
+                "max_value": limit,
+                "percent_used": (share * 1000.0).round() / 10.0,
+                "sequence_type": r.get::<_, String>("sequence_type"),
+                "column_type": column_type,
+                "table": table,
+                "column": column,
+            }),
+            Some(fix),
+        ));
+    }
+    Ok(findings)
+}
