@@ -247,6 +247,11 @@ pub fn run(
         .map(Duration::from_millis)
         .unwrap_or(DEFAULT_PAUSE);
     for a in &mut actions {
+        if a.kind == Kind::Retention && a.rows == Some(0) {
+            a.status = Status::Skipped;
+            a.detail = Some("no rows match".into());
+            continue;
+        }
         let started = Instant::now();
         let result = match a.kind {
             Kind::Retention => retention(client, a, pause, progress),

@@ -19,6 +19,7 @@ pub mod rollback;
 pub mod secure;
 pub mod status;
 pub mod status_all;
+pub mod tune;
 
 use dbsage_core::config::Project;
 use dbsage_core::migrations::{self, MigrationFile};

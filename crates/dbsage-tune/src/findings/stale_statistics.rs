@@ -1,6 +1,7 @@
-//! `stale-statistics`: a table with rows that was never analysed, or where more rows changed
-//! since its last analyse than autovacuum's analyse threshold (`autovacuum_analyze_threshold +
-//! autovacuum_analyze_scale_factor × rows`, per-table settings honoured).
+//! `stale-statistics`: more rows changed since a table's last analyse (or since it was
+//! created, when never analysed) than autovacuum's analyse threshold
+//! (`autovacuum_analyze_threshold + autovacuum_analyze_scale_factor × rows`, per-table settings
+//! honoured). A small table under the threshold is one autovacuum leaves alone too: silent.
 //!
 //! Why: the planner estimates every query on this table from numbers that are wrong; bad
 //! estimates pick bad plans (nested loops over millions of rows). Typical after a bulk load,

@@ -76,27 +76,24 @@ impl TableFacts {
         self.reltuples.max(self.live_rows as f64)
     }
 
-    /// Holds rows (or did: modifications since the last analyse).
-    pub fn has_rows(&self) -> bool {
-        self.reltuples > 0.0 || self.live_rows > 0 || self.modified_since_analyze > 0
-    }
-
-    /// Why the planner's statistics for this table cannot be trusted, if they cannot: never
-    /// analysed, or more rows changed since than autovacuum's analyse threshold.
+    /// Why the planner's statistics for this table cannot be trusted, if they cannot: more
+    /// rows changed since the last analyse (or ever, when never analysed) than autovacuum's
+    /// analyse threshold. A small table under the threshold is one autovacuum itself would
+    /// leave alone: not reported.
     pub fn stale_reason(&self) -> Option<String> {
-        if self.kind == "p" || !self.has_rows() {
+        if self.kind == "p" || self.modified_since_analyze as f64 <= self.analyze_threshold {
             return None;
         }
-        match &self.last_analyzed {
-            None => Some("never analysed".into()),
-            Some(_) if self.modified_since_analyze as f64 > self.analyze_threshold => {
-                Some(format!(
-                    "{} rows modified since the last analyse (autovacuum's threshold: {:.0})",
-                    self.modified_since_analyze, self.analyze_threshold
-                ))
-            }
-            Some(_) => None,
-        }
+        Some(match &self.last_analyzed {
+            None => format!(
+                "never analysed, {} rows written (autovacuum's threshold: {:.0})",
+                self.modified_since_analyze, self.analyze_threshold
+            ),
+            Some(_) => format!(
+                "{} rows modified since the last analyse (autovacuum's threshold: {:.0})",
+                self.modified_since_analyze, self.analyze_threshold
+            ),
+        })
     }
 }
 
