@@ -9,7 +9,7 @@
 use postgres::Client;
 use serde_json::json;
 
-use super::index_facts::IndexFacts;
+use super::index_facts::{by_table, IndexFacts};
 use super::{bytes, finding, Check, Context, Finding, Severity};
 use crate::TuneError;
 
@@ -23,8 +23,16 @@ fn keep_rank(i: &IndexFacts) -> (bool, bool, bool, i64) {
     (!i.primary, !i.backs_constraint, !i.unique, i.oid)
 }
 
-fn run(_client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneError> {
-    let valid: Vec<&IndexFacts> = ctx.indexes.iter().filter(|i| i.valid).collect();
+fn run(client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneError> {
+    let mut findings = Vec::new();
+    for table in by_table(&ctx.indexes) {
+        let valid: Vec<&IndexFacts> = table.into_iter().filter(|i| i.valid).collect();
+        findings.extend(duplicates(client, &valid)?);
+    }
+    Ok(findings)
+}
+
+fn duplicates(client: &mut Client, valid: &[&IndexFacts]) -> Result<Vec<Finding>, TuneError> {
     let mut findings = Vec::new();
     let mut seen = vec![false; valid.len()];
     for a in 0..valid.len() {
@@ -65,8 +73,8 @@ fn run(_client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneErro
                 ),
                 json!({
                     "duplicate_of": kept.name,
-                    "definition": extra.definition,
-                    "kept_definition": kept.definition,
+                    "definition": extra.definition(client)?,
+                    "kept_definition": kept.definition(client)?,
                     "index_bytes": extra.size_bytes,
                     "scans": extra.scans,
                 }),

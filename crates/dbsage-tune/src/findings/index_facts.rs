@@ -20,11 +20,10 @@ pub(crate) const QUERY: &str = concat!(
        exists (select 1 from pg_catalog.pg_constraint co
                 where co.conindid = i.indexrelid and co.conrelid = i.indrelid
                   and co.contype in ('p', 'u', 'x')) as backs_constraint,
-       exists (select 1 from pg_catalog.pg_stat_progress_create_index p
-                where p.index_relid = i.indexrelid) as being_built,
-       pg_catalog.pg_relation_size(i.indexrelid) as size_bytes,
-       coalesce(s.idx_scan, 0) as scans,
-       pg_catalog.pg_get_indexdef(i.indexrelid) as definition
+       i.indexrelid in (select p.index_relid from pg_catalog.pg_stat_progress_create_index p) as being_built,
+       -- pages as of the last vacuum or analyse: no file is opened per index
+       ic.relpages::int8 * current_setting('block_size')::int8 as size_bytes,
+       coalesce(s.idx_scan, 0) as scans
   from pg_catalog.pg_index i
   join pg_catalog.pg_class ic on ic.oid = i.indexrelid
   join pg_catalog.pg_class c on c.oid = i.indrelid
@@ -60,7 +59,6 @@ pub(crate) struct IndexFacts {
     pub being_built: bool,
     pub size_bytes: i64,
     pub scans: i64,
-    pub definition: String,
 }
 
 impl IndexFacts {
@@ -83,9 +81,32 @@ impl IndexFacts {
             && self.predicate == other.predicate
     }
 
+    /// `CREATE INDEX …` as the server prints it; read per reported index, not for all of them.
+    pub fn definition(&self, client: &mut Client) -> Result<String, TuneError> {
+        client
+            .query_one(
+                "select pg_catalog.pg_get_indexdef($1::int8::oid)",
+                &[&self.oid],
+            )
+            .map(|r| r.get(0))
+            .map_err(TuneError::db(format!(
+                "reading the definition of {}",
+                self.name
+            )))
+    }
+
     pub fn drop_sql(&self) -> String {
         format!("DROP INDEX CONCURRENTLY IF EXISTS {};", self.name)
     }
+}
+
+/// The indexes grouped by table (the pairwise checks compare within a table only).
+pub(crate) fn by_table(indexes: &[IndexFacts]) -> Vec<Vec<&IndexFacts>> {
+    let mut groups: std::collections::BTreeMap<i64, Vec<&IndexFacts>> = Default::default();
+    for i in indexes {
+        groups.entry(i.table_oid).or_default().push(i);
+    }
+    groups.into_values().collect()
 }
 
 pub(crate) fn read(client: &mut Client) -> Result<Vec<IndexFacts>, TuneError> {
@@ -115,7 +136,6 @@ pub(crate) fn read(client: &mut Client) -> Result<Vec<IndexFacts>, TuneError> {
             being_built: r.get("being_built"),
             size_bytes: r.get("size_bytes"),
             scans: r.get("scans"),
-            definition: r.get("definition"),
         })
         .collect())
 }

@@ -17,8 +17,8 @@ pub(crate) const CHECK: Check = Check {
     run,
 };
 
-fn run(_client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneError> {
-    Ok(ctx
+fn run(client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneError> {
+    ctx
         .indexes
         .iter()
         .filter(|i| !i.valid && !i.being_built)
@@ -28,7 +28,7 @@ fn run(_client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneErro
             } else {
                 ""
             };
-            finding(
+            Ok(finding(
                 CHECK.id,
                 Severity::Error,
                 format!("index {}", i.name),
@@ -39,7 +39,7 @@ fn run(_client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneErro
                     bytes(i.size_bytes)
                 ),
                 json!({
-                    "definition": i.definition,
+                    "definition": i.definition(client)?,
                     "unique": i.unique,
                     "index_bytes": i.size_bytes,
                 }),
@@ -48,7 +48,7 @@ fn run(_client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneErro
                     i.name,
                     i.drop_sql()
                 )),
-            )
+            ))
         })
-        .collect())
+        .collect()
 }

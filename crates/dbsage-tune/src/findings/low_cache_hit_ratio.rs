@@ -20,17 +20,18 @@ pub(crate) const CHECK: Check = Check {
 };
 
 pub(crate) const QUERY: &str = concat!(
-    "select coalesce(sum(s.heap_blks_hit), 0)::int8 as heap_hit,
-       coalesce(sum(s.heap_blks_read), 0)::int8 as heap_read,
-       coalesce(sum(s.idx_blks_hit), 0)::int8 as index_hit,
-       coalesce(sum(s.idx_blks_read), 0)::int8 as index_read,
+    "select coalesce(sum(pg_catalog.pg_stat_get_blocks_hit(c.oid)) filter (where c.relkind <> 'i'), 0)::int8 as heap_hit,
+       coalesce(sum(pg_catalog.pg_stat_get_blocks_fetched(c.oid) - pg_catalog.pg_stat_get_blocks_hit(c.oid))
+                filter (where c.relkind <> 'i'), 0)::int8 as heap_read,
+       coalesce(sum(pg_catalog.pg_stat_get_blocks_hit(c.oid)) filter (where c.relkind = 'i'), 0)::int8 as index_hit,
+       coalesce(sum(pg_catalog.pg_stat_get_blocks_fetched(c.oid) - pg_catalog.pg_stat_get_blocks_hit(c.oid))
+                filter (where c.relkind = 'i'), 0)::int8 as index_read,
        pg_catalog.pg_size_bytes(current_setting('shared_buffers')) as shared_buffers_bytes,
        current_setting('shared_buffers') as shared_buffers,
        pg_catalog.has_function_privilege('pg_catalog.pg_read_file(text)', 'execute') as can_read_meminfo
-  from pg_catalog.pg_statio_all_tables s
-  join pg_catalog.pg_class c on c.oid = s.relid
+  from pg_catalog.pg_class c
   join pg_catalog.pg_namespace n on n.oid = c.relnamespace
- where ",
+ where c.relkind in ('r', 'm', 'i') and ",
     project_relation!()
 );
 

@@ -11,7 +11,7 @@
 use postgres::Client;
 use serde_json::json;
 
-use super::index_facts::IndexFacts;
+use super::index_facts::{by_table, IndexFacts};
 use super::{bytes, finding, Check, Context, Finding, Severity};
 use crate::TuneError;
 
@@ -38,16 +38,19 @@ fn covered_by(short: &IndexFacts, long: &IndexFacts) -> bool {
         && short.options[..n] == long.options[..n]
 }
 
-fn run(_client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneError> {
+fn run(client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneError> {
     let mut findings = Vec::new();
-    for short in ctx
-        .indexes
-        .iter()
-        .filter(|i| i.valid && !i.enforces_something())
-    {
+    for table in by_table(&ctx.indexes) {
+        findings.extend(redundant(client, &table)?);
+    }
+    Ok(findings)
+}
+
+fn redundant(client: &mut Client, table: &[&IndexFacts]) -> Result<Vec<Finding>, TuneError> {
+    let mut findings = Vec::new();
+    for short in table.iter().filter(|i| i.valid && !i.enforces_something()) {
         // The shortest covering index: the closest to what the short one was made for.
-        let Some(long) = ctx
-            .indexes
+        let Some(long) = table
             .iter()
             .filter(|l| l.oid != short.oid && covered_by(short, l))
             .min_by_key(|l| (l.key_count, l.oid))
@@ -67,8 +70,8 @@ fn run(_client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneErro
             ),
             json!({
                 "covered_by": long.name,
-                "definition": short.definition,
-                "covering_definition": long.definition,
+                "definition": short.definition(client)?,
+                "covering_definition": long.definition(client)?,
                 "index_bytes": short.size_bytes,
                 "scans": short.scans,
             }),

@@ -21,12 +21,13 @@ pub(crate) const CHECK: Check = Check {
 pub(crate) const QUERY: &str = concat!(
     "select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as sequence_name,
        s.seqtypid::regtype::text as sequence_type, s.seqmax as max_value, s.seqmin as min_value,
-       s.seqincrement as increment, ps.last_value,
+       s.seqincrement as increment,
+       case when pg_catalog.has_sequence_privilege(c.oid, 'SELECT,USAGE')
+            then pg_catalog.pg_sequence_last_value(c.oid) end as last_value,
        col.table_name, col.column_name, col.column_type
   from pg_catalog.pg_sequence s
   join pg_catalog.pg_class c on c.oid = s.seqrelid
   join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-  join pg_catalog.pg_sequences ps on ps.schemaname = n.nspname and ps.sequencename = c.relname
   left join lateral (
        select quote_ident(tn.nspname) || '.' || quote_ident(t.relname) as table_name,
               quote_ident(a.attname) as column_name, a.atttypid::regtype::text as column_type
@@ -37,7 +38,7 @@ pub(crate) const QUERY: &str = concat!(
         where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
           and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype in ('a', 'i')
         limit 1) col on true
- where ps.last_value is not null and ",
+ where ",
     project_relation!(),
     "
  order by 1"
@@ -71,7 +72,10 @@ fn run(client: &mut Client, _ctx: &mut Context) -> Result<Vec<Finding>, TuneErro
     let mut findings = Vec::new();
     for r in &rows {
         let name: String = r.get("sequence_name");
-        let last: i64 = r.get("last_value");
+        // Never used, or not ours to read.
+        let Some(last) = r.get::<_, Option<i64>>("last_value") else {
+            continue;
+        };
         let increment: i64 = r.get("increment");
         let column_type: Option<String> = r.get("column_type");
         let table: Option<String> = r.get("table_name");

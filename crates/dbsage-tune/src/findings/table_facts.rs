@@ -9,9 +9,9 @@ use crate::TuneError;
 macro_rules! table_setting {
     ($name:literal) => {
         concat!(
-            "coalesce((select o.option_value from pg_catalog.pg_options_to_table(c.reloptions) o where o.option_name = '",
+            "coalesce(case when c.reloptions is not null then (select o.option_value from pg_catalog.pg_options_to_table(c.reloptions) o where o.option_name = '",
             $name,
-            "')::float8, current_setting('",
+            "') end::float8, current_setting('",
             $name,
             "')::float8)"
         )
@@ -23,11 +23,18 @@ pub(crate) const QUERY: &str = concat!(
        c.oid::int8 as table_oid, c.relkind::text as kind, c.relispartition,
        c.reltuples::float8 as reltuples, c.relpages::int8 as relpages,
        exists (select 1 from pg_catalog.pg_index i where i.indrelid = c.oid and i.indisprimary) as has_primary_key,
-       coalesce(s.seq_scan, 0) as seq_scan, coalesce(s.seq_tup_read, 0) as seq_tup_read,
-       coalesce(s.idx_scan, 0) as idx_scan, coalesce(s.n_live_tup, 0) as live_rows,
-       coalesce(s.n_dead_tup, 0) as dead_rows, coalesce(s.n_mod_since_analyze, 0) as modified_since_analyze,
-       greatest(s.last_analyze, s.last_autoanalyze)::text as last_analyzed,
-       greatest(s.last_vacuum, s.last_autovacuum)::text as last_vacuumed,
+       -- the statistics functions themselves: pg_stat_all_tables computes twenty per row
+       pg_catalog.pg_stat_get_numscans(c.oid) as seq_scan,
+       pg_catalog.pg_stat_get_tuples_returned(c.oid) as seq_tup_read,
+       coalesce((select sum(pg_catalog.pg_stat_get_numscans(i.indexrelid)) from pg_catalog.pg_index i
+                  where i.indrelid = c.oid), 0)::int8 as idx_scan,
+       pg_catalog.pg_stat_get_live_tuples(c.oid) as live_rows,
+       pg_catalog.pg_stat_get_dead_tuples(c.oid) as dead_rows,
+       pg_catalog.pg_stat_get_mod_since_analyze(c.oid) as modified_since_analyze,
+       greatest(pg_catalog.pg_stat_get_last_analyze_time(c.oid),
+                pg_catalog.pg_stat_get_last_autoanalyze_time(c.oid))::text as last_analyzed,
+       greatest(pg_catalog.pg_stat_get_last_vacuum_time(c.oid),
+                pg_catalog.pg_stat_get_last_autovacuum_time(c.oid))::text as last_vacuumed,
        ",
     table_setting!("autovacuum_analyze_threshold"),
     " + ",
@@ -40,7 +47,6 @@ pub(crate) const QUERY: &str = concat!(
     " * greatest(c.reltuples, 0) as vacuum_threshold
   from pg_catalog.pg_class c
   join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-  left join pg_catalog.pg_stat_all_tables s on s.relid = c.oid
  where c.relkind in ('r', 'm', 'p') and ",
     project_relation!(),
     "

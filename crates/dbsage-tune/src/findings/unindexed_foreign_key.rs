@@ -27,7 +27,7 @@ pub(crate) const QUERY: &str = concat!(
        array(select a.attname::text from unnest(co.conkey) with ordinality k(attnum, ord)
               join pg_catalog.pg_attribute a on a.attrelid = co.conrelid and a.attnum = k.attnum
              order by k.ord) as bare_columns,
-       greatest(c.reltuples, 0)::float8 as rows, pg_catalog.pg_relation_size(c.oid) as size_bytes
+       greatest(c.reltuples, 0)::float8 as rows, c.relpages::int8 * current_setting('block_size')::int8 as size_bytes
   from pg_catalog.pg_constraint co
   join pg_catalog.pg_class c on c.oid = co.conrelid
   join pg_catalog.pg_namespace n on n.oid = c.relnamespace

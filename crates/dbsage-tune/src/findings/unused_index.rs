@@ -22,7 +22,7 @@ pub(crate) const CHECK: Check = Check {
 /// PgHero's threshold.
 const MAX_SCANS: i64 = 50;
 
-fn run(_client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneError> {
+fn run(client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneError> {
     let min_age = ctx.options.min_stats_age.as_secs_f64();
     if ctx.stats.age_seconds < min_age {
         ctx.withheld.push(Withheld {
@@ -38,12 +38,12 @@ fn run(_client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneErro
         });
         return Ok(Vec::new());
     }
-    Ok(ctx
+    ctx
         .indexes
         .iter()
         .filter(|i| i.valid && !i.enforces_something() && i.scans < MAX_SCANS)
         .map(|i| {
-            finding(
+            Ok(finding(
                 CHECK.id,
                 Severity::Warning,
                 format!("index {}", i.name),
@@ -61,10 +61,10 @@ fn run(_client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneErro
                     "index_bytes": i.size_bytes,
                     "stats_since": ctx.stats.since,
                     "stats_age_seconds": ctx.stats.age_seconds.round(),
-                    "definition": i.definition,
+                    "definition": i.definition(client)?,
                 }),
                 Some(i.drop_sql()),
-            )
+            ))
         })
-        .collect())
+        .collect()
 }
