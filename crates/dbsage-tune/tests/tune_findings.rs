@@ -1,39 +1,14 @@
 //! `tune` on real throwaway clusters: each problem planted the way it happens in production,
 //! each finding checked with its evidence, and a healthy database that gets none.
 
+mod common;
+
+use common::{flush_stats, setup, start};
 use std::time::Duration;
 
-use dbsage_cluster::Cluster;
 use dbsage_tune::findings::{Finding, Severity};
 use dbsage_tune::{tune, TuneOptions, TuneReport};
 use postgres::Client;
-
-fn start() -> (Cluster, Client) {
-    let cluster = Cluster::start().expect("start a throwaway cluster");
-    let client = cluster.connect("postgres").expect("connect");
-    (cluster, client)
-}
-
-/// Counters reach the shared statistics when a session flushes them; force it now.
-fn flush_stats(client: &mut Client) {
-    client
-        .batch_execute("select pg_stat_force_next_flush()")
-        .unwrap();
-}
-
-/// Runs each statement on its own, as a migration tool or psql would (a multi-statement batch
-/// is one transaction, and an ANALYZE inside it does not see the batch's own rows as analysed).
-fn setup(client: &mut Client, sql: &str) {
-    for statement in sql.split(';').filter(|s| {
-        s.lines()
-            .any(|l| !l.trim().is_empty() && !l.trim().starts_with("--"))
-    }) {
-        client
-            .batch_execute(statement)
-            .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
-        flush_stats(client);
-    }
-}
 
 fn run(client: &mut Client) -> TuneReport {
     tune(client, &TuneOptions::default()).expect("tune")

@@ -2,30 +2,11 @@
 //! the test's back): what is due is found, a dry run changes nothing, a run does the work, and
 //! retention deletes in batches, each its own transaction.
 
-use dbsage_cluster::Cluster;
+mod common;
+
+use common::{flush_stats, setup, start};
 use dbsage_tune::maintain::{self, Action, Kind, MaintainConfig, RetentionRule, Status};
 use postgres::Client;
-
-fn start() -> (Cluster, Client) {
-    let cluster = Cluster::start().expect("start a throwaway cluster");
-    let client = cluster.connect("postgres").expect("connect");
-    (cluster, client)
-}
-
-/// Each statement on its own, with its counters flushed to the shared statistics.
-fn setup(client: &mut Client, sql: &str) {
-    for statement in sql.split(';').filter(|s| {
-        s.lines()
-            .any(|l| !l.trim().is_empty() && !l.trim().starts_with("--"))
-    }) {
-        client
-            .batch_execute(statement)
-            .unwrap_or_else(|e| panic!("{statement}: {e:?}"));
-        client
-            .batch_execute("select pg_stat_force_next_flush()")
-            .unwrap();
-    }
-}
 
 fn find<'a>(actions: &'a [Action], kind: Kind, object: &str) -> &'a Action {
     actions
@@ -187,9 +168,7 @@ fn retention_config(batch_size: Option<i64>) -> MaintainConfig {
 fn setup_views(client: &mut Client) {
     // One statement: the function body holds semicolons.
     client.batch_execute(VIEWS).unwrap();
-    client
-        .batch_execute("select pg_stat_force_next_flush()")
-        .unwrap();
+    flush_stats(client);
 }
 
 #[test]
