@@ -128,6 +128,7 @@ pub fn catalog_queries() -> Vec<&'static str> {
         table_bloat::QUERY,
         index_bloat::QUERY,
         sequence_near_limit::QUERY,
+        sequence_near_limit::KEY_QUERY,
         low_cache_hit_ratio::QUERY,
         settings::QUERY,
     ]

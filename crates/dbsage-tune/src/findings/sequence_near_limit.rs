@@ -2,6 +2,9 @@
 //! of its range, counting the type of the column it feeds (a bigint sequence behind an integer
 //! primary key runs out at 2,147,483,647).
 //!
+//! Integer primary keys filled without a sequence (by the application, or a sequence the
+//! column does not own) are judged on their largest value, read through the key's index.
+//!
 //! Why: when it runs out every insert fails (`nextval: reached maximum value` or an integer
 //! out of range), usually at night. Bad: `id serial` on a table that takes millions of rows a
 //! day. Good: `bigint generated always as identity`. Warning at 75 %, error at 90 %. Fix:
@@ -39,6 +42,26 @@ pub(crate) const QUERY: &str = concat!(
           and d.refclassid = 'pg_catalog.pg_class'::regclass and d.deptype in ('a', 'i')
         limit 1) col on true
  where ",
+    project_relation!(),
+    "
+ order by 1"
+);
+
+/// Single-column smallint/integer primary keys that no sequence or identity feeds.
+pub(crate) const KEY_QUERY: &str = concat!(
+    "select quote_ident(n.nspname) || '.' || quote_ident(c.relname) as table_name,
+       quote_ident(a.attname) as column_name, a.atttypid::regtype::text as column_type
+  from pg_catalog.pg_index i
+  join pg_catalog.pg_class c on c.oid = i.indrelid
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum = i.indkey[0]
+ where i.indisprimary and i.indnkeyatts = 1 and c.relkind = 'r'
+   and a.atttypid in ('pg_catalog.int2'::regtype, 'pg_catalog.int4'::regtype)
+   and not exists (select 1 from pg_catalog.pg_depend d
+                    where d.classid = 'pg_catalog.pg_class'::regclass
+                      and d.refclassid = 'pg_catalog.pg_class'::regclass
+                      and d.refobjid = c.oid and d.refobjsubid = a.attnum and d.deptype in ('a', 'i'))
+   and ",
     project_relation!(),
     "
  order by 1"
@@ -143,6 +166,61 @@ fn run(client: &mut Client, _ctx: &mut Context) -> Result<Vec<Finding>, TuneErro
                 "column": column,
             }),
             Some(fix),
+        ));
+    }
+    findings.extend(keys_without_sequence(client)?);
+    Ok(findings)
+}
+
+/// Integer primary keys no sequence feeds: their largest value against the type's maximum.
+fn keys_without_sequence(client: &mut Client) -> Result<Vec<Finding>, TuneError> {
+    let keys = client
+        .query(KEY_QUERY, &[])
+        .map_err(TuneError::db("reading integer primary keys"))?;
+    let mut findings = Vec::new();
+    for k in &keys {
+        let table: String = k.get("table_name");
+        let column: String = k.get("column_name");
+        let column_type: String = k.get("column_type");
+        let Some(limit) = type_max(&column_type) else {
+            continue;
+        };
+        let largest: Option<i64> = client
+            .query_one(&format!("select max({column})::int8 from {table}"), &[])
+            .map_err(TuneError::db(format!(
+                "reading the largest {table}.{column}"
+            )))?
+            .get(0);
+        let Some(largest) = largest.filter(|v| *v > 0) else {
+            continue;
+        };
+        let share = largest as f64 / limit as f64;
+        if share < WARN_SHARE {
+            continue;
+        }
+        findings.push(finding(
+            CHECK.id,
+            if share >= ERROR_SHARE {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            format!("column {table}.{column}"),
+            format!(
+                "primary key {table}.{column} ({column_type}) has reached {largest} of {limit} ({:.1} % used): new keys soon will not fit",
+                share * 100.0
+            ),
+            json!({
+                "last_value": largest,
+                "max_value": limit,
+                "percent_used": (share * 1000.0).round() / 10.0,
+                "column_type": column_type,
+                "table": table,
+                "column": column,
+            }),
+            Some(format!(
+                "-- rewrites {table} under an exclusive lock: plan a window, or migrate through a new column\nALTER TABLE {table} ALTER COLUMN {column} TYPE bigint;"
+            )),
         ));
     }
     Ok(findings)
