@@ -558,7 +558,14 @@ fn low_cache_hit_ratio_when_the_working_set_does_not_fit() {
             .unwrap();
     }
     flush_stats(&mut app);
+    // Minutes of statistics: not judged.
     let report = run(&mut client);
+    assert!(of(&report, "low-cache-hit-ratio").is_empty());
+    assert!(report
+        .withheld
+        .iter()
+        .any(|w| w.check == "low-cache-hit-ratio"));
+    let report = tune(&mut client, &judging_young_stats()).unwrap();
     let f = one(&report, "low-cache-hit-ratio", "table cache");
     assert!(f.evidence["hit_ratio"].as_f64().unwrap() < 0.95, "{f:#?}");
     let (hit, read) = (

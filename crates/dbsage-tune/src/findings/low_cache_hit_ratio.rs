@@ -1,6 +1,7 @@
 //! `low-cache-hit-ratio`: less than 95 % of the table (or index) blocks this database read came
-//! from shared buffers, over at least 10,000 block reads (judging a cold cache after a restart
-//! would cry wolf).
+//! from shared buffers, over at least 10,000 block reads, on statistics at least
+//! `--min-stats-age` old (7 days by default): after a restart the cache is cold, and a bulk
+//! load counts every new block as a read, so a young ratio would cry wolf.
 //!
 //! Why: each miss is a read from the OS cache at best, from disk at worst; a working set that
 //! does not fit makes every query slower. Bad: shared_buffers at its 128 MB default on a 16 GB
@@ -11,7 +12,7 @@
 use postgres::Client;
 use serde_json::json;
 
-use super::{bytes, finding, Check, Context, Finding, Severity};
+use super::{bytes, finding, Check, Context, Finding, Severity, Withheld};
 use crate::TuneError;
 
 pub(crate) const CHECK: Check = Check {
@@ -38,7 +39,21 @@ pub(crate) const QUERY: &str = concat!(
 const MIN_RATIO: f64 = 0.95;
 const MIN_BLOCKS: i64 = 10_000;
 
-fn run(client: &mut Client, _ctx: &mut Context) -> Result<Vec<Finding>, TuneError> {
+fn run(client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneError> {
+    let min_age = ctx.options.min_stats_age.as_secs_f64();
+    if ctx.stats.age_seconds < min_age {
+        ctx.withheld.push(Withheld {
+            check: CHECK.id.into(),
+            object: "database".into(),
+            reason: format!(
+                "cache hits only cover {} (since {}); the ratio is judged on {:.0} days or more (a cold cache or a bulk load reads every block): pass --min-stats-age to judge anyway",
+                ctx.stats.age_text(),
+                ctx.stats.since,
+                min_age / 86400.0
+            ),
+        });
+        return Ok(Vec::new());
+    }
     let row = client
         .query_one(QUERY, &[])
         .map_err(TuneError::db("reading cache hits"))?;
