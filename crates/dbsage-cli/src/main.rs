@@ -99,6 +99,15 @@ enum Command {
     Export(commands::import::ExportArgs),
     /// Row-level security: audit the schema, test policies as real users, coverage, explain.
     Secure(commands::secure::SecureArgs),
+    /// Performance findings (indexes, bloat, statistics, sequences, settings) with the numbers
+    /// behind them; --write turns the safe fixes into a migration; `tune queries` proposes
+    /// indexes proven on the real workload.
+    #[command(
+        after_help = "Exit codes: 0 no error-severity finding, 1 errors found (invalid index, sequence near its limit), 2 usage or configuration error."
+    )]
+    Tune(commands::tune::TuneArgs),
+    /// Routine maintenance: ANALYZE, VACUUM, REINDEX CONCURRENTLY, retention in batches.
+    Maintain(commands::tune::MaintainArgs),
     /// Run pgTAP tests (supabase/tests, tests/pgtap) on a throwaway database after the migrations.
     Test(commands::secure::TestArgs),
     /// Check migrations against the review checklist: idempotency, RLS, indexes, locking, …
@@ -118,8 +127,6 @@ enum Command {
     Psql(commands::psql::PsqlArgs),
     /// The persistent local dev database (no Docker): start, stop, status, url, psql, reset.
     Dev(commands::dev::DevArgs),
-    /// Performance: `tune queries` proposes indexes proven on the real workload.
-    Tune(commands::tune_queries::TuneArgs),
     /// A statement's plan as a tree, its costly nodes and what is wrong with it (--analyze, --compare).
     Explain(commands::explain::ExplainArgs),
 }
@@ -172,6 +179,8 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Lint(a) => commands::lint::run(a, out),
         Command::Secure(a) => commands::secure::run(a, out),
         Command::Test(a) => commands::secure::run_pgtap(a, out),
+        Command::Tune(a) => commands::tune::run_tune(a, out),
+        Command::Maintain(a) => commands::tune::run_maintain(a, out),
         Command::Import(a) => commands::import::run_import(a, out),
         Command::Export(a) => commands::import::run_export(a, out),
         Command::Rollback(a) => commands::rollback::run(a, out),
@@ -179,7 +188,6 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::History(a) => commands::history::run(a, out),
         Command::Dev(a) => commands::dev::run(a, out),
         Command::Psql(a) => commands::psql::run(a, out),
-        Command::Tune(a) => commands::tune_queries::run_tune(a, out),
         Command::Explain(a) => commands::explain::run(a, out),
     };
     match result {
@@ -202,6 +210,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::Lint(_) => "lint",
         Command::Secure(_) => "secure",
         Command::Test(_) => "test",
+        Command::Tune(_) => "tune",
+        Command::Maintain(_) => "maintain",
         Command::Import(_) => "import",
         Command::Export(_) => "export",
         Command::Rollback(_) => "rollback",
@@ -209,7 +219,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::History(_) => "history",
         Command::Dev(_) => "dev",
         Command::Psql(_) => "psql",
-        Command::Tune(_) => "tune",
         Command::Explain(_) => "explain",
     }
 }

@@ -7,3 +7,9 @@
 
 pub mod explain;
 pub mod queries;
+pub mod error;
+pub mod findings;
+pub mod maintain;
+
+pub use error::TuneError;
+pub use findings::{tune, TuneOptions, TuneReport};

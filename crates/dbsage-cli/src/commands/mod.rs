@@ -23,6 +23,7 @@ pub mod secure;
 pub mod status;
 pub mod status_all;
 pub mod tune_queries;
+pub mod tune;
 
 use dbsage_core::config::Project;
 use dbsage_core::migrations::{self, MigrationFile};

@@ -11,23 +11,11 @@ use dbsage_tune::queries::{self, QueriesError};
 
 use crate::output::{Out, Style};
 
-/// `dbsage tune …`: the performance workflow's subcommands.
-#[derive(Args, Debug)]
-pub struct TuneArgs {
-    #[command(subcommand)]
-    pub command: TuneCommand,
-}
-
+/// `dbsage tune …`'s subcommands.
 #[derive(Subcommand, Debug)]
 pub enum TuneCommand {
     /// The workload's top statements (pg_stat_statements) and the indexes proven to serve them.
     Queries(TuneQueriesArgs),
-}
-
-pub fn run_tune(args: TuneArgs, out: &Out) -> dbsage_core::Result<i32> {
-    match args.command {
-        TuneCommand::Queries(a) => run(a, out),
-    }
 }
 
 #[derive(Args, Debug)]
