@@ -120,8 +120,14 @@ pub fn restore(
         )?;
         safety_backup = Some(taken.manifest.id.clone());
         drop(client);
+        // A session on another database of the server: one cannot drop the database one is in.
+        let maintenance = if current == "postgres" {
+            "template1"
+        } else {
+            "postgres"
+        };
         let mut admin = target
-            .with_database("postgres")?
+            .with_database(maintenance)?
             .connect(project, "dbsage restore")?;
         // Two statements: DROP DATABASE cannot share a (multi-statement) transaction.
         for statement in [
