@@ -170,3 +170,42 @@ fn no_pg_dump_as_new_as_the_server_names_the_package() {
     let tools = dbsage_backup::tools::find(13, &["pg_dump"]).unwrap();
     assert!(tools.major >= 13);
 }
+
+#[test]
+fn a_backup_from_a_newer_major_is_not_restored_onto_an_older_server() {
+    let shop = Shop::new();
+    let report = backup(
+        &shop.project(),
+        &shop.target(),
+        &BackupOptions::default(),
+        &Silent,
+    )
+    .unwrap();
+    // As if taken from a server one major newer than any installed (sealed as dbsage would).
+    let mut manifest = report.manifest.clone();
+    manifest.server_major = 99;
+    manifest.server_version = "99.1".into();
+    manifest.seal();
+    std::fs::write(
+        report.dir.join("manifest.json"),
+        serde_json::to_string_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let e = dbsage_backup::verify(&report.dir, 1).unwrap_err();
+    assert!(e.to_string().contains("taken from PostgreSQL 99.1"), "{e}");
+    assert!(e.to_string().contains("older major"), "{e}");
+    assert_eq!(e.exit_code(), 2);
+    let e = dbsage_backup::restore(
+        &shop.project(),
+        &shop.target(),
+        &report.dir,
+        &dbsage_backup::RestoreOptions {
+            into: Some("x".into()),
+            replace: false,
+            jobs: 1,
+        },
+        &Silent,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("`prod` runs PostgreSQL"), "{e}");
+}
