@@ -27,7 +27,38 @@ pub struct Comparison {
     pub problems: Vec<Problem>,
 }
 
-pub fn compare(client: &mut Client, manifest: &Manifest) -> Result<Comparison, postgres::Error> {
+/// Tables on `client`, foreign keys and indexes on `other` at the same time (two sessions on
+/// the same database: the checks are independent and each is one core's work).
+pub fn compare(
+    client: &mut Client,
+    other: &mut Client,
+    manifest: &Manifest,
+) -> Result<Comparison, postgres::Error> {
+    let (tables, structure) = std::thread::scope(|scope| {
+        let structure = scope.spawn(move || {
+            let mut c = Comparison::default();
+            check_foreign_keys(other, &mut c)?;
+            check_indexes(other, &mut c)?;
+            Ok::<_, postgres::Error>(c)
+        });
+        let tables = compare_tables(client, manifest);
+        (
+            tables,
+            structure
+                .join()
+                .expect("the structure check does not panic"),
+        )
+    });
+    let mut c = tables?;
+    let structure = structure?;
+    c.foreign_keys = structure.foreign_keys;
+    c.indexes = structure.indexes;
+    c.amcheck_note = structure.amcheck_note;
+    c.problems.extend(structure.problems);
+    Ok(c)
+}
+
+fn compare_tables(client: &mut Client, manifest: &Manifest) -> Result<Comparison, postgres::Error> {
     client.batch_execute(snapshot::STABLE_OUTPUT)?;
     let mut c = Comparison::default();
     for table in &manifest.tables {
@@ -97,8 +128,6 @@ pub fn compare(client: &mut Client, manifest: &Manifest) -> Result<Comparison, p
             }
         }
     }
-    check_foreign_keys(client, &mut c)?;
-    check_indexes(client, &mut c)?;
     Ok(c)
 }
 

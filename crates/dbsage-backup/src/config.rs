@@ -14,7 +14,8 @@ pub struct BackupConfig {
     pub keep_last: Option<usize>,
     /// Keep backups younger than N days (unset: no age limit). A backup kept by either rule stays.
     pub keep_days: Option<u64>,
-    /// Tables up to this size (pg_table_size, bytes) get a content checksum.
+    /// Tables up to this size (pg_table_size, bytes) get a content checksum; computed twice
+    /// (backup and verify), it is what costs most on big tables, which get exact counts.
     pub checksum_max_bytes: i64,
 }
 
@@ -24,7 +25,7 @@ impl Default for BackupConfig {
             dir: PathBuf::from(".dbsage/backups"),
             keep_last: None,
             keep_days: None,
-            checksum_max_bytes: 64 * 1024 * 1024,
+            checksum_max_bytes: 8 * 1024 * 1024,
         }
     }
 }

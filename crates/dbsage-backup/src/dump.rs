@@ -171,27 +171,28 @@ pub fn backup(
         for schema in &excluded {
             cmd.arg(format!("--exclude-schema={schema}"));
         }
+        // Roles are dumped while pg_dump runs: they do not depend on its snapshot.
+        let mut roles = endpoint.command(tools.bin("pg_dumpall"));
+        roles
+            .args(["--globals-only", "--no-password", "-l", &database, "--file"])
+            .arg(dir.join(ROLES_FILE));
+        if !options.role_passwords {
+            roles.arg("--no-role-passwords");
+        }
         let described = run_with_progress(cmd, "pg_dump", progress, || {
-            snapshot::describe(
+            let described = snapshot::describe(
                 &mut client,
                 &tables,
                 options.content.has_data(),
                 config.checksum_max_bytes,
             )
-            .map_err(db("counting rows in the dump's snapshot"))
+            .map_err(db("counting rows in the dump's snapshot"))?;
+            run_with_progress(roles, "pg_dumpall", &Silent, || Ok(()))?;
+            Ok(described)
         })?;
         client
             .batch_execute("COMMIT")
             .map_err(db("ending the snapshot transaction"))?;
-
-        progress.step("roles (pg_dumpall --globals-only)");
-        let mut cmd = endpoint.command(tools.bin("pg_dumpall"));
-        cmd.args(["--globals-only", "--no-password", "-l", &database, "--file"])
-            .arg(dir.join(ROLES_FILE));
-        if !options.role_passwords {
-            cmd.arg("--no-role-passwords");
-        }
-        run_with_progress(cmd, "pg_dumpall", progress, || Ok(()))?;
 
         progress.step("checking the archive (pg_restore --list)");
         let listed = crate::pg_restore::list(&tools, &dump)?;
@@ -369,7 +370,7 @@ fn run_with_progress<T>(
     let status = child
         .wait()
         .map_err(|e| dbsage_core::Error::io(format!("waiting for {name}"), e))?;
-    crate::interrupt::clear_child();
+    crate::interrupt::clear_child(child.id());
     let value = result?;
     if !status.success() {
         let mut errors: Vec<&String> = messages

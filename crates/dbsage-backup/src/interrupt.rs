@@ -8,8 +8,8 @@ use std::time::Duration;
 
 struct InProgress {
     dir: PathBuf,
-    /// pg_dump's process group (its own: `process_group(0)`).
-    child_group: Option<i32>,
+    /// The process groups of pg_dump and pg_dumpall (each its own: `process_group(0)`).
+    child_groups: Vec<i32>,
 }
 
 static IN_PROGRESS: Mutex<Option<InProgress>> = Mutex::new(None);
@@ -17,7 +17,7 @@ static IN_PROGRESS: Mutex<Option<InProgress>> = Mutex::new(None);
 pub(crate) fn begin(dir: &Path) {
     *IN_PROGRESS.lock().unwrap_or_else(|e| e.into_inner()) = Some(InProgress {
         dir: dir.to_path_buf(),
-        child_group: None,
+        child_groups: Vec::new(),
     });
 }
 
@@ -27,17 +27,17 @@ pub(crate) fn set_child(pid: u32) {
         .unwrap_or_else(|e| e.into_inner())
         .as_mut()
     {
-        p.child_group = Some(pid as i32);
+        p.child_groups.push(pid as i32);
     }
 }
 
-pub(crate) fn clear_child() {
+pub(crate) fn clear_child(pid: u32) {
     if let Some(p) = IN_PROGRESS
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .as_mut()
     {
-        p.child_group = None;
+        p.child_groups.retain(|g| *g != pid as i32);
     }
 }
 
@@ -52,7 +52,7 @@ pub fn abort_in_progress() -> Option<PathBuf> {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .take()?;
-    if let Some(group) = taken.child_group {
+    for group in taken.child_groups {
         // SAFETY: signalling the process group of a child we started.
         unsafe { libc::kill(-group, libc::SIGTERM) };
     }

@@ -189,10 +189,10 @@ pub fn restore(
         .partition(|e| e.expected_on_managed(&managed));
 
     progress.step("verifying the restored database");
-    let mut restored = target
-        .with_database(&database)?
-        .connect(project, "dbsage restore")?;
-    let comparison = crate::compare::compare(&mut restored, &manifest)
+    let restored_target = target.with_database(&database)?;
+    let mut restored = restored_target.connect(project, "dbsage restore")?;
+    let mut other = restored_target.connect(project, "dbsage restore")?;
+    let comparison = crate::compare::compare(&mut restored, &mut other, &manifest)
         .map_err(db("comparing the restored database"))?;
     let switch = if options.replace {
         vec![format!(

@@ -41,7 +41,14 @@ pub struct VerifyReport {
 
 pub fn verify(dir: &Path, jobs: u32) -> dbsage_core::Result<VerifyReport> {
     let manifest = Manifest::read(dir)?;
-    let file_problems = crate::files::check(dir, &manifest);
+    // The throwaway cluster starts while the files are hashed (both take a while). It starts on
+    // this thread: the server dies with the thread that started it (PR_SET_PDEATHSIG).
+    let restorable = manifest.content != "data-only";
+    let (file_problems, cluster) = std::thread::scope(|scope| {
+        let problems = scope.spawn(|| crate::files::check(dir, &manifest));
+        let cluster = restorable.then(Cluster::start);
+        (problems.join().expect("hashing does not panic"), cluster)
+    });
     let mut report = VerifyReport {
         id: manifest.id.clone(),
         dir: dir.to_path_buf(),
@@ -73,7 +80,7 @@ pub fn verify(dir: &Path, jobs: u32) -> dbsage_core::Result<VerifyReport> {
         record(dir, &report);
         return Ok(report);
     }
-    let cluster = Cluster::start()?;
+    let cluster = cluster.expect("started for a restorable backup")?;
     let local = cluster.install().clone();
     if local.major < manifest.server_major {
         return Err(older_server(
@@ -104,13 +111,14 @@ pub fn verify(dir: &Path, jobs: u32) -> dbsage_core::Result<VerifyReport> {
     report.roles = Some(roles);
     report.restore_errors = run.errors;
     let mut client = cluster.connect(&database)?;
+    let mut other = cluster.connect(&database)?;
     report.restored_bytes = Some(
         client
             .query_one("select pg_database_size(current_database())", &[])
             .map_err(|e| dbsage_core::Error::db("measuring the restored database", e))?
             .get(0),
     );
-    let comparison = crate::compare::compare(&mut client, &manifest)
+    let comparison = crate::compare::compare(&mut client, &mut other, &manifest)
         .map_err(|e| dbsage_core::Error::db("comparing the restored database", e))?;
     report.ok = report.restore_errors.is_empty() && comparison.problems.is_empty();
     report.comparison = Some(comparison);
