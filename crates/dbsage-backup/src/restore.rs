@@ -168,32 +168,49 @@ pub fn restore(
         name
     };
 
-    progress.step("restoring");
-    let started = std::time::Instant::now();
-    let roles_sql = std::fs::read_to_string(dir.join(ROLES_FILE)).unwrap_or_default();
-    let roles =
-        crate::roles::apply(&mut client, &roles_sql).map_err(db("creating the backup's roles"))?;
-    let endpoint = Endpoint::for_target(project, target)?
-        .with_database(&database)
-        .map_err(|e| dbsage_core::Error::io("preparing pg_restore's passfile", e))?;
-    let run = crate::pg_restore::run(&tools, &endpoint, &dir.join(DUMP_DIR), options.jobs)?;
-    let restore_ms = started.elapsed().as_millis() as u64;
-    let managed: Vec<String> = SUPABASE_MANAGED_SCHEMAS
-        .iter()
-        .map(|s| s.to_string())
-        .chain(manifest.excluded_schemas.iter().cloned())
-        .collect();
-    let (expected_errors, failures): (Vec<_>, Vec<_>) = run
-        .errors
-        .into_iter()
-        .partition(|e| e.expected_on_managed(&managed));
+    // Past this point a failure after --replace leaves the target dropped: say where its
+    // content went.
+    let safety_note = |e: dbsage_core::Error| match &safety_backup {
+        Some(id) => crate::failed(
+            format!("{e}\n`{current}` was dropped before this failed; its content is backup {id}"),
+            format!(
+                "put it back with `dbsage restore {id} --env {} --replace`",
+                target.name
+            ),
+        ),
+        None => e,
+    };
+    let restored = (|| -> dbsage_core::Result<_> {
+        progress.step("restoring");
+        let started = std::time::Instant::now();
+        let roles_sql = std::fs::read_to_string(dir.join(ROLES_FILE)).unwrap_or_default();
+        let roles = crate::roles::apply(&mut client, &roles_sql)
+            .map_err(db("creating the backup's roles"))?;
+        let endpoint = Endpoint::for_target(project, target)?
+            .with_database(&database)
+            .map_err(|e| dbsage_core::Error::io("preparing pg_restore's passfile", e))?;
+        let run = crate::pg_restore::run(&tools, &endpoint, &dir.join(DUMP_DIR), options.jobs)?;
+        let restore_ms = started.elapsed().as_millis() as u64;
+        let managed: Vec<String> = SUPABASE_MANAGED_SCHEMAS
+            .iter()
+            .map(|s| s.to_string())
+            .chain(manifest.excluded_schemas.iter().cloned())
+            .collect();
+        let (expected_errors, failures): (Vec<_>, Vec<_>) = run
+            .errors
+            .into_iter()
+            .partition(|e| e.expected_on_managed(&managed));
 
-    progress.step("verifying the restored database");
-    let restored_target = target.with_database(&database)?;
-    let mut restored = restored_target.connect(project, "dbsage restore")?;
-    let mut other = restored_target.connect(project, "dbsage restore")?;
-    let comparison = crate::compare::compare(&mut restored, &mut other, &manifest)
-        .map_err(db("comparing the restored database"))?;
+        progress.step("verifying the restored database");
+        let restored_target = target.with_database(&database)?;
+        let mut restored = restored_target.connect(project, "dbsage restore")?;
+        let mut other = restored_target.connect(project, "dbsage restore")?;
+        let comparison = crate::compare::compare(&mut restored, &mut other, &manifest)
+            .map_err(db("comparing the restored database"))?;
+        Ok((roles, restore_ms, expected_errors, failures, comparison))
+    })();
+    let (roles, restore_ms, expected_errors, failures, comparison) =
+        restored.map_err(safety_note)?;
     let switch = if options.replace {
         vec![format!(
             "`{}` now holds backup {}; its previous content is backup {}",
