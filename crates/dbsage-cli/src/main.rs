@@ -129,6 +129,10 @@ enum Command {
     Dev(commands::dev::DevArgs),
     /// A statement's plan as a tree, its costly nodes and what is wrong with it (--analyze, --compare).
     Explain(commands::explain::ExplainArgs),
+    /// Take a logical backup (pg_dump -Fd + roles + manifest); `backup list`, `backup verify`.
+    Backup(commands::backup::BackupArgs),
+    /// Restore a backup into a new database on an environment's server (or --replace), verified.
+    Restore(commands::backup::RestoreArgs),
 }
 
 fn main() -> ExitCode {
@@ -189,6 +193,8 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Dev(a) => commands::dev::run(a, out),
         Command::Psql(a) => commands::psql::run(a, out),
         Command::Explain(a) => commands::explain::run(a, out),
+        Command::Backup(a) => commands::backup::run(a, out),
+        Command::Restore(a) => commands::backup::run_restore(a, out),
     };
     match result {
         Ok(code) => code,
@@ -220,6 +226,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::Dev(_) => "dev",
         Command::Psql(_) => "psql",
         Command::Explain(_) => "explain",
+        Command::Backup(_) => "backup",
+        Command::Restore(_) => "restore",
     }
 }
 
@@ -232,6 +240,12 @@ fn install_signal_handler() {
         }
         INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
         dbsage_cluster::shutdown_live_clusters();
+        if let Some(dir) = dbsage_backup::interrupt::abort_in_progress() {
+            err_line!(
+                "interrupted: the unfinished backup folder {} was removed",
+                dir.display()
+            );
+        }
         match dbsage_core::partial::in_progress() {
             Some(partial) => err_line!("interrupted: local clusters stopped; PARTIAL: {partial}"),
             None => err_line!("interrupted: local clusters stopped, nothing half-applied"),

@@ -149,6 +149,11 @@ impl ConnectSpec {
         self.config.application_name(name);
     }
 
+    /// Another database on the same server, same credentials (`restore --into`).
+    pub fn set_dbname(&mut self, name: &str) {
+        self.config.dbname(name);
+    }
+
     pub fn user(&self) -> &str {
         self.config.get_user().unwrap_or("postgres")
     }

@@ -96,6 +96,25 @@ impl Target {
         }
     }
 
+    /// The same server and credentials, another database (`restore --into`, `--replace`); the
+    /// dev cluster is reached through its own URL, so only configured environments can.
+    pub fn with_database(&self, database: &str) -> Result<Target> {
+        let Kind::Remote(spec) = &self.kind else {
+            return Err(Error::Config {
+                message: format!("`{}` is the embedded dev cluster: restore into another database needs an environment from dbsage.toml", self.name),
+                hint: "add an environment with the dev cluster's URL (`dbsage dev url`)".into(),
+            });
+        };
+        let mut spec = (**spec).clone();
+        spec.set_dbname(database);
+        Ok(Target {
+            name: self.name.clone(),
+            protected: self.protected,
+            display: format!("{} (database {database})", self.display),
+            kind: Kind::Remote(Box::new(spec)),
+        })
+    }
+
     pub fn is_dev(&self) -> bool {
         matches!(self.kind, Kind::Dev)
     }

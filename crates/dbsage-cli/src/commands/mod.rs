@@ -1,5 +1,6 @@
 //! One module per command: parse arguments, call the library, render.
 
+pub mod backup;
 pub mod dev;
 pub mod dry_run_sql;
 pub mod explain;

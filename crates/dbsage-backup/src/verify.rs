@@ -1,0 +1,154 @@
+//! `dbsage backup verify`: the files against the manifest (seal, sizes, sha256), then a restore
+//! on a throwaway cluster, timed (the RTO), compared table by table ([`crate::compare`]).
+
+use std::path::{Path, PathBuf};
+
+use dbsage_cluster::Cluster;
+
+use crate::compare::Comparison;
+use crate::endpoint::Endpoint;
+use crate::files::FileProblem;
+use crate::manifest::{Manifest, DUMP_DIR, ROLES_FILE};
+use crate::pg_restore::RestoreError;
+use crate::roles::RolesOutcome;
+
+/// The last verification's outcome, kept in the backup folder for `backup list`.
+pub const RESULT_FILE: &str = "verify.json";
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VerifyReport {
+    pub id: String,
+    pub dir: PathBuf,
+    pub environment: String,
+    pub database: String,
+    pub created_at: String,
+    pub server_version: String,
+    pub content: String,
+    pub files: usize,
+    pub total_bytes: u64,
+    pub file_problems: Vec<FileProblem>,
+    /// The local server the backup was restored on.
+    pub restored_on: Option<String>,
+    /// Roles + pg_restore, measured: the recovery time this backup gives.
+    pub restore_ms: Option<u64>,
+    pub restored_bytes: Option<i64>,
+    pub roles: Option<RolesOutcome>,
+    pub restore_errors: Vec<RestoreError>,
+    pub comparison: Option<Comparison>,
+    pub note: Option<String>,
+    pub ok: bool,
+}
+
+pub fn verify(dir: &Path, jobs: u32) -> dbsage_core::Result<VerifyReport> {
+    let manifest = Manifest::read(dir)?;
+    // The throwaway cluster starts while the files are hashed (both take a while). It starts on
+    // this thread: the server dies with the thread that started it (PR_SET_PDEATHSIG).
+    let restorable = manifest.content != "data-only";
+    let (file_problems, cluster) = std::thread::scope(|scope| {
+        let problems = scope.spawn(|| crate::files::check(dir, &manifest));
+        let cluster = restorable.then(Cluster::start);
+        (problems.join().expect("hashing does not panic"), cluster)
+    });
+    let mut report = VerifyReport {
+        id: manifest.id.clone(),
+        dir: dir.to_path_buf(),
+        environment: manifest.environment.clone(),
+        database: manifest.database.clone(),
+        created_at: manifest.created_at.clone(),
+        server_version: manifest.server_version.clone(),
+        content: manifest.content.clone(),
+        files: manifest.files.len(),
+        total_bytes: manifest.total_bytes,
+        file_problems,
+        restored_on: None,
+        restore_ms: None,
+        restored_bytes: None,
+        roles: None,
+        restore_errors: Vec::new(),
+        comparison: None,
+        note: None,
+        ok: false,
+    };
+    if !report.file_problems.is_empty() {
+        report.note = Some("not restored: the backup's files do not match its manifest".into());
+        record(dir, &report);
+        return Ok(report);
+    }
+    if manifest.content == "data-only" {
+        report.note = Some("files checked; a data-only backup needs its schema to restore into, so it was not restored".into());
+        report.ok = true;
+        record(dir, &report);
+        return Ok(report);
+    }
+    let cluster = cluster.expect("started for a restorable backup")?;
+    let local = cluster.install().clone();
+    if local.major < manifest.server_major {
+        return Err(older_server(
+            &manifest,
+            &format!("the local PostgreSQL is {}", local.version),
+        ));
+    }
+    let tools = crate::tools::find(manifest.pg_dump_major.max(local.major), &["pg_restore"])?;
+    report.restored_on = Some(format!("PostgreSQL {} (throwaway cluster)", local.version));
+    let database = if manifest.database == "postgres" {
+        "postgres".to_string()
+    } else {
+        cluster.create_database(&manifest.database)?;
+        manifest.database.clone()
+    };
+    let started = std::time::Instant::now();
+    let roles_sql = std::fs::read_to_string(dir.join(ROLES_FILE)).unwrap_or_default();
+    let mut admin = cluster.connect("postgres")?;
+    let roles = crate::roles::apply(&mut admin, &roles_sql)
+        .map_err(|e| dbsage_core::Error::db("creating the backup's roles", e))?;
+    let run = crate::pg_restore::run(
+        &tools,
+        &Endpoint::for_cluster(&cluster, &database),
+        &dir.join(DUMP_DIR),
+        jobs,
+    )?;
+    report.restore_ms = Some(started.elapsed().as_millis() as u64);
+    report.roles = Some(roles);
+    report.restore_errors = run.errors;
+    let mut client = cluster.connect(&database)?;
+    let mut other = cluster.connect(&database)?;
+    report.restored_bytes = Some(
+        client
+            .query_one("select pg_database_size(current_database())", &[])
+            .map_err(|e| dbsage_core::Error::db("measuring the restored database", e))?
+            .get(0),
+    );
+    let comparison = crate::compare::compare(&mut client, &mut other, &manifest)
+        .map_err(|e| dbsage_core::Error::db("comparing the restored database", e))?;
+    report.ok = report.restore_errors.is_empty() && comparison.problems.is_empty();
+    report.comparison = Some(comparison);
+    record(dir, &report);
+    Ok(report)
+}
+
+/// "the backup is from PostgreSQL 17 and … is older": restoring into an older major fails on
+/// syntax and catalogs the older server does not have.
+pub(crate) fn older_server(manifest: &Manifest, what: &str) -> dbsage_core::Error {
+    crate::config_error(
+        format!(
+            "backup {} was taken from PostgreSQL {} and {what}: a dump does not restore into an older major version",
+            manifest.id, manifest.server_version
+        ),
+        format!(
+            "restore onto PostgreSQL {} or newer (locally: install postgresql-{} or point DBSAGE_PG_BIN at it)",
+            manifest.server_major, manifest.server_major
+        ),
+    )
+}
+
+/// Best effort: a read-only backup folder still verifies.
+fn record(dir: &Path, report: &VerifyReport) {
+    let summary = serde_json::json!({
+        "ok": report.ok,
+        "at": time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        "restore_ms": report.restore_ms,
+    });
+    let _ = std::fs::write(dir.join(RESULT_FILE), summary.to_string());
+}
