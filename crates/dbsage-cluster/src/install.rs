@@ -186,9 +186,10 @@ impl PgInstall {
             .join("extension")
     }
 
-    /// Where the installation's loadable libraries are (`PKGLIBDIR`).
+    /// Where the installation's loadable libraries are (`PKGLIBDIR`): fetched builds have no
+    /// pg_config and keep them in `lib/postgresql` (`lib/` holds their shared libraries).
     pub fn library_dir(&self) -> PathBuf {
-        self.pg_config_dir("--pkglibdir", &["../lib", "../lib/postgresql"])
+        self.pg_config_dir("--pkglibdir", &["../lib/postgresql", "../lib"])
     }
 
     /// True when the extension's control file is installed.
@@ -223,11 +224,16 @@ impl PgInstall {
         {
             return debian_share;
         }
+        // `bin/../lib` written as `lib`: these paths are shown and compared.
+        let beside = |g: &str| match (g.strip_prefix("../"), self.bin_dir.parent()) {
+            (Some(rest), Some(root)) => root.join(rest),
+            _ => self.bin_dir.join(g),
+        };
         guesses
             .iter()
-            .map(|g| self.bin_dir.join(g))
+            .map(|g| beside(g))
             .find(|d| d.is_dir())
-            .unwrap_or_else(|| self.bin_dir.join(guesses[0]))
+            .unwrap_or_else(|| beside(guesses[0]))
     }
 }
 
@@ -334,7 +340,7 @@ pub fn pg_cache_dir() -> PathBuf {
 }
 
 /// `15.18` → `[15, 18]`, for ordering versions numerically.
-fn version_key(version: &str) -> Vec<u32> {
+pub(crate) fn version_key(version: &str) -> Vec<u32> {
     version
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|p| p.parse().ok())
