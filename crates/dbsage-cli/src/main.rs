@@ -118,6 +118,8 @@ enum Command {
     Psql(commands::psql::PsqlArgs),
     /// The persistent local dev database (no Docker): start, stop, status, url, psql, reset.
     Dev(commands::dev::DevArgs),
+    /// PostgreSQL server builds: list what is installed, install a major version into the cache.
+    Pg(commands::pg::PgArgs),
 }
 
 fn main() -> ExitCode {
@@ -175,6 +177,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::History(a) => commands::history::run(a, out),
         Command::Dev(a) => commands::dev::run(a, out),
         Command::Psql(a) => commands::psql::run(a, out),
+        Command::Pg(a) => commands::pg::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -203,6 +206,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::History(_) => "history",
         Command::Dev(_) => "dev",
         Command::Psql(_) => "psql",
+        Command::Pg(_) => "pg",
     }
 }
 

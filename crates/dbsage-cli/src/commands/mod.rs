@@ -13,6 +13,7 @@ pub mod new;
 pub mod override_reason;
 pub mod paths;
 pub mod pending_lint;
+pub mod pg;
 pub mod psql;
 pub mod repair;
 pub mod rollback;
