@@ -44,9 +44,22 @@ struct Dist {
     integrity: Option<String>,
 }
 
-/// An HTTP agent with timeouts that turn a dead network into an error instead of a hang.
+/// An HTTP agent with timeouts that turn a dead network into an error instead of a hang, and
+/// the system's trust store (like dbsage's database connections): a company proxy's own CA,
+/// installed on the machine, must be trusted here too.
 pub(crate) fn agent() -> ureq::Agent {
+    let system: Vec<ureq::tls::Certificate<'static>> = rustls_native_certs::load_native_certs()
+        .certs
+        .iter()
+        .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+        .collect();
+    let roots = if system.is_empty() {
+        ureq::tls::RootCerts::WebPki
+    } else {
+        ureq::tls::RootCerts::new_with_certs(&system)
+    };
     ureq::Agent::config_builder()
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
         .timeout_connect(Some(Duration::from_secs(15)))
         .timeout_recv_response(Some(Duration::from_secs(60)))
         .user_agent(concat!("dbsage/", env!("CARGO_PKG_VERSION")))
