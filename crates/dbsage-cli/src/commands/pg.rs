@@ -190,7 +190,7 @@ fn install(major: u32, out: &Out) -> dbsage_core::Result<i32> {
         );
     } else {
         out.status(
-            "Installed",
+            "Ready",
             &format!(
                 "PostgreSQL {major} is already installed: {} in {} (nothing downloaded)",
                 i.version,
