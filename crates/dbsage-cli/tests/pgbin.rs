@@ -2,6 +2,7 @@
 //! serving a real PostgreSQL 17 package: install, idempotence, `pg list`, pgTAP on a throwaway
 //! cluster of the fetched build, `[local] pg_source`, and the failures (offline, corrupted).
 
+mod common;
 #[path = "../../dbsage-cluster/tests/pgbin_support/mod.rs"]
 mod pgbin_support;
 
@@ -42,20 +43,8 @@ fn stderr(out: &Output) -> String {
 fn orders_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pgbin/orders");
-    copy_dir(&fixture, dir.path());
+    common::layouts::copy_dir(&fixture, dir.path());
     dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 fn installation<'a>(list: &'a Value, source: &str, major: u64) -> Option<&'a Value> {

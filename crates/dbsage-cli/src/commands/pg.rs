@@ -70,7 +70,7 @@ fn list(out: &Out) -> dbsage_core::Result<i32> {
                 "bin_dir": i.bin_dir,
                 "default": default.as_ref() == Some(&i.bin_dir),
                 "extension_dir": i.extension_dir(),
-                "extensions": extensions(&i.extension_dir()),
+                "extensions": fetch::extension_names(&i.extension_dir()),
             })
         })
         .collect();
@@ -111,23 +111,6 @@ fn list(out: &Out) -> dbsage_core::Result<i32> {
         dbsage_cluster::pg_cache_dir().display()
     ));
     Ok(0)
-}
-
-/// Extension names: the control files in `dir`, sorted.
-fn extensions(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()?
-                .strip_suffix(".control")
-                .map(str::to_string)
-        })
-        .collect();
-    names.sort();
-    names
 }
 
 fn install(major: u32, out: &Out) -> dbsage_core::Result<i32> {

@@ -34,12 +34,11 @@ pub fn add_system_sql_extensions(extension_dir: &Path) -> io::Result<Vec<String>
     Ok(added)
 }
 
-/// The pure-SQL extensions in `dir`: name → its control file and `name--*.sql` scripts.
-fn sql_extensions(dir: &Path) -> io::Result<Vec<(String, Vec<PathBuf>)>> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Ok(Vec::new());
-    };
-    let names: Vec<String> = entries
+/// The extensions whose control files are in `dir`, sorted.
+pub fn extension_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
         .flatten()
         .filter_map(|e| {
             e.file_name()
@@ -48,8 +47,14 @@ fn sql_extensions(dir: &Path) -> io::Result<Vec<(String, Vec<PathBuf>)>> {
                 .map(str::to_string)
         })
         .collect();
+    names.sort();
+    names
+}
+
+/// The pure-SQL extensions in `dir`: name → its control file and `name--*.sql` scripts.
+fn sql_extensions(dir: &Path) -> io::Result<Vec<(String, Vec<PathBuf>)>> {
     let mut found = Vec::new();
-    for name in names {
+    for name in extension_names(dir) {
         let scripts: Vec<PathBuf> = fs::read_dir(dir)?
             .flatten()
             .filter(|e| {

@@ -11,7 +11,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use extensions::add_system_sql_extensions;
+pub use extensions::{add_system_sql_extensions, extension_names};
 pub use registry::{metadata_url, Release, DEFAULT_PG_SOURCE, PG_PACKAGE};
 
 use crate::install::{PgInstall, RunAs};
