@@ -233,3 +233,35 @@ fn pg_list_shows_the_system_15_and_the_cached_17() {
     assert!(cached.contains("cache"), "{cached}");
     assert!(text.contains("extensions ("), "{text}");
 }
+
+#[test]
+fn pg_list_with_a_dbsage_pg_bin_that_holds_no_server_has_no_default_and_says_why() {
+    let home = reachable_tempdir();
+    let out = dbsage(
+        home.path(),
+        &home.path().join("pg"),
+        &["pg", "list", "--format", "json"],
+    )
+    .env("DBSAGE_PG_BIN", home.path())
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let list = json(&out);
+    let installations = list["installations"].as_array().unwrap();
+    assert!(!installations.is_empty(), "{list:#}");
+    // Never silently another one: DBSAGE_PG_BIN is what dbsage would run.
+    assert!(
+        installations.iter().all(|i| i["default"] == false),
+        "{list:#}"
+    );
+    let out = dbsage(home.path(), &home.path().join("pg"), &["pg", "list"])
+        .env("DBSAGE_PG_BIN", home.path())
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("no default installation"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("DBSAGE_PG_BIN="), "{}", stderr(&out));
+}

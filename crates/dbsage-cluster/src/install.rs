@@ -67,6 +67,10 @@ impl PgInstall {
     /// minor wins. `None` for `major` keeps [`PgInstall::find`]'s order.
     pub fn find_major(major: Option<u32>) -> Result<PgInstall, ClusterError> {
         let Some(major) = major else {
+            // A DBSAGE_PG_BIN that holds no server is an error to fix, not a cue to use another.
+            if std::env::var_os("DBSAGE_PG_BIN").is_some() {
+                return Self::find();
+            }
             return Self::find().or_else(|e| Self::cached().into_iter().next().ok_or(e));
         };
         if let Some(dir) = std::env::var_os("DBSAGE_PG_BIN") {

@@ -50,7 +50,13 @@ fn list(out: &Out) -> dbsage_core::Result<i32> {
             installs.insert(0, found);
         }
     }
-    let default = PgInstall::find_major(None).ok().map(|i| i.bin_dir);
+    let default = match PgInstall::find_major(None) {
+        Ok(found) => Some(found.bin_dir),
+        Err(e) => {
+            out.warn(&format!("no default installation: {e}"));
+            None
+        }
+    };
     let source = |i: &PgInstall| {
         if pg_bin.as_deref() == Some(i.bin_dir.as_path()) {
             "DBSAGE_PG_BIN"
