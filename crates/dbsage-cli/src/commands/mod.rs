@@ -17,6 +17,7 @@ pub mod override_reason;
 pub mod paths;
 pub mod pending_lint;
 pub mod pg_version;
+pub mod pg;
 pub mod psql;
 pub mod repair;
 pub mod rollback;
