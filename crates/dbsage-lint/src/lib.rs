@@ -16,6 +16,7 @@ mod facts;
 mod finding;
 mod model;
 mod parse;
+mod pg_features;
 mod plpgsql;
 mod render;
 mod rules;
