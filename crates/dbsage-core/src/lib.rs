@@ -26,6 +26,7 @@ pub mod folder_fixtures;
 pub mod gates;
 pub mod history;
 pub mod lint;
+pub mod lint_target;
 pub mod local;
 pub mod mark_applied;
 pub mod migrate;

@@ -22,6 +22,8 @@ pub struct LocalConfig {
     /// Data files applied during `migrate --local` right after `fixtures_after` (see `fixtures`).
     pub fixtures: Vec<String>,
     pub fixtures_after: Option<String>,
+    /// The PostgreSQL major version production runs (what `dbsage lint` judges against).
+    pub pg_version: Option<u32>,
 }
 
 impl LocalConfig {

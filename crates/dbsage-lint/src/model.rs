@@ -56,6 +56,8 @@ pub(crate) struct Table {
     /// Has partitions or inheritance children (`PARTITION OF`, `INHERITS`, `ATTACH PARTITION`):
     /// before PostgreSQL 17 an identity column cannot be added to it.
     pub has_children: bool,
+    /// `PARTITION BY`: CREATE INDEX CONCURRENTLY is not supported on it.
+    pub partitioned: bool,
 }
 
 impl Table {
@@ -148,7 +150,9 @@ impl Model {
                     policies: BTreeSet::new(),
                     comment: false,
                     has_children: false,
+                    partitioned: false,
                 };
+                table.partitioned = create.partspec.is_some();
                 let mut foreign_keys = Vec::new();
                 for element in &create.table_elts {
                     match &element.node {
@@ -387,6 +391,7 @@ impl Model {
             policies: BTreeSet::new(),
             comment: false,
             has_children: false,
+            partitioned: false,
         };
         changes.new_tables.entry(name.clone()).or_insert(unit.index);
         self.tables.insert(name, table);

@@ -109,3 +109,79 @@ fn one_finding_per_construct() {
         .collect();
     assert_eq!(findings.len(), 3, "{versions:?}");
 }
+
+/// Findings of `rule` for `sql` after [`lintversion_common::SETUP`], for `target`.
+fn rule_findings(rule: &str, target: Option<u32>, sql: &str) -> Vec<dbsage_lint::Finding> {
+    let files = [
+        dbsage_lint::SourceFile {
+            path: "migrations/20250101000000_setup.sql".into(),
+            text: lintversion_common::SETUP.to_string(),
+        },
+        dbsage_lint::SourceFile {
+            path: "migrations/20250102000000_change.sql".into(),
+            text: sql.to_string(),
+        },
+    ];
+    let config = dbsage_lint::LintConfig {
+        target_major: target,
+        threads: 1,
+        ..Default::default()
+    };
+    dbsage_lint::lint(&files, &config)
+        .unwrap()
+        .into_iter()
+        .filter(|f| f.rule == rule && f.file.ends_with("20250102000000_change.sql"))
+        .collect()
+}
+
+#[test]
+fn set_not_null_advice_follows_the_target() {
+    let sql = "alter table stock alter column price set not null;";
+    let on_17 = rule_findings("set-not-null-existing", Some(17), sql);
+    assert!(
+        on_17[0].fix.contains("CHECK (col IS NOT NULL) NOT VALID"),
+        "{on_17:#?}"
+    );
+    let on_18 = rule_findings("set-not-null-existing", Some(18), sql);
+    assert!(
+        on_18[0].fix.contains("NOT NULL price NOT VALID"),
+        "{on_18:#?}"
+    );
+    // The 18 recipe itself: its NOT VALID form is clean, the plain one scans the table.
+    let recipe = "alter table stock add constraint stock_price_not_null not null price not valid;";
+    assert!(rule_findings("constraint-not-valid", Some(18), recipe).is_empty());
+    let plain = "alter table stock add constraint stock_price_not_null not null price;";
+    assert_eq!(
+        rule_findings("constraint-not-valid", Some(18), plain).len(),
+        1
+    );
+}
+
+#[test]
+fn a_constant_default_rewrites_only_before_11() {
+    let sql = "alter table stock add column currency text not null default 'EUR';";
+    assert_eq!(
+        rule_findings("add-column-volatile-default", Some(10), sql).len(),
+        1
+    );
+    assert!(rule_findings("add-column-volatile-default", Some(11), sql).is_empty());
+    assert!(rule_findings("add-column-volatile-default", Some(15), sql).is_empty());
+}
+
+#[test]
+fn indexes_on_partitioned_tables_get_the_on_only_recipe() {
+    for sql in [
+        "create index events_at_idx on events (at);",
+        "-- dbsage:no-transaction\ncreate index concurrently events_at_idx on events (at);",
+    ] {
+        let found = rule_findings("index-not-concurrent", Some(17), sql);
+        assert_eq!(found.len(), 1, "{sql}: {found:#?}");
+        assert!(found[0].fix.contains("ON ONLY"), "{}", found[0].fix);
+    }
+    assert!(rule_findings(
+        "index-not-concurrent",
+        Some(17),
+        "create index events_at_idx on only events (at);"
+    )
+    .is_empty());
+}
