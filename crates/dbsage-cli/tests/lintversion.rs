@@ -181,3 +181,29 @@ fn explain_documents_the_rule() {
     assert!(doc.contains("MERGE … RETURNING"), "{doc}");
     assert!(doc.contains("pg_version"), "{doc}");
 }
+
+#[test]
+fn the_migrate_gate_judges_against_the_target_too() {
+    // Production runs 15: the local replay stops at lint before applying anything.
+    let p = project("\n[local]\npg_version = 15\n");
+    let out = p
+        .cmd()
+        .env_remove("DBSAGE_PG_VERSION")
+        .args(["migrate", "--local", "--format", "json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(&out), stderr(&out)));
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    let lint = &json["checks"]["lint"];
+    assert_eq!(lint["status"], "failed", "{json}");
+    assert!(
+        lint["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "requires-newer-postgres" && f["line"] == 2),
+        "{json}"
+    );
+    assert_eq!(json["applied"].as_array().unwrap().len(), 0, "{json}");
+}

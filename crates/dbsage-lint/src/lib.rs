@@ -15,6 +15,7 @@ mod context;
 mod facts;
 mod finding;
 mod model;
+mod node_walk;
 mod parse;
 mod pg_features;
 mod plpgsql;

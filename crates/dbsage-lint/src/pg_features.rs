@@ -1,15 +1,18 @@
 //! Which PostgreSQL major version introduced the syntax and built-in functions a statement uses.
 //!
 //! The parser is PostgreSQL 18's, so it accepts everything up to 18; an older server rejects
-//! what it does not know. The tree is walked generically (the protobuf nodes serialised by
-//! serde, one JSON object per node, keyed by its type name) so that a feature is found wherever
-//! it sits: a CTE, a subquery, a view or a `BEGIN ATOMIC` function body. Each check reads node
+//! what it does not know. The tree is walked generically ([`crate::node_walk`]) so that a
+//! feature is found wherever it sits: a CTE, a subquery, a view or a `BEGIN ATOMIC` function
+//! body; the nodes of interest are read as JSON objects of their fields. Each check reads node
 //! fields; the source text is read only at a node's location, where the tree has lost how a
 //! literal was written (`0x1F`, `1_000`) or whether `ADMIN OPTION` or `ADMIN TRUE` was used.
 
 use dbsage_sql::pg_query::protobuf::{AlterTableType, ConstrType, JsonExprOp, MergeMatchKind};
 use dbsage_sql::NodeEnum;
 use serde_json::{Map, Value};
+
+/// The version of the parser (pg_query 18): no feature is newer.
+pub(crate) const NEWEST: u32 = 18;
 
 /// One use of a feature newer than some server versions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +104,59 @@ const NEW_COPY_OPTIONS: &[(&str, u32, &str)] = &[
     ("reject_limit", 18, "drop the option (and ON_ERROR's limit)"),
 ];
 
+/// The node kinds [`Finder::node`] reads, with the fields it reads of each.
+const KINDS: &[(&str, &[&str])] = &[
+    ("RangeSubselect", &["alias"]),
+    ("FuncCall", &["funcname", "args", "location"]),
+    ("JsonIsPredicate", &["location"]),
+    ("JsonArrayConstructor", &["location"]),
+    ("JsonArrayQueryConstructor", &["location"]),
+    ("JsonObjectConstructor", &["location"]),
+    ("JsonArrayAgg", &["location"]),
+    ("JsonObjectAgg", &["location"]),
+    ("JsonParseExpr", &["unique_keys", "location"]),
+    ("JsonScalarExpr", &["location"]),
+    ("JsonSerializeExpr", &["location"]),
+    ("JsonFuncExpr", &["op", "location"]),
+    ("JsonTable", &["location"]),
+    ("AConst", &["val", "location"]),
+    ("GrantRoleStmt", &["opt", "is_grant"]),
+    ("AccessPriv", &["priv_name"]),
+    (
+        "MergeStmt",
+        &["returning_clause", "relation", "source_relation"],
+    ),
+    ("MergeWhenClause", &["match_kind"]),
+    ("InsertStmt", &["returning_clause", "relation"]),
+    (
+        "UpdateStmt",
+        &["returning_clause", "relation", "from_clause"],
+    ),
+    (
+        "DeleteStmt",
+        &["returning_clause", "relation", "using_clause"],
+    ),
+    ("CopyStmt", &["options"]),
+    ("AlterTableCmd", &["subtype"]),
+    (
+        "Constraint",
+        &[
+            "contype",
+            "generated_kind",
+            "skip_validation",
+            "keys",
+            "without_overlaps",
+            "fk_with_period",
+            "pk_with_period",
+            "is_enforced",
+            "nulls_not_distinct",
+            "location",
+        ],
+    ),
+    ("IndexStmt", &["nulls_not_distinct"]),
+    ("ViewStmt", &["options"]),
+];
+
 /// Features the statement uses; `user_functions` tells which function names the migrations
 /// created themselves. `text` is the text the statement's locations count from.
 pub(crate) fn features(
@@ -108,16 +164,15 @@ pub(crate) fn features(
     text: &str,
     user_functions: &dyn Fn(&str) -> bool,
 ) -> Vec<FeatureUse> {
-    let Ok(tree) = serde_json::to_value(node) else {
-        return Vec::new();
-    };
     let mut found = Vec::new();
     let mut finder = Finder {
         text,
         user_functions,
         found: &mut found,
     };
-    finder.walk(&tree, false);
+    crate::node_walk::walk(node, KINDS, &mut |kind, fields, in_rule| {
+        finder.node(kind, fields, in_rule)
+    });
     found
 }
 
@@ -128,26 +183,6 @@ struct Finder<'a> {
 }
 
 impl Finder<'_> {
-    /// Visits every node below `value`; `in_rule` is true inside `CREATE RULE`, where `old` and
-    /// `new` name the rule's rows.
-    fn walk(&mut self, value: &Value, in_rule: bool) {
-        match value {
-            Value::Array(items) => items.iter().for_each(|v| self.walk(v, in_rule)),
-            Value::Object(map) => {
-                let mut in_rule = in_rule;
-                if map.len() == 1 {
-                    let (kind, fields) = map.iter().next().expect("one entry");
-                    if let (true, Value::Object(fields)) = (is_node_name(kind), fields) {
-                        in_rule |= kind == "RuleStmt";
-                        self.node(kind, fields, in_rule);
-                    }
-                }
-                map.values().for_each(|v| self.walk(v, in_rule));
-            }
-            _ => {}
-        }
-    }
-
     fn push(
         &mut self,
         what: impl Into<String>,
@@ -469,11 +504,6 @@ impl Finder<'_> {
             .map(str::to_ascii_lowercase)
             .collect()
     }
-}
-
-/// Node type names are PascalCase (`FuncCall`); field names are snake_case.
-fn is_node_name(key: &str) -> bool {
-    key.starts_with(|c: char| c.is_ascii_uppercase())
 }
 
 fn str_field<'a>(n: &'a Map<String, Value>, name: &str) -> &'a str {
