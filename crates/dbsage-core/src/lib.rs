@@ -28,6 +28,7 @@ pub mod gates;
 pub mod history;
 pub mod lint;
 pub mod lint_skipped;
+pub mod lint_target;
 pub mod local;
 pub mod mark_applied;
 pub mod migrate;

@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::migrations::MigrationFile;
 
 /// The `[lint]` table of dbsage.toml (defaults when absent), with the project's exposed schemas
-/// when `[lint] exposed_schemas` is not set (see [`crate::exposure`]).
+/// when `[lint] exposed_schemas` is not set (see [`crate::exposure`]) and its target PostgreSQL
+/// version (see [`crate::lint_target`]).
 pub fn config(project: &Project) -> Result<LintConfig> {
     let exposure = crate::exposure::exposed_schemas(project)?;
     let config = match project.config.other.get("lint") {
@@ -24,7 +25,10 @@ pub fn config(project: &Project) -> Result<LintConfig> {
                 hint: "see `dbsage lint --help` for the keys".into(),
             })?,
     };
-    Ok(config.with_exposed_schemas(exposure.schemas))
+    Ok(LintConfig {
+        target_major: crate::lint_target::target_major(project)?,
+        ..config.with_exposed_schemas(exposure.schemas)
+    })
 }
 
 /// Lints the migrations' up files, in order (down files undo on purpose: not linted).
@@ -104,7 +108,20 @@ impl Treatment {
 }
 
 pub fn lint_sources(project: &Project, sources: &[SourceFile]) -> Result<Vec<Finding>> {
-    let config = config(project)?;
+    lint_sources_for(project, sources, None)
+}
+
+/// [`lint_sources`] for PostgreSQL `pg_version` (`dbsage lint --pg-version`) instead of the
+/// project's target version.
+pub fn lint_sources_for(
+    project: &Project,
+    sources: &[SourceFile],
+    pg_version: Option<u32>,
+) -> Result<Vec<Finding>> {
+    let mut config = config(project)?;
+    if pg_version.is_some() {
+        config.target_major = pg_version;
+    }
     dbsage_lint::lint(sources, &config).map_err(|e| Error::Config {
         message: format!("[lint] in dbsage.toml: {e}"),
         hint: "`dbsage lint --explain RULE` documents each rule".into(),

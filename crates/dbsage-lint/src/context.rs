@@ -60,6 +60,13 @@ impl FileContext<'_> {
             .filter(|(_, t)| !t.temporary && !t.materialized_view)
     }
 
+    /// The target server is PostgreSQL `major` or newer (no target: the newest, 18).
+    pub fn targets_at_least(&self, major: u32) -> bool {
+        self.config
+            .target_major
+            .is_none_or(|target| target >= major)
+    }
+
     pub fn is_acknowledged(&self, unit: &Unit) -> bool {
         self.acknowledged
             .iter()

@@ -53,6 +53,11 @@ pub(crate) struct Table {
     pub rls: bool,
     pub policies: BTreeSet<String>,
     pub comment: bool,
+    /// Has partitions or inheritance children (`PARTITION OF`, `INHERITS`, `ATTACH PARTITION`):
+    /// before PostgreSQL 17 an identity column cannot be added to it.
+    pub has_children: bool,
+    /// `PARTITION BY`: CREATE INDEX CONCURRENTLY is not supported on it.
+    pub partitioned: bool,
 }
 
 impl Table {
@@ -144,7 +149,10 @@ impl Model {
                     rls: false,
                     policies: BTreeSet::new(),
                     comment: false,
+                    has_children: false,
+                    partitioned: false,
                 };
+                table.partitioned = create.partspec.is_some();
                 let mut foreign_keys = Vec::new();
                 for element in &create.table_elts {
                     match &element.node {
@@ -165,6 +173,13 @@ impl Model {
                 changes.new_tables.entry(name.clone()).or_insert(unit.index);
                 changes.foreign_keys.extend(foreign_keys);
                 self.tables.insert(name, table);
+                for parent in &create.inh_relations {
+                    if let Some(NodeEnum::RangeVar(parent)) = &parent.node {
+                        if let Some(parent) = self.tables.get_mut(&QualifiedName::of(parent)) {
+                            parent.has_children = true;
+                        }
+                    }
+                }
             }
             NodeEnum::AlterTableStmt(alter) if alter.objtype == ObjectType::ObjectTable as i32 => {
                 let Some(relation) = &alter.relation else {
@@ -186,6 +201,7 @@ impl Model {
                         {
                             add_column(&name, table, column, unit, &mut foreign_keys);
                         }
+                        (Ok(AlterTableType::AtAttachPartition), _) => table.has_children = true,
                         (Ok(AlterTableType::AtDropColumn), _) => {
                             table.columns.retain(|c| c.name != cmd.name);
                         }
@@ -374,6 +390,8 @@ impl Model {
             rls: false,
             policies: BTreeSet::new(),
             comment: false,
+            has_children: false,
+            partitioned: false,
         };
         changes.new_tables.entry(name.clone()).or_insert(unit.index);
         self.tables.insert(name, table);

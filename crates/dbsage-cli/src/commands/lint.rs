@@ -30,6 +30,11 @@ pub struct LintArgs {
     /// List every rule with its default severity.
     #[arg(long)]
     pub rules: bool,
+    /// The PostgreSQL major version the migrations will run on (default: DBSAGE_PG_VERSION,
+    /// `[local] pg_version`, supabase/config.toml `[db] major_version`, else the newest
+    /// installed). Statements it does not support are `requires-newer-postgres` errors.
+    #[arg(long, value_name = "MAJOR", value_parser = clap::value_parser!(u32).range(9..))]
+    pub pg_version: Option<u32>,
 }
 
 pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
@@ -160,8 +165,11 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         (sources, Some(wanted))
     };
     keep_freed_c_memory();
-    let (mut findings, mut context) =
-        treatment.apply(dbsage_core::lint::lint_sources(&project, &sources)?);
+    let (mut findings, mut context) = treatment.apply(dbsage_core::lint::lint_sources_for(
+        &project,
+        &sources,
+        args.pg_version,
+    )?);
     if let Some(wanted) = &wanted {
         let wanted: HashSet<&Path> = wanted.iter().map(PathBuf::as_path).collect();
         findings.retain(|f| wanted.contains(f.file.as_path()));

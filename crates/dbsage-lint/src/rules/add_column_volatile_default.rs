@@ -22,7 +22,7 @@ VOLATILE (the default when a function says nothing); also `GENERATED … STORED`
 
 ## Why it matters
 Since PostgreSQL 11 a constant (or stable, like `now()`) default is stored once and the column
-is added instantly. A volatile default must be computed for every existing row: the whole table
+is added instantly (with a target version before 11, any default is reported). A volatile default must be computed for every existing row: the whole table
 is rewritten under an ACCESS EXCLUSIVE lock.
 
 ## Example
@@ -55,8 +55,9 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
                     .filter(|c| ast::is_constraint(c, ConstrType::ConstrDefault))
                     .filter_map(|c| c.raw_expr.as_deref()),
             );
+            let defaults: Vec<_> = defaults.collect();
             let mut volatile = None;
-            for default in defaults {
+            for &default in &defaults {
                 ast::walk_expression(default, &mut |node| {
                     if let NodeEnum::FuncCall(call) = node {
                         let name = ast::function_name(call);
@@ -73,6 +74,12 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
                     format!("DEFAULT {function}() is volatile: adding `{}` rewrites `{table}` under an exclusive lock", column.colname),
                     "Add the column without a default, then `ALTER COLUMN … SET DEFAULT …`, and backfill in batches.",
                 ));
+            } else if !cx.targets_at_least(11) && defaults.iter().any(|d| !is_null_constant(d)) {
+                hits.push(Hit::at(
+                    unit,
+                    format!("before PostgreSQL 11 any DEFAULT is written to every row: adding `{}` rewrites `{table}` under an exclusive lock", column.colname),
+                    "Add the column without a default, then `ALTER COLUMN … SET DEFAULT …`, and backfill in batches.",
+                ));
             } else if let Some(what) = computed_for_every_row(column) {
                 hits.push(Hit::at(
                     unit,
@@ -82,6 +89,10 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
             }
         }
     }
+}
+
+fn is_null_constant(node: &dbsage_sql::pg_query::protobuf::Node) -> bool {
+    matches!(&node.node, Some(NodeEnum::AConst(c)) if c.isnull)
 }
 
 /// A stored generated column, an identity column or a serial type is filled row by row.
@@ -116,6 +127,14 @@ mod tests {
     fn triggers_on_volatile_default() {
         assert_eq!(run_after(RULE, &[EXISTING], "alter table t add column u uuid default gen_random_uuid();").len(), 1);
         assert_eq!(run_after(RULE, &[EXISTING], "alter table t add column r float default random() * 10;").len(), 1);
+    }
+
+    #[test]
+    fn any_default_before_11() {
+        let sql = "alter table t add column c text default 'x';";
+        let on = |major| run_with(RULE, &[EXISTING], sql, &crate::LintConfig { target_major: Some(major), ..Default::default() });
+        assert_eq!(on(10).len(), 1);
+        assert!(on(11).is_empty());
     }
 
     #[test]

@@ -14,8 +14,8 @@ pub(crate) const RULE: Rule = Rule {
     summary: "FOREIGN KEY or CHECK constraint added to an existing table without NOT VALID.",
     doc: r#"
 ## What it checks
-`ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY` or `CHECK` without `NOT VALID` on a table that
-existed before this file.
+`ALTER TABLE … ADD CONSTRAINT … FOREIGN KEY`, `CHECK` or (PostgreSQL 18) `NOT NULL col` without
+`NOT VALID` on a table that existed before this file.
 
 ## Why it matters
 Adding the constraint validates every row while holding a lock that blocks writes (and, for a
@@ -51,6 +51,9 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
                 "FOREIGN KEY"
             } else if ast::is_constraint(c, ConstrType::ConstrCheck) {
                 "CHECK"
+            } else if ast::is_constraint(c, ConstrType::ConstrNotnull) && !c.keys.is_empty() {
+                // `ADD CONSTRAINT … NOT NULL col` (PostgreSQL 18): NOT VALID works there too.
+                "NOT NULL"
             } else {
                 continue;
             };
@@ -78,6 +81,12 @@ mod tests {
             run_after(RULE, &[EXISTING], "alter table t add constraint f foreign key (b) references p (id) on delete cascade;").len(),
             1
         );
+    }
+
+    #[test]
+    fn not_null_table_constraint_of_18() {
+        assert_eq!(run_after(RULE, &[EXISTING], "alter table t add constraint t_a_nn not null a;").len(), 1);
+        assert!(run_after(RULE, &[EXISTING], "alter table t add constraint t_a_nn not null a not valid;").is_empty());
     }
 
     #[test]

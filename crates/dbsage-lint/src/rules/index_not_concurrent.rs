@@ -41,7 +41,23 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         let NodeEnum::IndexStmt(index) = &unit.node else { continue };
         let Some(table) = index.relation.as_ref().map(QualifiedName::of) else { continue };
-        if index.concurrent || !cx.is_existing_table(&table, unit) {
+        if !cx.is_existing_table(&table, unit) {
+            continue;
+        }
+        // PostgreSQL (through 18) cannot build an index CONCURRENTLY on a partitioned table.
+        let partitioned = cx.model.table(&table).is_some_and(|t| t.partitioned);
+        let on_only = index.relation.as_ref().is_some_and(|r| !r.inh);
+        if partitioned && !on_only {
+            let what = if index.concurrent { "fails: PostgreSQL cannot build an index CONCURRENTLY on" } else { "blocks writes to every partition of" };
+            hits.push(Hit::at(
+                unit,
+                format!("CREATE INDEX{} {what} partitioned table `{table}`", if index.concurrent { " CONCURRENTLY" } else { "" }),
+                "Create it `ON ONLY` the partitioned table (instant, invalid), `CREATE INDEX CONCURRENTLY` on each partition, then `ALTER INDEX … ATTACH PARTITION` each one.",
+            ));
+            continue;
+        }
+        // `ON ONLY` a partitioned table only records an (invalid) index on the parent: instant.
+        if index.concurrent || (partitioned && on_only) {
             continue;
         }
         hits.push(Hit::at(
@@ -63,6 +79,17 @@ mod tests {
         assert_eq!(run_after(RULE, &[EXISTING], "create index if not exists i on t (a);").len(), 1);
         // Unknown tables are assumed to exist.
         assert_eq!(run(RULE, "create index i on elsewhere (a);").len(), 1);
+    }
+
+    #[test]
+    fn partitioned_tables_get_the_on_only_recipe() {
+        let parent = "create table m (id bigint, at date) partition by range (at);";
+        for sql in ["create index i on m (id);", "-- dbsage:no-transaction\ncreate index concurrently i on m (id);"] {
+            let found = run_after(RULE, &[parent], sql);
+            assert_eq!(found.len(), 1, "{sql}");
+            assert!(found[0].fix.contains("ON ONLY"), "{}", found[0].fix);
+        }
+        assert!(run_after(RULE, &[parent], "create index i on only m (id);").is_empty());
     }
 
     #[test]

@@ -85,6 +85,8 @@ rules!(
     ignore_without_reason,
     // PL/pgSQL bodies (last: the SARIF rule indexes of the others stay as they were).
     plpgsql_syntax_error,
+    // The target PostgreSQL version (after the others: SARIF rule indexes stay as they were).
+    requires_newer_postgres,
 );
 
 /// Rules that judge the file as a whole (the end-of-file model and [`crate::model::FileChanges`])

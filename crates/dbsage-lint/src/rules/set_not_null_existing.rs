@@ -17,7 +17,9 @@ pub(crate) const RULE: Rule = Rule {
 ## Why it matters
 PostgreSQL scans the whole table to check for NULLs while holding an ACCESS EXCLUSIVE lock: no
 reads or writes for the duration. Since PostgreSQL 12 the scan is skipped when a validated
-`CHECK (col IS NOT NULL)` constraint already proves it.
+`CHECK (col IS NOT NULL)` constraint already proves it. Since PostgreSQL 18 a NOT NULL constraint
+can itself be added `NOT VALID` and validated later, which is simpler; the fix follows the
+target version (`[local] pg_version`).
 
 ## Example
 ```sql
@@ -32,9 +34,17 @@ alter table orders alter column user_id set not null;
 alter table orders drop constraint if exists orders_user_id_not_null;
 ```
 
+On PostgreSQL 18 and later:
+```sql
+alter table orders add constraint orders_user_id_not_null not null user_id not valid;
+-- next migration file (a scan that lets reads and writes through):
+alter table orders validate constraint orders_user_id_not_null;
+```
+
 ## Fix
-Add a `CHECK (col IS NOT NULL) NOT VALID` constraint, validate it in a later file, then set NOT
-NULL (instant) and drop the check. Default severity: warning.
+Before 18: add a `CHECK (col IS NOT NULL) NOT VALID` constraint, validate it in a later file,
+then set NOT NULL (instant) and drop the check. On 18+: add the NOT NULL constraint `NOT VALID`
+and validate it in a later file. Default severity: warning.
 "#,
     check,
 };
@@ -43,10 +53,15 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         for (table, cmd) in alter_table_cmds(unit) {
             if is_cmd(cmd, AlterTableType::AtSetNotNull) && cx.is_existing_table(&table, unit) {
+                let fix = if cx.targets_at_least(18) {
+                    format!("Add `CONSTRAINT {}_{}_not_null NOT NULL {} NOT VALID`, then VALIDATE CONSTRAINT in a later file (PostgreSQL 18+).", table.name, cmd.name, cmd.name)
+                } else {
+                    "Add `CHECK (col IS NOT NULL) NOT VALID`, validate it in a later file, then SET NOT NULL.".to_string()
+                };
                 hits.push(Hit::at(
                     unit,
                     format!("SET NOT NULL on `{table}`.`{}` scans the table under an ACCESS EXCLUSIVE lock", cmd.name),
-                    "Add `CHECK (col IS NOT NULL) NOT VALID`, validate it in a later file, then SET NOT NULL.",
+                    fix,
                 ));
             }
         }
@@ -62,6 +77,17 @@ mod tests {
     #[test]
     fn triggers_on_existing_table() {
         assert_eq!(run_after(RULE, &[EXISTING], "alter table t alter column a set not null;").len(), 1);
+    }
+
+    #[test]
+    fn fix_follows_the_target_version() {
+        let sql = "alter table t alter column a set not null;";
+        let on = |major| {
+            let config = crate::LintConfig { target_major: Some(major), ..Default::default() };
+            run_with(RULE, &[EXISTING], sql, &config).remove(0).fix
+        };
+        assert!(on(17).contains("CHECK (col IS NOT NULL) NOT VALID"), "{}", on(17));
+        assert!(on(18).contains("CONSTRAINT t_a_not_null NOT NULL a NOT VALID"), "{}", on(18));
     }
 
     #[test]
