@@ -134,18 +134,17 @@ fn supabase_major_version_decides_when_dbsage_toml_does_not() {
 }
 
 #[test]
-fn without_configuration_the_newest_installed_server_is_the_target() {
+fn without_configuration_the_server_local_clusters_run_is_the_target() {
     let p = project("");
-    let newest = dbsage_cluster::PgInstall::installed()
-        .iter()
-        .map(|i| i.major)
-        .max()
-        .expect("a server is installed");
+    // The same fallback as the local clusters (pg_version): the system server before the cache.
+    let local = dbsage_cluster::PgInstall::find_major(None)
+        .expect("a server is installed")
+        .major;
     let (findings, _) = lint(&p, &[], &[]);
     assert_eq!(
         version_findings(&findings).len(),
-        usize::from(newest < 17),
-        "newest installed {newest}: {findings:#?}"
+        usize::from(local < 17),
+        "local server {local}: {findings:#?}"
     );
 }
 
@@ -160,7 +159,7 @@ fn a_wrong_version_is_a_usage_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert!(
-        stderr(&out).contains("DBSAGE_PG_VERSION=\"latest\""),
+        stderr(&out).contains("DBSAGE_PG_VERSION=latest"),
         "{}",
         stderr(&out)
     );

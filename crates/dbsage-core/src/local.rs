@@ -127,6 +127,8 @@ pub fn run_local(
     progress: &mut dyn FnMut(LocalProgress),
 ) -> Result<LocalReport> {
     let started = Instant::now();
+    // A missing server version is the first thing to fix: say so before judging the files.
+    crate::pg_version::install(&crate::pg_version::resolve(project)?)?;
     progress(LocalProgress::Check("lint"));
     let skipped_before = baseline::lint_skipped(project)?;
     let (lint_findings, lint_context) =

@@ -5,11 +5,11 @@
 //!
 //! One module per command, and one file per check under it.
 
-pub mod explain;
-pub mod queries;
 pub mod error;
+pub mod explain;
 pub mod findings;
 pub mod maintain;
+pub mod queries;
 
 pub use error::TuneError;
 pub use findings::{tune, TuneOptions, TuneReport};

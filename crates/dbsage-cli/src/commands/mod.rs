@@ -16,16 +16,16 @@ pub mod new;
 pub mod override_reason;
 pub mod paths;
 pub mod pending_lint;
-pub mod pg_version;
 pub mod pg;
+pub mod pg_version;
 pub mod psql;
 pub mod repair;
 pub mod rollback;
 pub mod secure;
 pub mod status;
 pub mod status_all;
-pub mod tune_queries;
 pub mod tune;
+pub mod tune_queries;
 
 use dbsage_core::config::Project;
 use dbsage_core::migrations::{self, MigrationFile};
