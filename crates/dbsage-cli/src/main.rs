@@ -63,6 +63,8 @@ pub enum Format {
     Github,
     /// SARIF 2.1.0 for code scanning (lint only).
     Sarif,
+    /// Prometheus text exposition format (health only).
+    Prometheus,
     /// Deprecated spelling of `import/export --data-format csv`.
     #[value(hide = true)]
     Csv,
@@ -116,6 +118,9 @@ enum Command {
     History(commands::history::HistoryArgs),
     /// Open psql on an environment's database (read-only on a protected one unless --write).
     Psql(commands::psql::PsqlArgs),
+    /// Monitoring checks with warning/critical thresholds; --format prometheus, --watch, alerts.
+    #[command(after_help = commands::health::EXIT_CODES)]
+    Health(commands::health::HealthArgs),
     /// The persistent local dev database (no Docker): start, stop, status, url, psql, reset.
     Dev(commands::dev::DevArgs),
 }
@@ -175,6 +180,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::History(a) => commands::history::run(a, out),
         Command::Dev(a) => commands::dev::run(a, out),
         Command::Psql(a) => commands::psql::run(a, out),
+        Command::Health(a) => commands::health::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -203,6 +209,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::History(_) => "history",
         Command::Dev(_) => "dev",
         Command::Psql(_) => "psql",
+        Command::Health(_) => "health",
     }
 }
 

@@ -4,3 +4,5 @@
 //! fixes that are proven before they are proposed.
 //!
 //! One module per command, and one file per check under it.
+
+pub mod health;
