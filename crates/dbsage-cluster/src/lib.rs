@@ -17,6 +17,7 @@ mod child;
 mod dev;
 mod install;
 mod password;
+mod replica;
 mod stale;
 mod template;
 
@@ -247,8 +248,14 @@ impl Cluster {
         LIVE.lock().unwrap().push((pid, self.root.clone()));
         match self
             .wait_ready(Duration::from_secs(30))
-            .and_then(|()| self.set_password())
-        {
+            // A standby is read-only: its password is the primary's, replicated.
+            .and_then(|()| {
+                if self.is_standby() {
+                    Ok(())
+                } else {
+                    self.set_password()
+                }
+            }) {
             Ok(()) => Ok(()),
             Err(reason) => {
                 self.kill_server();
@@ -272,7 +279,10 @@ impl Cluster {
                 }
             }
             if let Ok(text) = fs::read_to_string(&pid_file) {
-                if text.lines().nth(7).map(str::trim) == Some("ready") {
+                if matches!(
+                    text.lines().nth(7).map(str::trim),
+                    Some("ready" | "standby")
+                ) {
                     return Ok(());
                 }
             }
