@@ -191,11 +191,16 @@ impl Cluster {
             password,
             child: None,
         };
-        // A port picked as free can be taken before the server binds it: try a few.
+        cluster.spawn_retrying(options)?;
+        Ok(cluster)
+    }
+
+    /// A port picked as free can be taken before the server binds it: try a few.
+    fn spawn_retrying(&mut self, options: &ClusterOptions) -> Result<(), ClusterError> {
         let mut last_error = None;
         for _ in 0..5 {
-            match cluster.spawn_server(options) {
-                Ok(()) => return Ok(cluster),
+            match self.spawn_server(options) {
+                Ok(()) => return Ok(()),
                 Err(e) => last_error = Some(e),
             }
         }

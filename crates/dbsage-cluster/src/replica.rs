@@ -65,8 +65,8 @@ impl Cluster {
             let _ = fs::remove_dir_all(&root);
             return Err(e);
         }
-        // The copied postmaster.pid-free data dir keeps the primary's settings; the standby's
-        // own port and socket come from spawn_server's command line.
+        // The copied data directory keeps the primary's settings; the standby's own port and
+        // socket come from the server's command line.
         let mut standby = Cluster {
             install: primary.install().clone(),
             run_as,
@@ -75,14 +75,8 @@ impl Cluster {
             password: primary.password().to_string(),
             child: None,
         };
-        let mut last_error = None;
-        for _ in 0..5 {
-            match standby.spawn_server(options) {
-                Ok(()) => return Ok(standby),
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(last_error.unwrap())
+        standby.spawn_retrying(options)?;
+        Ok(standby)
     }
 
     /// True for a standby (its data directory holds `standby.signal`).
