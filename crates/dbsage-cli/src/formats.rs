@@ -9,6 +9,7 @@ use crate::Format;
 pub fn supported(command: &str) -> &'static [Format] {
     match command {
         "lint" => &[Format::Human, Format::Json, Format::Github, Format::Sarif],
+        "health" => &[Format::Human, Format::Json, Format::Prometheus],
         _ => &[Format::Human, Format::Json],
     }
 }
@@ -51,6 +52,7 @@ pub fn name(format: Format) -> &'static str {
         Format::Json => "json",
         Format::Github => "github",
         Format::Sarif => "sarif",
+        Format::Prometheus => "prometheus",
         Format::Csv => "csv",
         Format::Tsv => "tsv",
         Format::Ndjson => "ndjson",

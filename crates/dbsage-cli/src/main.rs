@@ -63,6 +63,8 @@ pub enum Format {
     Github,
     /// SARIF 2.1.0 for code scanning (lint only).
     Sarif,
+    /// Prometheus text exposition format (health only).
+    Prometheus,
     /// Deprecated spelling of `import/export --data-format csv`.
     #[value(hide = true)]
     Csv,
@@ -125,6 +127,9 @@ enum Command {
     History(commands::history::HistoryArgs),
     /// Open psql on an environment's database (read-only on a protected one unless --write).
     Psql(commands::psql::PsqlArgs),
+    /// Monitoring checks with warning/critical thresholds; --format prometheus, --watch, alerts.
+    #[command(after_help = commands::health::EXIT_CODES)]
+    Health(commands::health::HealthArgs),
     /// The persistent local dev database (no Docker): start, stop, status, url, psql, reset.
     Dev(commands::dev::DevArgs),
     /// A statement's plan as a tree, its costly nodes and what is wrong with it (--analyze, --compare).
@@ -198,6 +203,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Backup(a) => commands::backup::run(a, out),
         Command::Restore(a) => commands::backup::run_restore(a, out),
         Command::Pg(a) => commands::pg::run(a, out),
+        Command::Health(a) => commands::health::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -232,6 +238,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Backup(_) => "backup",
         Command::Restore(_) => "restore",
         Command::Pg(_) => "pg",
+        Command::Health(_) => "health",
     }
 }
 

@@ -18,6 +18,7 @@ mod dev;
 pub mod fetch;
 mod install;
 mod password;
+mod replica;
 mod stale;
 mod template;
 
@@ -198,11 +199,16 @@ impl Cluster {
             password,
             child: None,
         };
-        // A port picked as free can be taken before the server binds it: try a few.
+        cluster.spawn_retrying(options)?;
+        Ok(cluster)
+    }
+
+    /// A port picked as free can be taken before the server binds it: try a few.
+    fn spawn_retrying(&mut self, options: &ClusterOptions) -> Result<(), ClusterError> {
         let mut last_error = None;
         for _ in 0..5 {
-            match cluster.spawn_server(options) {
-                Ok(()) => return Ok(cluster),
+            match self.spawn_server(options) {
+                Ok(()) => return Ok(()),
                 Err(e) => last_error = Some(e),
             }
         }
@@ -255,8 +261,14 @@ impl Cluster {
         LIVE.lock().unwrap().push((pid, self.root.clone()));
         match self
             .wait_ready(Duration::from_secs(30))
-            .and_then(|()| self.set_password())
-        {
+            // A standby is read-only: its password is the primary's, replicated.
+            .and_then(|()| {
+                if self.is_standby() {
+                    Ok(())
+                } else {
+                    self.set_password()
+                }
+            }) {
             Ok(()) => Ok(()),
             Err(reason) => {
                 self.kill_server();
@@ -280,7 +292,10 @@ impl Cluster {
                 }
             }
             if let Ok(text) = fs::read_to_string(&pid_file) {
-                if text.lines().nth(7).map(str::trim) == Some("ready") {
+                if matches!(
+                    text.lines().nth(7).map(str::trim),
+                    Some("ready" | "standby")
+                ) {
                     return Ok(());
                 }
             }

@@ -186,7 +186,9 @@ impl Project {
             }
         })?;
         // `flatten` and `deny_unknown_fields` do not mix: unknown sections are caught here.
-        const WORKFLOW_SECTIONS: &[&str] = &["lint", "supabase", "secure", "maintain", "backup"];
+        const WORKFLOW_SECTIONS: &[&str] = &[
+            "lint", "supabase", "secure", "maintain", "backup", "health", "alerts",
+        ];
         if let Some(unknown) = config
             .other
             .keys()
@@ -194,7 +196,7 @@ impl Project {
         {
             return Err(Error::Config {
                 message: format!("{}: unknown section or key `{unknown}`", path.display()),
-                hint: "known sections: project, migrations, migrate, checks, environments, local, test, lint, supabase, secure, maintain, backup".into(),
+                hint: "known sections: project, migrations, migrate, checks, environments, local, test, lint, supabase, secure, maintain, backup, health, alerts".into(),
             });
         }
         validate_timeout("migrate.lock_timeout", &config.migrate.lock_timeout)?;

@@ -13,3 +13,4 @@ pub mod queries;
 
 pub use error::TuneError;
 pub use findings::{tune, TuneOptions, TuneReport};
+pub mod health;

@@ -201,7 +201,7 @@ pub fn run(args: LintArgs, out: &Out) -> dbsage_core::Result<i32> {
         Format::Json => out_line!("{}", render_json(&findings, &context)),
         Format::Github => out_text!("{}", dbsage_lint::render_github(&findings)),
         Format::Sarif => out_line!("{}", dbsage_lint::render_sarif(&findings)),
-        Format::Human | Format::Csv | Format::Tsv | Format::Ndjson => {
+        Format::Human | Format::Csv | Format::Tsv | Format::Ndjson | Format::Prometheus => {
             out_text!(
                 "{}",
                 dbsage_lint::render_human(&findings, &sources, out.color_out())
