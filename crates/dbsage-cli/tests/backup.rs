@@ -136,11 +136,15 @@ fn ctrl_c_mid_backup_removes_the_unfinished_folder_and_no_password_reaches_pg_du
     // pg_dump locks every table it dumps, a partitioned parent too: hold that lock so pg_dump
     // waits with its folder created.
     let mut holder = p.client();
+    // Committed first: in one simple query, the BEGIN would pull the CREATE into the open
+    // transaction, and pg_dump's snapshot would not see the table at all.
     holder
         .batch_execute(
-            "create table events (at timestamptz not null, kind text) partition by range (at);
-             begin; lock table events in access exclusive mode;",
+            "create table events (at timestamptz not null, kind text) partition by range (at)",
         )
+        .unwrap();
+    holder
+        .batch_execute("begin; lock table events in access exclusive mode;")
         .unwrap();
     let child = p
         .cmd()
@@ -202,9 +206,11 @@ fn common_pg_dump_pid(dir: &std::path::Path) -> Option<u32> {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
             continue;
         };
+        // `comm`, not the command line: pg_dumpall (roles, written first) matches "pg_dump" too.
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-        if cmd.contains("pg_dump") && cmd.contains(&needle) {
+        if comm.trim_end() == "pg_dump" && cmd.contains(&needle) {
             return Some(pid);
         }
     }

@@ -1,6 +1,7 @@
 //! Issue 16, "The linter knows the target version": `dbsage lint` judges the migrations against
 //! the PostgreSQL version they will run on, taken from `--pg-version`, `DBSAGE_PG_VERSION`,
-//! `[local] pg_version`, supabase/config.toml `[db] major_version`, else the newest installed.
+//! `[local] pg_version`, supabase/config.toml `[db] major_version`, else the server the local
+//! clusters run.
 
 mod common;
 

@@ -31,8 +31,9 @@ pub struct LintArgs {
     #[arg(long)]
     pub rules: bool,
     /// The PostgreSQL major version the migrations will run on (default: DBSAGE_PG_VERSION,
-    /// `[local] pg_version`, supabase/config.toml `[db] major_version`, else the newest
-    /// installed). Statements it does not support are `requires-newer-postgres` errors.
+    /// `[local] pg_version`, supabase/config.toml `[db] major_version`, the remembered version
+    /// of the default protected environment, else the server local clusters run). Statements it
+    /// does not support are `requires-newer-postgres` errors.
     #[arg(long, value_name = "MAJOR", value_parser = clap::value_parser!(u32).range(9..))]
     pub pg_version: Option<u32>,
 }
