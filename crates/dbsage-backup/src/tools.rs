@@ -80,15 +80,9 @@ fn candidates(programs: &[&str]) -> Vec<ClientTools> {
     found
 }
 
-/// "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" → 15.18.
+/// The client programs in `dir`, with the version `program` reports.
 fn version_of(dir: &Path, program: &str) -> Option<ClientTools> {
-    let out = dbsage_cluster::child_command(dir.join(program))
-        .arg("--version")
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let version = text.split_whitespace().nth(2)?.to_string();
-    let major = version.split('.').next()?.parse().ok()?;
+    let (version, major) = dbsage_cluster::program_version(&dir.join(program))?;
     Some(ClientTools {
         bin_dir: dir.to_path_buf(),
         version,

@@ -165,14 +165,7 @@ impl PgInstall {
         if !(has("initdb") && has("postgres") && has("pg_ctl")) {
             return None;
         }
-        let out = child_command(dir.join("postgres"))
-            .arg("--version")
-            .output()
-            .ok()?;
-        // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
-        let text = String::from_utf8_lossy(&out.stdout);
-        let version = text.split_whitespace().nth(2)?.to_string();
-        let major = version.split('.').next()?.parse().ok()?;
+        let (version, major) = program_version(&dir.join("postgres"))?;
         Some(PgInstall {
             bin_dir: dir.to_path_buf(),
             version,
@@ -341,6 +334,16 @@ pub fn pg_cache_dir() -> PathBuf {
         return PathBuf::from("/var/cache/dbsage/pg");
     }
     crate::template::cache_dir().join("pg")
+}
+
+/// The version a PostgreSQL program reports (`postgres`, `pg_dump`, …) and its major:
+/// "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" → ("15.18", 15).
+pub fn program_version(program: &Path) -> Option<(String, u32)> {
+    let out = child_command(program).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text.split_whitespace().nth(2)?.to_string();
+    let major = version.split('.').next()?.parse().ok()?;
+    Some((version, major))
 }
 
 /// `15.18` → `[15, 18]`, for ordering versions numerically.

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 pub use child::child_command;
 pub use dev::{DevCluster, DevState};
-pub use install::{pg_cache_dir, reachable_by, PgInstall, RunAs};
+pub use install::{pg_cache_dir, program_version, reachable_by, PgInstall, RunAs};
 pub use stale::clean_stale_clusters;
 pub use template::cache_dir;
 
