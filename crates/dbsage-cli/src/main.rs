@@ -92,6 +92,11 @@ enum Command {
     /// Apply pending migrations (to the dev database by default), or test them all locally.
     #[command(after_help = EXIT_CODES)]
     Migrate(commands::migrate::MigrateArgs),
+    /// The production pipeline: preflight, backup, migrate, smoke tests, post-checks, report.
+    #[command(
+        after_help = "Exit codes: 0 deployed (or planned, or rehearsed), 1 a step failed (the report says which), 2 usage or configuration error, 3 refused by a gate."
+    )]
+    Deploy(commands::deploy::DeployArgs),
     /// Load CSV/TSV/NDJSON/JSON into a table: staging, validation, one idempotent merge.
     #[command(
         after_help = "--data-format names the data (csv, tsv, ndjson, json; guessed from the extension, or sniffed on stdin); --format json gives the report as JSON.\nExit codes: 0 merged (or dry run clean), 1 rows rejected over the error budget (nothing merged) or failure, 2 usage error, 3 refused by a gate."
@@ -186,6 +191,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Init(a) => commands::init::run(a, out),
         Command::New(a) => commands::new::run(a, out),
         Command::Migrate(a) => commands::migrate::run(a, out),
+        Command::Deploy(a) => commands::deploy::run(a, out),
         Command::Status(a) => commands::status::run(a, out),
         Command::Lint(a) => commands::lint::run(a, out),
         Command::Secure(a) => commands::secure::run(a, out),
@@ -221,6 +227,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Init(_) => "init",
         Command::New(_) => "new",
         Command::Migrate(_) => "migrate",
+        Command::Deploy(_) => "deploy",
         Command::Status(_) => "status",
         Command::Lint(_) => "lint",
         Command::Secure(_) => "secure",

@@ -137,6 +137,9 @@ pub struct EnvironmentConfig {
     /// Production-like: `migrate` needs a local pass, a typed confirmation (or `--yes`), …
     #[serde(default)]
     pub protected: bool,
+    /// `dbsage deploy` here needs the same migration set applied there first (`"staging"`).
+    #[serde(default)]
+    pub requires: Option<String>,
 }
 
 /// A loaded project: its root directory and configuration.
@@ -187,7 +190,7 @@ impl Project {
         })?;
         // `flatten` and `deny_unknown_fields` do not mix: unknown sections are caught here.
         const WORKFLOW_SECTIONS: &[&str] = &[
-            "lint", "supabase", "secure", "maintain", "backup", "health", "alerts",
+            "lint", "supabase", "secure", "maintain", "backup", "health", "alerts", "deploy",
         ];
         if let Some(unknown) = config
             .other
@@ -196,7 +199,7 @@ impl Project {
         {
             return Err(Error::Config {
                 message: format!("{}: unknown section or key `{unknown}`", path.display()),
-                hint: "known sections: project, migrations, migrate, checks, environments, local, test, lint, supabase, secure, maintain, backup, health, alerts".into(),
+                hint: "known sections: project, migrations, migrate, checks, environments, local, test, lint, supabase, secure, maintain, backup, health, alerts, deploy".into(),
             });
         }
         validate_timeout("migrate.lock_timeout", &config.migrate.lock_timeout)?;

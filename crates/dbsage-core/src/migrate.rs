@@ -723,7 +723,7 @@ fn enrich(client: &mut Client, mut failure: Box<MigrationError>) -> Error {
 /// The relations a statement names. A DO block names none itself, so the SQL statements in
 /// its body are read with PL/pgSQL's own parser (statements built at run time for EXECUTE
 /// stay unknown).
-fn relations_named(stmt_text: &str) -> Vec<String> {
+pub fn relations_named(stmt_text: &str) -> Vec<String> {
     let Ok(parsed) = dbsage_sql::pg_query::parse(stmt_text, 0) else {
         return Vec::new();
     };

@@ -1,6 +1,7 @@
 //! One module per command: parse arguments, call the library, render.
 
 pub mod backup;
+pub mod deploy;
 pub mod dev;
 pub mod dry_run_sql;
 pub mod explain;
