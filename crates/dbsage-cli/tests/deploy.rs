@@ -740,3 +740,70 @@ fn preflight_refuses_lint_errors_and_an_untested_set_and_fails_on_pgtap_on_the_r
     assert_eq!(shop.history().len(), 2, "nothing applied");
     assert!(report["backup"]["id"].is_null());
 }
+
+#[test]
+fn post_checks_fail_on_a_new_critical_health_finding_and_roll_back() {
+    // The old helpdesk's ticket numbers continue here, close to the end of integer's range.
+    let shop = Shop::new("rollback_on_failure = true", |root| {
+        let m = root.join("migrations");
+        std::fs::write(
+            m.join("20260215100000_ticket_numbers.sql"),
+            "-- Tickets keep the numbers the old helpdesk gave them.\nCREATE SEQUENCE IF NOT EXISTS ticket_numbers AS integer;\nSELECT setval('ticket_numbers', 2100000000);\n",
+        )
+        .unwrap();
+        std::fs::write(
+            m.join("20260215100000_ticket_numbers.down.sql"),
+            "DROP SEQUENCE IF EXISTS ticket_numbers;\n",
+        )
+        .unwrap();
+    });
+    let (report, code, output) = shop.deploy(&["--yes"]);
+    assert_eq!(code, 1, "{output}");
+    assert_eq!(report["failed_step"], "postcheck.health");
+    assert_eq!(step(&report, "smoke")["status"], "passed");
+    assert_eq!(
+        step(&report, "postcheck.invalid_indexes")["status"],
+        "passed"
+    );
+    let health = step(&report, "postcheck.health")["details"]
+        .as_array()
+        .unwrap();
+    assert!(
+        health
+            .iter()
+            .any(|d| d.as_str().unwrap().contains("ticket_numbers")),
+        "{health:?}"
+    );
+    assert_eq!(report["rolled_back"].as_array().unwrap().len(), 4);
+    assert_eq!(shop.history().len(), 2);
+    assert!(!shop.exists("ticket_numbers"));
+}
+
+#[test]
+fn post_checks_fail_on_a_new_invalid_index() {
+    // An index on ONLY the partitioned parent stays invalid until every partition's index is
+    // attached: the migration that was to build them is not written yet.
+    let shop = Shop::new("", |root| {
+        std::fs::write(
+            root.join("migrations/20260215100000_page_views.sql"),
+            "CREATE TABLE IF NOT EXISTS page_views (\n  id bigint GENERATED ALWAYS AS IDENTITY,\n  viewed_at timestamptz NOT NULL,\n  path text NOT NULL,\n  PRIMARY KEY (id, viewed_at)\n) PARTITION BY RANGE (viewed_at);\n\
+             CREATE TABLE IF NOT EXISTS page_views_2026_02 PARTITION OF page_views FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');\n\
+             CREATE INDEX IF NOT EXISTS page_views_path_idx ON ONLY page_views (path);\n",
+        )
+        .unwrap();
+    });
+    let (report, code, output) = shop.deploy(&["--yes"]);
+    assert_eq!(code, 1, "{output}");
+    assert_eq!(report["failed_step"], "postcheck.invalid_indexes");
+    let details = step(&report, "postcheck.invalid_indexes")["details"]
+        .as_array()
+        .unwrap();
+    assert_eq!(details[0], "public.page_views_path_idx");
+    assert_eq!(step(&report, "rollback")["status"], "skipped");
+    assert_eq!(
+        shop.history().len(),
+        6,
+        "applied, and the report says how to undo it"
+    );
+    assert!(!report["rollback_commands"].as_array().unwrap().is_empty());
+}
