@@ -739,6 +739,32 @@ fn preflight_refuses_lint_errors_and_an_untested_set_and_fails_on_pgtap_on_the_r
     assert!(failed.contains("new customers start at bronze"), "{failed}");
     assert_eq!(shop.history().len(), 2, "nothing applied");
     assert!(report["backup"]["id"].is_null());
+
+    // The pgTAP file fixed; a policy test finds the app may rename customers.
+    std::fs::write(
+        shop.root().join("tests/pgtap/customers.sql"),
+        "BEGIN;\nSELECT plan(1);\nSELECT has_column('customers', 'loyalty_tier', 'customers have a loyalty tier');\nSELECT * FROM finish();\nROLLBACK;\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(shop.root().join("tests/rls")).unwrap();
+    std::fs::write(
+        shop.root().join("tests/rls/customers.toml"),
+        "[[case]]\nname = \"the app cannot rename customers\"\nas = \"shop_app\"\nsql = \"update customers set full_name = 'someone else'\"\nexpect = { error = \"42501\" }\n",
+    )
+    .unwrap();
+    let (report, code, output) = shop.deploy(&["--yes"]);
+    assert_eq!(code, 1, "{output}");
+    assert_eq!(step(&report, "preflight.pgtap")["status"], "passed");
+    assert_eq!(report["failed_step"], "preflight.policy_tests");
+    let failed = step(&report, "preflight.policy_tests")["details"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        failed.contains("the app cannot rename customers"),
+        "{failed}"
+    );
+    assert_eq!(shop.history().len(), 2, "nothing applied");
 }
 
 #[test]

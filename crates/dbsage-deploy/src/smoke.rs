@@ -30,6 +30,12 @@ pub fn run(
     }
     let tests = dbsage_secure::load_tests(&dir).map_err(secure_error)?;
     let report = dbsage_secure::run_tests(client, &tests).map_err(secure_error)?;
+    let step = cases_step("smoke", &report, "");
+    Ok((step, Some(report)))
+}
+
+/// A step over policy-test cases: the counts, and each failed case with why.
+pub fn cases_step(name: &str, report: &TestReport, place: &str) -> StepReport {
     let failed: Vec<String> = report
         .cases
         .iter()
@@ -41,11 +47,10 @@ pub fn run(
     } else {
         StepStatus::Failed
     };
-    let step = StepReport::new(
-        "smoke",
+    StepReport::new(
+        name,
         status,
-        format!("{} passed, {} failed", report.passed, report.failed),
+        format!("{} passed, {} failed{place}", report.passed, report.failed),
     )
-    .with_details(failed);
-    Ok((step, Some(report)))
+    .with_details(failed)
 }

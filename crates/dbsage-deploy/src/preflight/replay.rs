@@ -28,26 +28,7 @@ pub fn checks(project: &Project, files: &[MigrationFile]) -> dbsage_core::Result
     reports.push(if policy_dir.exists() {
         let tests = dbsage_secure::load_tests(&policy_dir).map_err(secure_error)?;
         let report = dbsage_secure::run_tests(&mut client, &tests).map_err(secure_error)?;
-        let failed: Vec<String> = report
-            .cases
-            .iter()
-            .filter(|c| !c.passed)
-            .map(|c| format!("{} · {}: {}", c.file, c.name, c.message))
-            .collect();
-        let status = if failed.is_empty() {
-            StepStatus::Passed
-        } else {
-            StepStatus::Failed
-        };
-        StepReport::new(
-            "preflight.policy_tests",
-            status,
-            format!(
-                "{} passed, {} failed on the replay",
-                report.passed, report.failed
-            ),
-        )
-        .with_details(failed)
+        crate::smoke::cases_step("preflight.policy_tests", &report, " on the replay")
     } else {
         StepReport::new(
             "preflight.policy_tests",
