@@ -833,3 +833,29 @@ fn post_checks_fail_on_a_new_invalid_index() {
     );
     assert!(!report["rollback_commands"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn secure_audit_errors_on_the_replay_fail_preflight() {
+    // A policy written for the notes, but row-level security never enabled: it protects nothing.
+    let shop = Shop::new("[lint]\nexposed_schemas = [\"public\"]", |root| {
+        std::fs::write(
+            root.join("migrations/20260215100000_order_notes_policy.sql"),
+            "DROP POLICY IF EXISTS order_notes_nonempty ON order_notes;\nCREATE POLICY order_notes_nonempty ON order_notes FOR SELECT TO shop_app USING (body <> '');\n",
+        )
+        .unwrap();
+    });
+    let (report, code, output) = shop.deploy(&["--yes"]);
+    assert_eq!(code, 1, "{output}");
+    assert_eq!(report["failed_step"], "preflight.audit");
+    let details = step(&report, "preflight.audit")["details"]
+        .as_array()
+        .unwrap();
+    assert!(
+        details.iter().any(|d| d
+            .as_str()
+            .unwrap()
+            .contains("[policy-exists-rls-disabled] table public.order_notes")),
+        "{details:?}"
+    );
+    assert_eq!(shop.history().len(), 2, "nothing applied");
+}

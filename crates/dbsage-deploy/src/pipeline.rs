@@ -294,8 +294,13 @@ impl Deploy<'_> {
                 "postcheck.before",
                 StepStatus::Passed,
                 format!(
-                    "{} and {} before the migrations",
-                    dbsage_core::wording::plural(before.invalid_indexes.len(), "invalid index"),
+                    "{} invalid {} and {} before the migrations",
+                    before.invalid_indexes.len(),
+                    if before.invalid_indexes.len() == 1 {
+                        "index"
+                    } else {
+                        "indexes"
+                    },
                     dbsage_core::wording::plural(before.criticals.len(), "critical health finding")
                 ),
             ))
@@ -339,10 +344,10 @@ impl Deploy<'_> {
                 "migrate",
                 StepStatus::Passed,
                 format!(
-                    "applied {} under lock_timeout {} ({} after lock timeouts, {waited} ms lost waiting)",
+                    "applied {} under lock_timeout {} ({retries} {} after lock timeouts, {waited} ms lost waiting)",
                     dbsage_core::wording::plural(applied.len(), "migration"),
                     self.config.lock_timeout,
-                    dbsage_core::wording::plural(retries as usize, "retry")
+                    if retries == 1 { "retry" } else { "retries" }
                 ),
             ),
             Some(e) => {
@@ -448,10 +453,11 @@ impl Deploy<'_> {
             "migrate",
             StepStatus::Planned,
             format!(
-                "would apply {} under lock_timeout {}, up to {} on lock timeouts (backoff {}, doubling)",
+                "would apply {} under lock_timeout {}, up to {} {} on lock timeouts (backoff {}, doubling)",
                 dbsage_core::wording::plural(planned.len(), "migration"),
                 self.config.lock_timeout,
-                dbsage_core::wording::plural(self.config.retries as usize, "retry"),
+                self.config.retries,
+                if self.config.retries == 1 { "retry" } else { "retries" },
                 self.config.backoff
             ),
         )

@@ -72,11 +72,11 @@ pub fn commands(
             file.label()
         );
         if !guidance.statements.is_empty() {
-            line.push_str(&format!("; reverse: {}", guidance.statements.join(" ")));
+            line.push_str(&format!(" — reverse: {}", guidance.statements.join(" ")));
         }
         for i in &guidance.irreversible {
             line.push_str(&format!(
-                "; line {} cannot be reversed ({}): {}",
+                " — line {} cannot be reversed ({}): {}",
                 i.line, i.reason, i.statement
             ));
         }
