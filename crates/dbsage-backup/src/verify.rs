@@ -141,7 +141,8 @@ pub(crate) fn older_server(manifest: &Manifest, what: &str) -> dbsage_core::Erro
     )
 }
 
-/// Best effort: a read-only backup folder still verifies.
+/// Best effort: a read-only backup folder still verifies. Atomic, so `backup list` never reads
+/// a torn result.
 fn record(dir: &Path, report: &VerifyReport) {
     let summary = serde_json::json!({
         "ok": report.ok,
@@ -150,5 +151,5 @@ fn record(dir: &Path, report: &VerifyReport) {
             .unwrap_or_default(),
         "restore_ms": report.restore_ms,
     });
-    let _ = std::fs::write(dir.join(RESULT_FILE), summary.to_string());
+    let _ = dbsage_core::project_file::write(&dir.join(RESULT_FILE), &summary.to_string());
 }
