@@ -131,7 +131,7 @@ fn compare_tables(client: &mut Client, manifest: &Manifest) -> Result<Comparison
     Ok(c)
 }
 
-const USER_SCHEMAS: &str = "n.nspname not in ('pg_catalog', 'information_schema') \
+pub(crate) const USER_SCHEMAS: &str = "n.nspname not in ('pg_catalog', 'information_schema') \
     and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'";
 
 /// Orphan rows per foreign key (MATCH SIMPLE: a row with a null key column references nothing).
@@ -183,7 +183,10 @@ fn check_foreign_keys(client: &mut Client, c: &mut Comparison) -> Result<(), pos
 
 /// `bt_index_check` on every valid btree index; amcheck is created for the check and dropped
 /// again when the database did not have it.
-fn check_indexes(client: &mut Client, c: &mut Comparison) -> Result<(), postgres::Error> {
+pub(crate) fn check_indexes(
+    client: &mut Client,
+    c: &mut Comparison,
+) -> Result<(), postgres::Error> {
     let had_amcheck: bool = client
         .query_one(
             "select exists (select 1 from pg_extension where extname = 'amcheck')",

@@ -15,6 +15,7 @@ pub mod files;
 pub mod interrupt;
 pub mod manifest;
 pub mod pg_restore;
+pub mod pitr;
 pub mod restore;
 pub mod retention;
 pub mod roles;

@@ -19,6 +19,7 @@ pub mod paths;
 pub mod pending_lint;
 pub mod pg;
 pub mod pg_version;
+pub mod pitr;
 pub mod psql;
 pub mod repair;
 pub mod rollback;
