@@ -9,6 +9,7 @@
 
 pub mod compare;
 pub mod config;
+pub mod drill;
 pub mod dump;
 pub mod endpoint;
 pub mod files;

@@ -40,6 +40,16 @@ pub struct VerifyReport {
 }
 
 pub fn verify(dir: &Path, jobs: u32) -> dbsage_core::Result<VerifyReport> {
+    verify_then(dir, jobs, |_, _| ()).map(|(report, _)| report)
+}
+
+/// [`verify`], then `after` on the restored database while its throwaway cluster still runs
+/// (`backup drill` runs the smoke tests there); `None` when the backup was not restored.
+pub fn verify_then<T>(
+    dir: &Path,
+    jobs: u32,
+    after: impl FnOnce(&Cluster, &str) -> T,
+) -> dbsage_core::Result<(VerifyReport, Option<T>)> {
     let manifest = Manifest::read(dir)?;
     // The throwaway cluster starts while the files are hashed (both take a while). It starts on
     // this thread: the server dies with the thread that started it (PR_SET_PDEATHSIG).
@@ -72,13 +82,13 @@ pub fn verify(dir: &Path, jobs: u32) -> dbsage_core::Result<VerifyReport> {
     if !report.file_problems.is_empty() {
         report.note = Some("not restored: the backup's files do not match its manifest".into());
         record(dir, &report);
-        return Ok(report);
+        return Ok((report, None));
     }
     if manifest.content == "data-only" {
         report.note = Some("files checked; a data-only backup needs its schema to restore into, so it was not restored".into());
         report.ok = true;
         record(dir, &report);
-        return Ok(report);
+        return Ok((report, None));
     }
     let cluster = cluster.expect("started for a restorable backup")?;
     let local = cluster.install().clone();
@@ -123,7 +133,8 @@ pub fn verify(dir: &Path, jobs: u32) -> dbsage_core::Result<VerifyReport> {
     report.ok = report.restore_errors.is_empty() && comparison.problems.is_empty();
     report.comparison = Some(comparison);
     record(dir, &report);
-    Ok(report)
+    let after = after(&cluster, &database);
+    Ok((report, Some(after)))
 }
 
 /// "the backup is from PostgreSQL 17 and … is older": restoring into an older major fails on

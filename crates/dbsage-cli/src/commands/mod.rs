@@ -1,11 +1,13 @@
 //! One module per command: parse arguments, call the library, render.
 
 pub mod backup;
+pub mod backup_drill;
 pub mod dev;
 pub mod dry_run_sql;
 pub mod explain;
 pub mod findings;
 pub mod health;
+pub mod health_drill;
 pub mod history;
 pub mod import;
 pub mod init;
