@@ -310,3 +310,66 @@ fn managed_platforms_are_told_what_they_offer_instead() {
     );
     assert!(!Path::new("/tmp/never").exists());
 }
+
+#[test]
+fn setup_on_a_server_without_archiving_says_a_restart_is_needed_and_checks_the_data_dir() {
+    // A plain throwaway cluster: archive_mode is off, as on a fresh install.
+    let p = TestProject::new();
+    std::fs::set_permissions(p.root(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let other = p.root().join("not-the-data-dir");
+    std::fs::create_dir(&other).unwrap();
+    let out = p.run(&[
+        "pitr",
+        "setup",
+        "--env",
+        "test",
+        "--data-dir",
+        other.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not this server's data directory"),
+        "{}",
+        stderr(&out)
+    );
+
+    let data_dir = p.cluster.data_dir();
+    let out = p.run(&[
+        "pitr",
+        "setup",
+        "--env",
+        "test",
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = common::stdout(&out) + &stderr(&out);
+    assert!(
+        text.contains("archive_mode = on") && text.contains("RESTART"),
+        "{text}"
+    );
+    let pending: Vec<String> = p
+        .client()
+        .query(
+            "select name from pg_settings where pending_restart order by 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(pending.contains(&"archive_mode".to_string()), "{pending:?}");
+    let auto = std::fs::read_to_string(data_dir.join("postgresql.auto.conf")).unwrap();
+    assert!(
+        auto.contains("archive_mode = 'on'") && auto.contains("archive-push %p"),
+        "{auto}"
+    );
+    // pitr backup before the restart fails in pgBackRest's words, not silently.
+    let out = p.run(&["pitr", "backup", "--env", "test"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pgbackrest backup failed"),
+        "{}",
+        stderr(&out)
+    );
+}
