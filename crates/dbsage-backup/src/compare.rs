@@ -131,10 +131,13 @@ fn compare_tables(client: &mut Client, manifest: &Manifest) -> Result<Comparison
     Ok(c)
 }
 
-const USER_SCHEMAS: &str = "n.nspname not in ('pg_catalog', 'information_schema') \
+pub(crate) const USER_SCHEMAS: &str = "n.nspname not in ('pg_catalog', 'information_schema') \
     and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'";
 
 /// Orphan rows per foreign key (MATCH SIMPLE: a row with a null key column references nothing).
+/// A validated constraint was checked row by row by the server when pg_restore added it (a
+/// failing one is a restore error), so only `NOT VALID` ones, which the server never checked,
+/// are scanned again here.
 fn check_foreign_keys(client: &mut Client, c: &mut Comparison) -> Result<(), postgres::Error> {
     let fks = client.query(
         &format!(
@@ -142,7 +145,8 @@ fn check_foreign_keys(client: &mut Client, c: &mut Comparison) -> Result<(), pos
                     array(select quote_ident(a.attname) from unnest(co.conkey) with ordinality k(n, o)
                             join pg_attribute a on a.attrelid = co.conrelid and a.attnum = k.n order by k.o),
                     array(select quote_ident(a.attname) from unnest(co.confkey) with ordinality k(n, o)
-                            join pg_attribute a on a.attrelid = co.confrelid and a.attnum = k.n order by k.o)
+                            join pg_attribute a on a.attrelid = co.confrelid and a.attnum = k.n order by k.o),
+                    co.convalidated
                from pg_constraint co join pg_namespace n on n.oid = co.connamespace
               where co.contype = 'f' and co.conparentid = 0 and {USER_SCHEMAS}
               order by 2, 1"
@@ -152,6 +156,10 @@ fn check_foreign_keys(client: &mut Client, c: &mut Comparison) -> Result<(), pos
     for fk in fks {
         let (name, child, parent): (String, String, String) = (fk.get(0), fk.get(1), fk.get(2));
         let (from, to): (Vec<String>, Vec<String>) = (fk.get(3), fk.get(4));
+        c.foreign_keys += 1;
+        if fk.get::<_, bool>(5) {
+            continue;
+        }
         let not_null: Vec<String> = from
             .iter()
             .map(|col| format!("c.{col} is not null"))
@@ -167,7 +175,6 @@ fn check_foreign_keys(client: &mut Client, c: &mut Comparison) -> Result<(), pos
             joined.join(" and ")
         );
         let orphans: i64 = client.query_one(&sql, &[])?.get(0);
-        c.foreign_keys += 1;
         if orphans > 0 {
             c.problems.push(Problem {
                 kind: "foreign-key",
@@ -183,7 +190,10 @@ fn check_foreign_keys(client: &mut Client, c: &mut Comparison) -> Result<(), pos
 
 /// `bt_index_check` on every valid btree index; amcheck is created for the check and dropped
 /// again when the database did not have it.
-fn check_indexes(client: &mut Client, c: &mut Comparison) -> Result<(), postgres::Error> {
+pub(crate) fn check_indexes(
+    client: &mut Client,
+    c: &mut Comparison,
+) -> Result<(), postgres::Error> {
     let had_amcheck: bool = client
         .query_one(
             "select exists (select 1 from pg_extension where extname = 'amcheck')",

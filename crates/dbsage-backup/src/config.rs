@@ -17,6 +17,8 @@ pub struct BackupConfig {
     /// Tables up to this size (pg_table_size, bytes) get a content checksum; computed twice
     /// (backup and verify), it is what costs most on big tables, which get exact counts.
     pub checksum_max_bytes: i64,
+    /// `dbsage health` warns when the last good `backup drill` is older: `30d`, `12h`, `2w`.
+    pub drill_max_age: String,
 }
 
 impl Default for BackupConfig {
@@ -26,6 +28,7 @@ impl Default for BackupConfig {
             keep_last: None,
             keep_days: None,
             checksum_max_bytes: 8 * 1024 * 1024,
+            drill_max_age: "30d".into(),
         }
     }
 }
@@ -39,8 +42,29 @@ impl BackupConfig {
             .try_into::<BackupConfig>()
             .map_err(|e| dbsage_core::Error::Config {
                 message: format!("dbsage.toml [backup]: {}", e.message()),
-                hint: "keys: dir, keep_last, keep_days, checksum_max_bytes".into(),
+                hint: "keys: dir, keep_last, keep_days, checksum_max_bytes, drill_max_age".into(),
             })
+    }
+
+    /// `drill_max_age` in seconds: a number and a unit (`h`, `d`, `w`).
+    pub fn drill_max_age_seconds(&self) -> dbsage_core::Result<i64> {
+        let text = self.drill_max_age.trim();
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let unit = match text[split..].trim() {
+            "h" => 3_600,
+            "d" => 86_400,
+            "w" => 7 * 86_400,
+            _ => 0,
+        };
+        match text[..split].parse::<i64>() {
+            Ok(n) if unit > 0 && n > 0 => Ok(n * unit),
+            _ => Err(dbsage_core::Error::Config {
+                message: format!("dbsage.toml [backup] drill_max_age = {text:?} is not an age"),
+                hint: "write it like 30d, 12h or 2w".into(),
+            }),
+        }
     }
 
     /// The folder that holds an environment's backups.

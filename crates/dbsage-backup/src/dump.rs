@@ -317,13 +317,8 @@ fn new_backup_dir(env_dir: &Path) -> dbsage_core::Result<(String, PathBuf)> {
 }
 
 fn write_manifest(dir: &Path, manifest: &Manifest) -> dbsage_core::Result<()> {
-    let path = dir.join(manifest::FILE_NAME);
-    let temp = dir.join(".manifest.json.tmp");
     let text = serde_json::to_string_pretty(manifest).expect("a manifest serialises");
-    std::fs::write(&temp, text + "\n")
-        .and_then(|()| std::fs::File::open(&temp)?.sync_all())
-        .and_then(|()| std::fs::rename(&temp, &path))
-        .map_err(|e| dbsage_core::Error::io(format!("writing {}", path.display()), e))
+    dbsage_core::project_file::write(&dir.join(manifest::FILE_NAME), &(text + "\n"))
 }
 
 /// Runs a pg_dump-like program in its own process group (Ctrl-C stops it through

@@ -9,12 +9,14 @@
 
 pub mod compare;
 pub mod config;
+pub mod drill;
 pub mod dump;
 pub mod endpoint;
 pub mod files;
 pub mod interrupt;
 pub mod manifest;
 pub mod pg_restore;
+pub mod pitr;
 pub mod restore;
 pub mod retention;
 pub mod roles;

@@ -31,6 +31,10 @@ pub struct VerifyReport {
     pub restored_on: Option<String>,
     /// Roles + pg_restore, measured: the recovery time this backup gives.
     pub restore_ms: Option<u64>,
+    /// Hashing the files (while the throwaway cluster starts), and the comparison after the
+    /// restore: what verify adds to a bare pg_restore.
+    pub files_ms: Option<u64>,
+    pub compare_ms: Option<u64>,
     pub restored_bytes: Option<i64>,
     pub roles: Option<RolesOutcome>,
     pub restore_errors: Vec<RestoreError>,
@@ -40,15 +44,32 @@ pub struct VerifyReport {
 }
 
 pub fn verify(dir: &Path, jobs: u32) -> dbsage_core::Result<VerifyReport> {
+    verify_then(dir, jobs, |_, _| ()).map(|(report, _)| report)
+}
+
+/// [`verify`], then `after` on the restored database while its throwaway cluster still runs
+/// (`backup drill` runs the smoke tests there); `None` when the backup was not restored.
+pub fn verify_then<T>(
+    dir: &Path,
+    jobs: u32,
+    after: impl FnOnce(&Cluster, &str) -> T,
+) -> dbsage_core::Result<(VerifyReport, Option<T>)> {
     let manifest = Manifest::read(dir)?;
-    // The throwaway cluster starts while the files are hashed (both take a while). It starts on
-    // this thread: the server dies with the thread that started it (PR_SET_PDEATHSIG).
+    // The files are hashed while the throwaway cluster starts and the backup is restored on it:
+    // a copy restored from files that then turn out damaged is simply discarded. The cluster
+    // starts on this thread: the server dies with the thread that started it
+    // (PR_SET_PDEATHSIG).
     let restorable = manifest.content != "data-only";
-    let (file_problems, cluster) = std::thread::scope(|scope| {
-        let problems = scope.spawn(|| crate::files::check(dir, &manifest));
-        let cluster = restorable.then(Cluster::start);
-        (problems.join().expect("hashing does not panic"), cluster)
+    let (hashed, restored) = std::thread::scope(|scope| {
+        let problems = scope.spawn(|| {
+            let started = std::time::Instant::now();
+            let problems = crate::files::check(dir, &manifest);
+            (problems, started.elapsed().as_millis() as u64)
+        });
+        let restored = restorable.then(|| restore_on_throwaway(dir, &manifest, jobs));
+        (problems.join().expect("hashing does not panic"), restored)
     });
+    let (file_problems, files_ms) = hashed;
     let mut report = VerifyReport {
         id: manifest.id.clone(),
         dir: dir.to_path_buf(),
@@ -60,8 +81,10 @@ pub fn verify(dir: &Path, jobs: u32) -> dbsage_core::Result<VerifyReport> {
         files: manifest.files.len(),
         total_bytes: manifest.total_bytes,
         file_problems,
+        files_ms: Some(files_ms),
         restored_on: None,
         restore_ms: None,
+        compare_ms: None,
         restored_bytes: None,
         roles: None,
         restore_errors: Vec::new(),
@@ -70,26 +93,72 @@ pub fn verify(dir: &Path, jobs: u32) -> dbsage_core::Result<VerifyReport> {
         ok: false,
     };
     if !report.file_problems.is_empty() {
-        report.note = Some("not restored: the backup's files do not match its manifest".into());
+        report.note = Some("not trusted: the backup's files do not match its manifest (the copy restored meanwhile was discarded)".into());
         record(dir, &report);
-        return Ok(report);
+        return Ok((report, None));
     }
-    if manifest.content == "data-only" {
+    let Some(restored) = restored else {
         report.note = Some("files checked; a data-only backup needs its schema to restore into, so it was not restored".into());
         report.ok = true;
         record(dir, &report);
-        return Ok(report);
-    }
-    let cluster = cluster.expect("started for a restorable backup")?;
+        return Ok((report, None));
+    };
+    let Restored {
+        cluster,
+        database,
+        version,
+        roles,
+        errors,
+        restore_ms,
+    } = restored?;
+    report.restored_on = Some(format!("PostgreSQL {version} (throwaway cluster)"));
+    report.restore_ms = Some(restore_ms);
+    report.roles = Some(roles);
+    report.restore_errors = errors;
+    let compare_started = std::time::Instant::now();
+    let mut client = cluster.connect(&database)?;
+    let mut other = cluster.connect(&database)?;
+    report.restored_bytes = Some(
+        client
+            .query_one("select pg_database_size(current_database())", &[])
+            .map_err(|e| dbsage_core::Error::db("measuring the restored database", e))?
+            .get(0),
+    );
+    let comparison = crate::compare::compare(&mut client, &mut other, &manifest)
+        .map_err(|e| dbsage_core::Error::db("comparing the restored database", e))?;
+    report.compare_ms = Some(compare_started.elapsed().as_millis() as u64);
+    report.ok = report.restore_errors.is_empty() && comparison.problems.is_empty();
+    report.comparison = Some(comparison);
+    record(dir, &report);
+    let after = after(&cluster, &database);
+    Ok((report, Some(after)))
+}
+
+/// A backup restored on a throwaway cluster.
+struct Restored {
+    cluster: Cluster,
+    database: String,
+    version: String,
+    roles: RolesOutcome,
+    errors: Vec<RestoreError>,
+    /// Roles + pg_restore, measured: the recovery time this backup gives.
+    restore_ms: u64,
+}
+
+fn restore_on_throwaway(
+    dir: &Path,
+    manifest: &Manifest,
+    jobs: u32,
+) -> dbsage_core::Result<Restored> {
+    let cluster = Cluster::start()?;
     let local = cluster.install().clone();
     if local.major < manifest.server_major {
         return Err(older_server(
-            &manifest,
+            manifest,
             &format!("the local PostgreSQL is {}", local.version),
         ));
     }
     let tools = crate::tools::find(manifest.pg_dump_major.max(local.major), &["pg_restore"])?;
-    report.restored_on = Some(format!("PostgreSQL {} (throwaway cluster)", local.version));
     let database = if manifest.database == "postgres" {
         "postgres".to_string()
     } else {
@@ -107,23 +176,14 @@ pub fn verify(dir: &Path, jobs: u32) -> dbsage_core::Result<VerifyReport> {
         &dir.join(DUMP_DIR),
         jobs,
     )?;
-    report.restore_ms = Some(started.elapsed().as_millis() as u64);
-    report.roles = Some(roles);
-    report.restore_errors = run.errors;
-    let mut client = cluster.connect(&database)?;
-    let mut other = cluster.connect(&database)?;
-    report.restored_bytes = Some(
-        client
-            .query_one("select pg_database_size(current_database())", &[])
-            .map_err(|e| dbsage_core::Error::db("measuring the restored database", e))?
-            .get(0),
-    );
-    let comparison = crate::compare::compare(&mut client, &mut other, &manifest)
-        .map_err(|e| dbsage_core::Error::db("comparing the restored database", e))?;
-    report.ok = report.restore_errors.is_empty() && comparison.problems.is_empty();
-    report.comparison = Some(comparison);
-    record(dir, &report);
-    Ok(report)
+    Ok(Restored {
+        restore_ms: started.elapsed().as_millis() as u64,
+        cluster,
+        database,
+        version: local.version,
+        roles,
+        errors: run.errors,
+    })
 }
 
 /// "the backup is from PostgreSQL 17 and … is older": restoring into an older major fails on
@@ -141,7 +201,8 @@ pub(crate) fn older_server(manifest: &Manifest, what: &str) -> dbsage_core::Erro
     )
 }
 
-/// Best effort: a read-only backup folder still verifies.
+/// Best effort: a read-only backup folder still verifies. Atomic, so `backup list` never reads
+/// a torn result.
 fn record(dir: &Path, report: &VerifyReport) {
     let summary = serde_json::json!({
         "ok": report.ok,
@@ -150,5 +211,5 @@ fn record(dir: &Path, report: &VerifyReport) {
             .unwrap_or_default(),
         "restore_ms": report.restore_ms,
     });
-    let _ = std::fs::write(dir.join(RESULT_FILE), summary.to_string());
+    let _ = dbsage_core::project_file::write(&dir.join(RESULT_FILE), &summary.to_string());
 }

@@ -143,6 +143,8 @@ enum Command {
     Backup(commands::backup::BackupArgs),
     /// Restore a backup into a new database on an environment's server (or --replace), verified.
     Restore(commands::backup::RestoreArgs),
+    /// Point-in-time recovery through pgBackRest: setup, backup, restore --to a moment.
+    Pitr(commands::pitr::PitrArgs),
     /// PostgreSQL server builds: list what is installed, install a major version into the cache.
     Pg(commands::pg::PgArgs),
 }
@@ -209,6 +211,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Backup(a) => commands::backup::run(a, out),
         Command::Restore(a) => commands::backup::run_restore(a, out),
         Command::Pg(a) => commands::pg::run(a, out),
+        Command::Pitr(a) => commands::pitr::run(a, out),
         Command::Health(a) => commands::health::run(a, out),
     };
     match result {
@@ -245,6 +248,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Backup(_) => "backup",
         Command::Restore(_) => "restore",
         Command::Pg(_) => "pg",
+        Command::Pitr(_) => "pitr",
         Command::Health(_) => "health",
     }
 }

@@ -47,6 +47,8 @@ pub enum BackupAction {
         after_help = "Exit codes: 0 verified, 1 a file or table does not match (or the restore failed), 2 usage error (not a backup, newer format, older local server)."
     )]
     Verify(VerifyArgs),
+    /// Restore drill: take (or --latest) a backup, restore and verify it, run tests/smoke, record RPO/RTO.
+    Drill(super::backup_drill::DrillArgs),
 }
 
 #[derive(Args, Debug)]
@@ -136,6 +138,12 @@ pub fn run(args: BackupArgs, out: &Out) -> dbsage_core::Result<i32> {
     match args.action {
         Some(BackupAction::List(a)) => return list(a, out),
         Some(BackupAction::Verify(a)) => return verify(a, out),
+        Some(BackupAction::Drill(a)) => {
+            let bar = Bar::new(out);
+            let result = super::backup_drill::run(a, out, &bar);
+            bar.finish();
+            return result;
+        }
         None => {}
     }
     let project = super::project()?;

@@ -163,8 +163,9 @@ fn round(
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
         .unwrap_or_default();
-    let report = health::run(client, config, remembered.size)
+    let mut report = health::run(client, config, remembered.size)
         .map_err(|e| Error::db("running the health checks", e))?;
+    super::health_drill::add_to(&mut report, project, &target.name)?;
     let mut statuses = alerts::statuses(&report);
     if let Some(url) = webhook {
         for change in alerts::changes(&remembered.statuses, &report) {

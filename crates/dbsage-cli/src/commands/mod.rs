@@ -1,12 +1,14 @@
 //! One module per command: parse arguments, call the library, render.
 
 pub mod backup;
+pub mod backup_drill;
 pub mod deploy;
 pub mod dev;
 pub mod dry_run_sql;
 pub mod explain;
 pub mod findings;
 pub mod health;
+pub mod health_drill;
 pub mod history;
 pub mod import;
 pub mod init;
@@ -20,6 +22,7 @@ pub mod paths;
 pub mod pending_lint;
 pub mod pg;
 pub mod pg_version;
+pub mod pitr;
 pub mod psql;
 pub mod repair;
 pub mod rollback;

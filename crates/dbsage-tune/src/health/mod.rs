@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod archiving;
+pub mod backup_drill;
 pub mod blocking;
 pub mod cache_hit;
 pub mod config;
