@@ -140,6 +140,8 @@ enum Command {
     Restore(commands::backup::RestoreArgs),
     /// PostgreSQL server builds: list what is installed, install a major version into the cache.
     Pg(commands::pg::PgArgs),
+    /// Generate code from the schema: `gen types --lang typescript|rust` (--check for CI).
+    Gen(commands::gen::GenArgs),
 }
 
 fn main() -> ExitCode {
@@ -204,6 +206,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Restore(a) => commands::backup::run_restore(a, out),
         Command::Pg(a) => commands::pg::run(a, out),
         Command::Health(a) => commands::health::run(a, out),
+        Command::Gen(a) => commands::gen::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -239,6 +242,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Restore(_) => "restore",
         Command::Pg(_) => "pg",
         Command::Health(_) => "health",
+        Command::Gen(_) => "gen",
     }
 }
 

@@ -5,6 +5,7 @@ pub mod dev;
 pub mod dry_run_sql;
 pub mod explain;
 pub mod findings;
+pub mod gen;
 pub mod health;
 pub mod history;
 pub mod import;
