@@ -123,13 +123,20 @@ fn rust_compiles_offline_and_deserialises_real_rows() {
              VALUES ('grace@example.com', 'Grace', 'pro', ROW('1 Harbour St', 'Oslo', '0150'),
                      '{navy,vip}', '{\"theme\": \"dark\"}');
              INSERT INTO orders (customer_id, status, quantity, unit_price)
-             SELECT id, 'paid', 3, 19.99 FROM customers;",
+             SELECT id, 'paid', 3, 19.99 FROM customers;
+             INSERT INTO products (sku, \"type\", \"Order Id\", small, weight_kg, price_cents,
+                 short_name, opens_at, restock_every, thumbnail, labels, scores, kinds, statuses,
+                 last_address)
+             VALUES ('LMP-1', 'lamp', 42, 7, 1.5, 1999, 'Desk lamp', '08:30', '7 days',
+                 '\\x0102', '{desk,led}', '{4,5}', '{central}', '{paid,shipped}',
+                 ROW('2 Quay Rd', NULL, NULL));",
         )
         .unwrap();
     let mut row = |sql: &str| -> String { client.query_one(sql, &[]).unwrap().get(0) };
     let customer = row("SELECT row_to_json(c)::text FROM customers c");
     let order = row("SELECT row_to_json(o)::text FROM orders o");
     let summary = row("SELECT row_to_json(s)::text FROM order_summaries s");
+    let product = row("SELECT row_to_json(p)::text FROM products p");
 
     let krate = tempfile::tempdir().unwrap();
     std::fs::create_dir(krate.path().join("src")).unwrap();
@@ -158,7 +165,7 @@ fn rust_compiles_offline_and_deserialises_real_rows() {
     let run = Command::new(env!("CARGO"))
         .current_dir(krate.path())
         .args(["run", "--offline", "--quiet", "--"])
-        .args([&customer, &order, &summary])
+        .args([&customer, &order, &summary, &product])
         .env(
             "CARGO_TARGET_DIR",
             Path::new(env!("CARGO_TARGET_TMPDIR")).join("types-rust-check"),
@@ -177,6 +184,7 @@ fn rust_compiles_offline_and_deserialises_real_rows() {
         "customer 1 grace@example.com nickname=None tier=Pro tags=[\"navy\", \"vip\"] city=Some(\"Oslo\") theme=\"dark\"",
         "order status=Paid quantity=3 unit_price=19.99 total=Some(59.97) coupon=None",
         "summary Grace <grace@example.com> Paid",
+        "product LMP-1 type=lamp order_id=Some(42) small=7 weight=Some(1.5) cents=1999 opens=Some(\"08:30:00\") every=Some(\"7 days\") thumb=Some(\"\\\\x0102\") labels=Some([\"desk\", \"led\"]) scores=[4, 5] kinds=Some([\"central\"]) statuses=Some([Paid, Shipped]) street=Some(\"2 Quay Rd\")",
         "insert {\"display_name\":\"Ada\",\"email\":\"ada@example.com\",\"tier\":\"enterprise\"}",
         "update {\"avatarUrl\":\"https://example.com/a.png\",\"bio\":null}",
         "args {\"customer\":1}",
