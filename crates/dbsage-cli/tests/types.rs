@@ -202,15 +202,7 @@ fn check_is_fresh_until_a_migration_changes_the_schema() {
     let check = ["--lang", "typescript", "--out", "database.ts", "--check"];
     let fresh = gen(&project, &check);
     assert_eq!(fresh.status.code(), Some(0), "{}", stderr(&fresh));
-    let (json, code) = project.json(&[
-        "gen",
-        "types",
-        "--lang",
-        "typescript",
-        "--out",
-        "database.ts",
-        "--check",
-    ]);
+    let (json, code) = project.json(&[&["gen", "types"][..], &check].concat());
     assert_eq!(code, 0);
     assert_eq!(json["fresh"], true);
 
@@ -234,15 +226,7 @@ fn check_is_fresh_until_a_migration_changes_the_schema() {
         message.contains("dbsage gen types --lang typescript --out database.ts"),
         "{message}"
     );
-    let (json, code) = project.json(&[
-        "gen",
-        "types",
-        "--lang",
-        "typescript",
-        "--out",
-        "database.ts",
-        "--check",
-    ]);
+    let (json, code) = project.json(&[&["gen", "types"][..], &check].concat());
     assert_eq!((code, &json["fresh"]), (1, &serde_json::json!(false)));
     assert_eq!(
         std::fs::read_to_string(project.root().join("database.ts")).unwrap(),

@@ -33,6 +33,75 @@ pub struct PgType {
     pub array: bool,
 }
 
+/// What a built-in type holds, whatever the language it is mapped to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builtin {
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    Numeric,
+    Oid,
+    Bool,
+    Json,
+    /// Sent as text: strings, uuids, dates and times, intervals, bytea (hex), network, ranges.
+    Text,
+    Void,
+    Record,
+    Unknown,
+}
+
+/// The kind of the built-in type `name` (canonical, without modifier).
+pub fn builtin(name: &str) -> Builtin {
+    match name {
+        "smallint" => Builtin::Int16,
+        "integer" => Builtin::Int32,
+        "bigint" => Builtin::Int64,
+        "real" => Builtin::Float32,
+        "double precision" => Builtin::Float64,
+        "numeric" => Builtin::Numeric,
+        "oid" => Builtin::Oid,
+        "boolean" => Builtin::Bool,
+        "json" | "jsonb" => Builtin::Json,
+        "text"
+        | "character varying"
+        | "character"
+        | "\"char\""
+        | "char"
+        | "name"
+        | "citext"
+        | "uuid"
+        | "date"
+        | "time without time zone"
+        | "time with time zone"
+        | "timestamp without time zone"
+        | "timestamp with time zone"
+        | "interval"
+        | "bytea"
+        | "inet"
+        | "cidr"
+        | "macaddr"
+        | "macaddr8"
+        | "money"
+        | "tsvector"
+        | "tsquery"
+        | "xml"
+        | "bit"
+        | "bit varying"
+        | "int4range"
+        | "int8range"
+        | "numrange"
+        | "tsrange"
+        | "tstzrange"
+        | "daterange"
+        | "ltree" => Builtin::Text,
+        "void" => Builtin::Void,
+        "record" => Builtin::Record,
+        _ => Builtin::Unknown,
+    }
+}
+
 /// Resolves `data_type` against `catalog`.
 pub fn resolve(catalog: &Catalog, data_type: &str) -> PgType {
     resolve_depth(catalog, data_type, 0)

@@ -19,7 +19,7 @@ use dbsage_catalog::Column;
 
 use crate::functions::{self, Result as FnResult};
 use crate::names::{rust_field, rust_type};
-use crate::pg_type::{self, Base};
+use crate::pg_type::{self, Base, Builtin};
 use crate::{insert_optional, never_written, sorted_columns, Input};
 
 /// Rust type names per `(schema, object)`, unique within each schema's module.
@@ -400,48 +400,17 @@ fn rust_ty(input: &Input, names: &Names, schema: &str, data_type: &str) -> Strin
 }
 
 fn builtin(name: &str) -> &'static str {
-    match name {
-        "smallint" => "i16",
-        "integer" => "i32",
-        "bigint" => "i64",
-        "real" => "f32",
-        "double precision" | "numeric" => "f64",
-        "oid" => "u32",
-        "boolean" => "bool",
-        "void" => "()",
-        "text"
-        | "character varying"
-        | "character"
-        | "\"char\""
-        | "char"
-        | "name"
-        | "citext"
-        | "uuid"
-        | "date"
-        | "time without time zone"
-        | "time with time zone"
-        | "timestamp without time zone"
-        | "timestamp with time zone"
-        | "interval"
-        | "bytea"
-        | "inet"
-        | "cidr"
-        | "macaddr"
-        | "macaddr8"
-        | "money"
-        | "tsvector"
-        | "tsquery"
-        | "xml"
-        | "bit"
-        | "bit varying"
-        | "int4range"
-        | "int8range"
-        | "numrange"
-        | "tsrange"
-        | "tstzrange"
-        | "daterange"
-        | "ltree" => "String",
-        _ => "serde_json::Value",
+    match pg_type::builtin(name) {
+        Builtin::Int16 => "i16",
+        Builtin::Int32 => "i32",
+        Builtin::Int64 => "i64",
+        Builtin::Float32 => "f32",
+        Builtin::Float64 | Builtin::Numeric => "f64",
+        Builtin::Oid => "u32",
+        Builtin::Bool => "bool",
+        Builtin::Text => "String",
+        Builtin::Void => "()",
+        Builtin::Json | Builtin::Record | Builtin::Unknown => "serde_json::Value",
     }
 }
 

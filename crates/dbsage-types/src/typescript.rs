@@ -17,7 +17,7 @@ use dbsage_catalog::{Column, ConstraintKind, Table};
 
 use crate::functions::{self, Result as FnResult};
 use crate::names::{ts_key, ts_string};
-use crate::pg_type::{self, Base};
+use crate::pg_type::{self, Base, Builtin};
 use crate::{insert_optional, never_written, sorted_columns, Input};
 
 const JSON_TYPE: &str = "export type Json =
@@ -372,47 +372,19 @@ pub(crate) fn ts_type(input: &Input, data_type: &str) -> String {
 }
 
 fn builtin(name: &str) -> &'static str {
-    match name {
-        "smallint" | "integer" | "bigint" | "real" | "double precision" | "numeric" | "oid" => {
-            "number"
-        }
-        "boolean" => "boolean",
-        "json" | "jsonb" => "Json",
-        "text"
-        | "character varying"
-        | "character"
-        | "\"char\""
-        | "char"
-        | "name"
-        | "citext"
-        | "uuid"
-        | "date"
-        | "time without time zone"
-        | "time with time zone"
-        | "timestamp without time zone"
-        | "timestamp with time zone"
-        | "interval"
-        | "bytea"
-        | "inet"
-        | "cidr"
-        | "macaddr"
-        | "macaddr8"
-        | "money"
-        | "tsvector"
-        | "tsquery"
-        | "xml"
-        | "bit"
-        | "bit varying"
-        | "int4range"
-        | "int8range"
-        | "numrange"
-        | "tsrange"
-        | "tstzrange"
-        | "daterange"
-        | "ltree"
-        | "vector" => "string",
-        "void" => "undefined",
-        "record" => "Record<string, unknown>",
-        _ => "unknown",
+    match pg_type::builtin(name) {
+        Builtin::Int16
+        | Builtin::Int32
+        | Builtin::Int64
+        | Builtin::Float32
+        | Builtin::Float64
+        | Builtin::Numeric
+        | Builtin::Oid => "number",
+        Builtin::Bool => "boolean",
+        Builtin::Json => "Json",
+        Builtin::Text => "string",
+        Builtin::Void => "undefined",
+        Builtin::Record => "Record<string, unknown>",
+        Builtin::Unknown => "unknown",
     }
 }

@@ -68,11 +68,20 @@ fn view_columns_are_non_null_only_where_proven() {
         ["handle", "id", "joined", "team_name"],
         "motto is nullable in teams; the cast keeps joined_on's NOT NULL"
     );
-    assert_eq!(proven(&catalog, "public", "team_rosters"), ["name", "team_id"]);
+    assert_eq!(
+        proven(&catalog, "public", "team_rosters"),
+        ["name", "team_id"]
+    );
     assert_eq!(proven(&catalog, "public", "right_side"), ["handle"]);
     assert!(proven(&catalog, "public", "full_side").is_empty());
-    assert_eq!(proven(&catalog, "public", "handles"), ["handle", "team_name"]);
-    assert_eq!(proven(&catalog, "reporting", "leaderboard"), ["handle", "points"]);
+    assert_eq!(
+        proven(&catalog, "public", "handles"),
+        ["handle", "team_name"]
+    );
+    assert_eq!(
+        proven(&catalog, "reporting", "leaderboard"),
+        ["handle", "points"]
+    );
     assert!(proven(&catalog, "public", "all_names").is_empty());
     assert!(proven(&catalog, "public", "team_sizes").is_empty());
     assert!(proven(&catalog, "public", "grouped").is_empty());
