@@ -96,6 +96,26 @@ fn typescript_compiles_strict_against_a_supabase_style_client() {
         stderr(&ok)
     );
 
+    // With inventory generated too, its enum is referenced instead of inlined; same types.
+    let out = gen(
+        &project,
+        &[
+            "--lang",
+            "typescript",
+            "--schema",
+            "public",
+            "--schema",
+            "inventory",
+            "--out",
+            "ts/database.ts",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let both = std::fs::read_to_string(ts.join("database.ts")).unwrap();
+    assert!(both.contains("kinds: Database[\"inventory\"][\"Enums\"][\"warehouse_kind\"][] | null"));
+    let ok = run_tsc(&tsc, &ts, "usage.ts");
+    assert!(ok.status.success(), "{}{}", stdout(&ok), stderr(&ok));
+
     let wrong = run_tsc(&tsc, &ts, "wrong.ts");
     let errors = stdout(&wrong);
     assert!(!wrong.status.success(), "wrong.ts must not compile");
@@ -148,6 +168,7 @@ fn rust_compiles_offline_and_deserialises_real_rows() {
     .unwrap();
     std::fs::copy(fixture.join("main.rs"), krate.path().join("src/main.rs")).unwrap();
     let db_rs = krate.path().join("src/db.rs");
+    // Two schemas: public's products.kinds refers to inventory's enum across modules.
     let out = gen(
         &project,
         &[
@@ -155,6 +176,10 @@ fn rust_compiles_offline_and_deserialises_real_rows() {
             "rust",
             "--env",
             "test",
+            "--schema",
+            "public",
+            "--schema",
+            "inventory",
             "--out",
             db_rs.to_str().unwrap(),
         ],
@@ -184,7 +209,7 @@ fn rust_compiles_offline_and_deserialises_real_rows() {
         "customer 1 grace@example.com nickname=None tier=Pro tags=[\"navy\", \"vip\"] city=Some(\"Oslo\") theme=\"dark\"",
         "order status=Paid quantity=3 unit_price=19.99 total=Some(59.97) coupon=None",
         "summary Grace <grace@example.com> Paid",
-        "product LMP-1 type=lamp order_id=Some(42) small=7 weight=Some(1.5) cents=1999 opens=Some(\"08:30:00\") every=Some(\"7 days\") thumb=Some(\"\\\\x0102\") labels=Some([\"desk\", \"led\"]) scores=[4, 5] kinds=Some([\"central\"]) statuses=Some([Paid, Shipped]) street=Some(\"2 Quay Rd\")",
+        "product LMP-1 type=lamp order_id=Some(42) small=7 weight=Some(1.5) cents=1999 opens=Some(\"08:30:00\") every=Some(\"7 days\") thumb=Some(\"\\\\x0102\") labels=Some([\"desk\", \"led\"]) scores=[4, 5] kinds=Some([Central]) statuses=Some([Paid, Shipped]) street=Some(\"2 Quay Rd\")",
         "insert {\"display_name\":\"Ada\",\"email\":\"ada@example.com\",\"tier\":\"enterprise\"}",
         "update {\"avatarUrl\":\"https://example.com/a.png\",\"bio\":null}",
         "args {\"customer\":1}",
