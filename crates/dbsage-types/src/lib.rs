@@ -50,6 +50,7 @@ pub fn generate(catalog: &Catalog, lang: Lang, options: &Options) -> String {
         catalog,
         schemas,
         proven: view_nulls::prove(catalog),
+        types: pg_type::Resolver::new(catalog),
     };
     match lang {
         Lang::TypeScript => typescript::generate(&input),
@@ -63,6 +64,7 @@ pub(crate) struct Input<'a> {
     /// Sorted.
     pub schemas: Vec<String>,
     pub proven: view_nulls::ProvenColumns,
+    pub types: pg_type::Resolver<'a>,
 }
 
 impl Input<'_> {

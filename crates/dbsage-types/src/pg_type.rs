@@ -3,6 +3,8 @@
 //! generators map: a built-in type, or one of the schema's enums, composite types or table
 //! row types. Domains are seen through to their base type.
 
+use std::collections::HashMap;
+
 use dbsage_catalog::Catalog;
 
 /// What a type resolved to.
@@ -102,78 +104,132 @@ pub fn builtin(name: &str) -> Builtin {
     }
 }
 
-/// Resolves `data_type` against `catalog`.
-pub fn resolve(catalog: &Catalog, data_type: &str) -> PgType {
-    resolve_depth(catalog, data_type, 0)
+/// What a type name can be, beyond the built-ins.
+#[derive(Debug, Clone, Copy)]
+enum Named<'a> {
+    Domain(&'a str),
+    Enum,
+    Composite,
+    Row,
 }
 
-fn resolve_depth(catalog: &Catalog, data_type: &str, depth: usize) -> PgType {
-    let mut text = without_modifiers(data_type);
-    let mut array = false;
-    while let Some(element) = text.strip_suffix("[]") {
-        array = true;
-        text = element.trim_end().to_string();
+/// Resolves type names against one catalog, through an index built once (a schema has
+/// thousands of columns to resolve).
+pub struct Resolver<'a> {
+    /// `(schema, name)` → what it is; enums, domains, composite and row types share one
+    /// namespace per schema in PostgreSQL, as here.
+    qualified: HashMap<(&'a str, &'a str), Named<'a>>,
+    /// name → the schemas that have a type of that name.
+    schemas_by_name: HashMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> Resolver<'a> {
+    pub fn new(catalog: &'a Catalog) -> Resolver<'a> {
+        let mut qualified = HashMap::new();
+        let entries = catalog
+            .domains
+            .iter()
+            .map(|d| (&d.schema, &d.name, Named::Domain(&d.base_type)))
+            .chain(
+                catalog
+                    .enums
+                    .iter()
+                    .map(|e| (&e.schema, &e.name, Named::Enum)),
+            )
+            .chain(
+                catalog
+                    .composite_types
+                    .iter()
+                    .map(|c| (&c.schema, &c.name, Named::Composite)),
+            )
+            .chain(
+                catalog
+                    .tables
+                    .iter()
+                    .map(|t| (&t.schema, &t.name, Named::Row)),
+            )
+            .chain(
+                catalog
+                    .views
+                    .iter()
+                    .map(|v| (&v.schema, &v.name, Named::Row)),
+            );
+        let mut schemas_by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (schema, name, named) in entries {
+            qualified
+                .entry((schema.as_str(), name.as_str()))
+                .or_insert(named);
+            schemas_by_name
+                .entry(name.as_str())
+                .or_default()
+                .push(schema.as_str());
+        }
+        Resolver {
+            qualified,
+            schemas_by_name,
+        }
     }
-    let (schema, name) = split_qualified(&text);
-    if let Some(domain) = find(&catalog.domains, &schema, &name, |d| (&d.schema, &d.name)) {
-        if depth < 16 {
-            let inner = resolve_depth(catalog, &domain.base_type, depth + 1);
+
+    /// Resolves `data_type` (as `format_type` spells it).
+    pub fn resolve(&self, data_type: &str) -> PgType {
+        self.resolve_depth(data_type, 0)
+    }
+
+    fn resolve_depth(&self, data_type: &str, depth: usize) -> PgType {
+        let mut text = without_modifiers(data_type);
+        let mut array = false;
+        while let Some(element) = text.strip_suffix("[]") {
+            array = true;
+            text = element.trim_end().to_string();
+        }
+        let (schema, name) = split_qualified(&text);
+        // `format_type` qualifies a user type that a built-in's name would shadow, so an
+        // unqualified built-in name is the built-in.
+        if schema.is_none() && builtin(&name) != Builtin::Unknown {
             return PgType {
-                base: inner.base,
-                array: array || inner.array,
+                base: Base::Builtin(name),
+                array,
             };
         }
+        let schema = match schema {
+            Some(schema) => Some(schema),
+            None => self.unqualified_schema(&name).map(str::to_string),
+        };
+        let found = schema
+            .as_deref()
+            .and_then(|s| self.qualified.get(&(s, name.as_str())).map(|n| (s, *n)));
+        let Some((schema, named)) = found else {
+            return PgType {
+                base: Base::Builtin(name),
+                array,
+            };
+        };
+        let (schema, name) = (schema.to_string(), name);
+        let base = match named {
+            Named::Domain(base_type) if depth < 16 => {
+                let inner = self.resolve_depth(base_type, depth + 1);
+                return PgType {
+                    base: inner.base,
+                    array: array || inner.array,
+                };
+            }
+            Named::Domain(_) => Base::Builtin(name),
+            Named::Enum => Base::Enum { schema, name },
+            Named::Composite => Base::Composite { schema, name },
+            Named::Row => Base::Row { schema, name },
+        };
+        PgType { base, array }
     }
-    let base = if let Some(e) = find(&catalog.enums, &schema, &name, |e| (&e.schema, &e.name)) {
-        Base::Enum {
-            schema: e.schema.clone(),
-            name: e.name.clone(),
-        }
-    } else if let Some(c) = find(&catalog.composite_types, &schema, &name, |c| {
-        (&c.schema, &c.name)
-    }) {
-        Base::Composite {
-            schema: c.schema.clone(),
-            name: c.name.clone(),
-        }
-    } else if let Some(t) = find(&catalog.tables, &schema, &name, |t| (&t.schema, &t.name)) {
-        Base::Row {
-            schema: t.schema.clone(),
-            name: t.name.clone(),
-        }
-    } else if let Some(v) = find(&catalog.views, &schema, &name, |v| (&v.schema, &v.name)) {
-        Base::Row {
-            schema: v.schema.clone(),
-            name: v.name.clone(),
-        }
-    } else {
-        Base::Builtin(name)
-    };
-    PgType { base, array }
-}
 
-/// The object of `items` named `name` in `schema`; an unqualified name (visible on the reading
-/// connection's search path) is looked for in `public` first, then in a schema holding the only
-/// object of that name.
-fn find<'a, T>(
-    items: &'a [T],
-    schema: &Option<String>,
-    name: &str,
-    key: impl Fn(&T) -> (&String, &String),
-) -> Option<&'a T> {
-    match schema {
-        Some(schema) => items.iter().find(|i| {
-            let (s, n) = key(i);
-            s == schema && n == name
-        }),
-        None => {
-            let mut named = items.iter().filter(|i| key(i).1 == name);
-            let all: Vec<&T> = named.by_ref().collect();
-            all.iter()
-                .find(|i| key(i).0 == "public")
-                .copied()
-                .or_else(|| (all.len() == 1).then(|| all[0]))
+    /// An unqualified name (visible on the reading connection's search path): `public` first,
+    /// then the only schema that has a type of that name.
+    fn unqualified_schema(&self, name: &str) -> Option<&'a str> {
+        let schemas = self.schemas_by_name.get(name)?;
+        if schemas.contains(&"public") {
+            return Some("public");
         }
+        let first = *schemas.first()?;
+        schemas.iter().all(|s| *s == first).then_some(first)
     }
 }
 

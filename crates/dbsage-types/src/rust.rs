@@ -375,7 +375,7 @@ fn optional(input: &Input, names: &Names, schema: &str, column: &Column, nullabl
 
 /// The Rust type of `data_type`, as seen from the module of `schema`.
 fn rust_ty(input: &Input, names: &Names, schema: &str, data_type: &str) -> String {
-    let resolved = pg_type::resolve(input.catalog, data_type);
+    let resolved = input.types.resolve(data_type);
     let path = |object_schema: &str, object: &str| {
         names.of(object_schema, object).map(|name| {
             if object_schema == schema {

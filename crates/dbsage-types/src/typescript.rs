@@ -325,7 +325,7 @@ fn array_of(ty: &str) -> String {
 
 /// The TypeScript type of the PostgreSQL type `data_type`.
 pub(crate) fn ts_type(input: &Input, data_type: &str) -> String {
-    let resolved = pg_type::resolve(input.catalog, data_type);
+    let resolved = input.types.resolve(data_type);
     let base = match &resolved.base {
         Base::Builtin(name) => builtin(name).to_string(),
         Base::Enum { schema, name } => {
