@@ -209,7 +209,7 @@ fn rust_compiles_offline_and_deserialises_real_rows() {
         "customer 1 grace@example.com nickname=None tier=Pro tags=[\"navy\", \"vip\"] city=Some(\"Oslo\") theme=\"dark\"",
         "order status=Paid quantity=3 unit_price=19.99 total=Some(59.97) coupon=None",
         "summary Grace <grace@example.com> Paid",
-        "product LMP-1 type=lamp order_id=Some(42) small=7 weight=Some(1.5) cents=1999 opens=Some(\"08:30:00\") every=Some(\"7 days\") thumb=Some(\"\\\\x0102\") labels=Some([\"desk\", \"led\"]) scores=[4, 5] kinds=Some([Central]) statuses=Some([Paid, Shipped]) street=Some(\"2 Quay Rd\")",
+        "product LMP-1 position=0 type=lamp order_id=Some(42) small=7 weight=Some(1.5) cents=1999 opens=Some(\"08:30:00\") every=Some(\"7 days\") thumb=Some(\"\\\\x0102\") labels=Some([\"desk\", \"led\"]) scores=[4, 5] kinds=Some([Central]) statuses=Some([Paid, Shipped]) street=Some(\"2 Quay Rd\")",
         "insert {\"display_name\":\"Ada\",\"email\":\"ada@example.com\",\"tier\":\"enterprise\"}",
         "update {\"avatarUrl\":\"https://example.com/a.png\",\"bio\":null}",
         "args {\"customer\":1}",

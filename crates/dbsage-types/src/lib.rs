@@ -72,21 +72,27 @@ impl Input<'_> {
         self.schemas.iter().any(|s| s == schema)
     }
 
+    /// A table column may hold NULL: neither the column nor its domain is NOT NULL.
+    pub fn nullable(&self, column: &Column) -> bool {
+        !column.not_null && !self.types.domain_constraints(&column.data_type).0
+    }
+
+    /// An insert may leave the column out: it (or its domain) has a default, it has an
+    /// identity or generated value, or it takes NULL.
+    pub fn insert_optional(&self, column: &Column) -> bool {
+        column.default.is_some()
+            || column.identity.is_some()
+            || column.generated.is_some()
+            || self.nullable(column)
+            || self.types.domain_constraints(&column.data_type).1
+    }
+
     /// Whether the view column `schema.view.column` is proven non-null.
     pub fn view_column_not_null(&self, schema: &str, view: &str, column: &str) -> bool {
         self.proven
             .get(&(schema.to_string(), view.to_string()))
             .is_some_and(|c| c.contains(column))
     }
-}
-
-/// An insert may leave the column out: it has a default, an identity or generated value, or
-/// takes NULL.
-pub(crate) fn insert_optional(column: &Column) -> bool {
-    column.default.is_some()
-        || column.identity.is_some()
-        || column.generated.is_some()
-        || !column.not_null
 }
 
 /// A column no insert or update may set: generated, or `GENERATED ALWAYS AS IDENTITY`.

@@ -107,7 +107,7 @@ pub fn builtin(name: &str) -> Builtin {
 /// What a type name can be, beyond the built-ins.
 #[derive(Debug, Clone, Copy)]
 enum Named<'a> {
-    Domain(&'a str),
+    Domain(&'a dbsage_catalog::Domain),
     Enum,
     Composite,
     Row,
@@ -129,7 +129,7 @@ impl<'a> Resolver<'a> {
         let entries = catalog
             .domains
             .iter()
-            .map(|d| (&d.schema, &d.name, Named::Domain(&d.base_type)))
+            .map(|d| (&d.schema, &d.name, Named::Domain(d)))
             .chain(
                 catalog
                     .enums
@@ -206,8 +206,8 @@ impl<'a> Resolver<'a> {
         };
         let (schema, name) = (schema.to_string(), name);
         let base = match named {
-            Named::Domain(base_type) if depth < 16 => {
-                let inner = self.resolve_depth(base_type, depth + 1);
+            Named::Domain(domain) if depth < 16 => {
+                let inner = self.resolve_depth(&domain.base_type, depth + 1);
                 return PgType {
                     base: inner.base,
                     array: array || inner.array,
@@ -219,6 +219,33 @@ impl<'a> Resolver<'a> {
             Named::Row => Base::Row { schema, name },
         };
         PgType { base, array }
+    }
+
+    /// The `(NOT NULL, DEFAULT)` a column of type `data_type` gets from its domain (and the
+    /// domains under it): both false for other types and for arrays of a domain.
+    pub fn domain_constraints(&self, data_type: &str) -> (bool, bool) {
+        let (mut not_null, mut default) = (false, false);
+        let mut current = without_modifiers(data_type);
+        for _ in 0..16 {
+            if current.ends_with("[]") {
+                break;
+            }
+            let (schema, name) = split_qualified(&current);
+            let schema = match schema {
+                Some(schema) => Some(schema),
+                None => self.unqualified_schema(&name).map(str::to_string),
+            };
+            let Some(Named::Domain(domain)) = schema
+                .as_deref()
+                .and_then(|s| self.qualified.get(&(s, name.as_str())))
+            else {
+                break;
+            };
+            not_null |= domain.not_null;
+            default |= domain.default.is_some();
+            current = without_modifiers(&domain.base_type);
+        }
+        (not_null, default)
     }
 
     /// An unqualified name (visible on the reading connection's search path): `public` first,

@@ -20,7 +20,7 @@ use dbsage_catalog::Column;
 use crate::functions::{self, Result as FnResult};
 use crate::names::{rust_field, rust_type};
 use crate::pg_type::{self, Base, Builtin};
-use crate::{insert_optional, never_written, sorted_columns, Input};
+use crate::{never_written, sorted_columns, Input};
 
 /// Rust type names per `(schema, object)`, unique within each schema's module.
 struct Names {
@@ -206,7 +206,7 @@ fn tables(input: &Input, schema: &str, names: &mut Names, out: &mut String) {
             .map(|c| {
                 (
                     c.name.as_str(),
-                    optional(input, names, schema, c, !c.not_null),
+                    optional(input, names, schema, c, input.nullable(c)),
                     Skip::No,
                 )
             })
@@ -225,7 +225,10 @@ fn tables(input: &Input, schema: &str, names: &mut Names, out: &mut String) {
             .iter()
             .map(|c| {
                 let ty = rust_ty(input, names, schema, &c.data_type);
-                match (insert_optional(c), !c.not_null && c.default.is_some()) {
+                match (
+                    input.insert_optional(c),
+                    input.nullable(c) && c.default.is_some(),
+                ) {
                     (false, _) => (c.name.as_str(), ty, Skip::No),
                     (true, false) => (c.name.as_str(), format!("Option<{ty}>"), Skip::WhenNone),
                     (true, true) => (
@@ -252,7 +255,10 @@ fn tables(input: &Input, schema: &str, names: &mut Names, out: &mut String) {
             .map(|c| {
                 (
                     c.name.as_str(),
-                    format!("Option<{}>", optional(input, names, schema, c, !c.not_null)),
+                    format!(
+                        "Option<{}>",
+                        optional(input, names, schema, c, input.nullable(c))
+                    ),
                     Skip::WhenNone,
                 )
             })

@@ -18,7 +18,7 @@ use dbsage_catalog::{Column, ConstraintKind, Table};
 use crate::functions::{self, Result as FnResult};
 use crate::names::{ts_key, ts_string};
 use crate::pg_type::{self, Base, Builtin};
-use crate::{insert_optional, never_written, sorted_columns, Input};
+use crate::{never_written, sorted_columns, Input};
 
 const JSON_TYPE: &str = "export type Json =
   | string
@@ -77,12 +77,12 @@ fn tables(input: &Input, schema: &str, out: &mut String) {
             let mut entry = format!("      {}: {{\n", ts_key(&table.name));
             let row = columns
                 .iter()
-                .map(|c| field(&c.name, false, &nullable(input, c, !c.not_null)))
+                .map(|c| field(&c.name, false, &nullable(input, c, input.nullable(c))))
                 .collect();
             object(&mut entry, "Row", row);
             let insert = columns
                 .iter()
-                .map(|c| write_field(input, c, insert_optional(c)))
+                .map(|c| write_field(input, c, input.insert_optional(c)))
                 .collect();
             object(&mut entry, "Insert", insert);
             let update = columns
@@ -106,7 +106,7 @@ fn write_field(input: &Input, column: &Column, optional: bool) -> String {
     field(
         &column.name,
         optional,
-        &nullable(input, column, !column.not_null),
+        &nullable(input, column, input.nullable(column)),
     )
 }
 
