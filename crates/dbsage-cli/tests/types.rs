@@ -280,6 +280,11 @@ fn env_source_matches_the_replayed_history_and_output_is_deterministic() {
         stderr(&live)
     );
     assert_eq!(stdout(&replayed), stdout(&live));
+    assert!(
+        stderr(&live).contains("→ test ("),
+        "names the database first: {}",
+        stderr(&live)
+    );
     let again = gen(&project, &["--lang", "typescript", "--env", "test"]);
     assert_eq!(stdout(&live), stdout(&again));
 
