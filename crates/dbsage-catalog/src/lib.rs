@@ -27,6 +27,7 @@ mod diff;
 mod entries;
 pub mod finding;
 mod model;
+mod parameter;
 mod read;
 
 use std::collections::BTreeMap;
@@ -35,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 pub use diff::{diff, DiffKind, Difference};
 pub use model::*;
+pub use parameter::*;
 
 /// What to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

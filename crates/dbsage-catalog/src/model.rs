@@ -374,6 +374,13 @@ pub struct Function {
     /// `pg_get_function_result`: `integer`, `SETOF users`, `TABLE(id integer)`; `None` for
     /// procedures.
     pub result: Option<String>,
+    /// Every parameter in declaration order, with its mode and whether it has a default.
+    pub parameters: Vec<crate::Parameter>,
+    /// `RETURNS SETOF ...` or `RETURNS TABLE (...)`.
+    pub returns_set: bool,
+    /// `prorettype` as `format_type` spells it (`record` for OUT/TABLE results); `None` for
+    /// procedures.
+    pub return_type: Option<String>,
     pub language: String,
     pub volatility: Volatility,
     pub security_definer: bool,

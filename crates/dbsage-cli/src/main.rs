@@ -147,6 +147,8 @@ enum Command {
     Pitr(commands::pitr::PitrArgs),
     /// PostgreSQL server builds: list what is installed, install a major version into the cache.
     Pg(commands::pg::PgArgs),
+    /// Generate code from the schema: `gen types --lang typescript|rust` (--check for CI).
+    Gen(commands::gen::GenArgs),
 }
 
 fn main() -> ExitCode {
@@ -213,6 +215,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Pg(a) => commands::pg::run(a, out),
         Command::Pitr(a) => commands::pitr::run(a, out),
         Command::Health(a) => commands::health::run(a, out),
+        Command::Gen(a) => commands::gen::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -250,6 +253,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Pg(_) => "pg",
         Command::Pitr(_) => "pitr",
         Command::Health(_) => "health",
+        Command::Gen(_) => "gen",
     }
 }
 

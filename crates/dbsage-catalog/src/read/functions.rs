@@ -17,6 +17,8 @@ pub(super) fn read(
                 pg_get_function_identity_arguments(p.oid) AS arguments, \
                 oidvectortypes(p.proargtypes) AS argument_types, \
                 CASE WHEN p.prokind <> 'p' THEN pg_get_function_result(p.oid) END AS result, \
+                {parameters} AS parameters, p.pronargdefaults, p.proretset, \
+                CASE WHEN p.prokind <> 'p' THEN format_type(p.prorettype, NULL) END AS return_type, \
                 l.lanname::text AS language, p.provolatile::text AS volatility, \
                 p.prosecdef, p.proisstrict, coalesce(p.proconfig, '{{}}') AS config, \
                 CASE WHEN p.prokind <> 'a' THEN pg_get_functiondef(p.oid) END AS definition, \
@@ -30,6 +32,7 @@ pub(super) fn read(
         grants = acl_items("p.proacl", Some(("f", "p.proowner"))),
         comment = comment_of("pg_proc", "p.oid", "0"),
         not_member = not_extension_member("pg_proc", "p.oid"),
+        parameters = super::parameters::PARAMETERS_SQL,
     );
     let rows = super::query_excluding(client, &sql, excluded)?;
     let mut functions = rows
@@ -60,6 +63,9 @@ pub(super) fn read(
                 arguments: row.try_get("arguments")?,
                 argument_types: row.try_get("argument_types")?,
                 result: row.try_get("result")?,
+                parameters: super::parameters::decode(row)?,
+                returns_set: row.try_get("proretset")?,
+                return_type: row.try_get("return_type")?,
                 language: row.try_get("language")?,
                 volatility,
                 security_definer: row.try_get("prosecdef")?,

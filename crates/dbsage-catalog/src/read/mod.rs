@@ -8,6 +8,7 @@ mod constraints;
 mod functions;
 mod indexes;
 mod json;
+mod parameters;
 mod policies;
 mod relations;
 mod schemas;

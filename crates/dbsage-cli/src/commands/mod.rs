@@ -7,6 +7,7 @@ pub mod dev;
 pub mod dry_run_sql;
 pub mod explain;
 pub mod findings;
+pub mod gen;
 pub mod health;
 pub mod health_drill;
 pub mod history;
