@@ -140,6 +140,14 @@ enum Command {
     Restore(commands::backup::RestoreArgs),
     /// PostgreSQL server builds: list what is installed, install a major version into the cache.
     Pg(commands::pg::PgArgs),
+    /// The DDL that turns one schema into another (environment, `migrations` or a .sql file),
+    /// with hazards, proven on a throwaway copy; --write makes it a migration.
+    #[command(
+        after_help = "Exit codes: 0 the plan is proven, 1 something is not handled (listed), 2 usage or configuration error."
+    )]
+    Diff(commands::diff::DiffArgs),
+    /// The live schema of an environment against its migration history (exit 1 on drift).
+    Drift(commands::diff::DriftArgs),
 }
 
 fn main() -> ExitCode {
@@ -204,6 +212,8 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Restore(a) => commands::backup::run_restore(a, out),
         Command::Pg(a) => commands::pg::run(a, out),
         Command::Health(a) => commands::health::run(a, out),
+        Command::Diff(a) => commands::diff::run(a, out),
+        Command::Drift(a) => commands::diff::run_drift(a, out),
     };
     match result {
         Ok(code) => code,
@@ -239,6 +249,8 @@ fn command_name(command: &Command) -> &'static str {
         Command::Restore(_) => "restore",
         Command::Pg(_) => "pg",
         Command::Health(_) => "health",
+        Command::Diff(_) => "diff",
+        Command::Drift(_) => "drift",
     }
 }
 

@@ -13,12 +13,14 @@
 
 mod builder;
 mod comments;
+pub mod drift;
 mod hazard;
 mod privileges;
 mod prove;
 mod renames;
 mod routines;
 mod sequences;
+pub mod sides;
 mod sql;
 mod tables;
 mod types;

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod dev;
+pub mod diff;
 pub mod dry_run_sql;
 pub mod explain;
 pub mod findings;

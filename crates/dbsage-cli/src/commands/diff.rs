@@ -1,0 +1,183 @@
+//! `dbsage diff` and `dbsage drift`: the engine is `dbsage-diff`; this renders and writes.
+
+use clap::Args;
+use serde_json::json;
+
+use dbsage_diff::sides::{diff_sides, DiffReport, Side};
+use dbsage_diff::Plan;
+
+use crate::output::{Out, Style};
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The schema to start from: an environment name, `migrations` (the history replayed on a
+    /// throwaway cluster) or a .sql file (applied on a throwaway cluster).
+    #[arg(long, value_name = "ENV|migrations|FILE.sql")]
+    pub from: String,
+    /// The schema to reach, spelled like --from.
+    #[arg(long, value_name = "ENV|migrations|FILE.sql")]
+    pub to: String,
+    /// Write the plan as migration file(s) named NAME (the CONCURRENTLY/VALIDATE part in its
+    /// own `-- dbsage:no-transaction` file). Nothing is written when the proof fails.
+    #[arg(long, value_name = "NAME")]
+    pub write: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DriftArgs {
+    /// The environment whose live schema is compared with the migration history.
+    #[arg(long, short)]
+    pub env: String,
+}
+
+pub fn run(args: DiffArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let project = super::project()?;
+    let (from, to) = (Side::parse(&args.from), Side::parse(&args.to));
+    out.status(
+        "Diffing",
+        &format!("{} → {}", from.describe(), to.describe()),
+    );
+    let report = diff_sides(&project, &from, &to)?;
+    let written = match &args.write {
+        Some(name) if report.proof.is_clean() && !report.plan.is_empty() => {
+            write_migrations(&project, name, &report.plan)?
+        }
+        _ => Vec::new(),
+    };
+    if out.json_mode() {
+        out.json(&json!({
+            "from": report.from,
+            "to": report.to,
+            "statements": report.plan.statements,
+            "possible_renames": report.plan.possible_renames,
+            "proof": {
+                "clean": report.proof.is_clean(),
+                "failure": report.proof.failure,
+                "not_handled": report.proof.not_handled,
+            },
+            "written": written,
+        }));
+    } else {
+        render(out, &report, &written);
+    }
+    Ok(if report.proof.is_clean() { 0 } else { 1 })
+}
+
+fn render(out: &Out, report: &DiffReport, written: &[String]) {
+    if report.plan.is_empty() {
+        out.line(&format!(
+            "no differences: {} matches {}",
+            report.from, report.to
+        ));
+    } else {
+        print_plan(out, &report.plan);
+    }
+    for rename in &report.plan.possible_renames {
+        out.line(&format!(
+            "-- possible rename: {} {} → {} (planned as drop + add; if it is a rename, use: {})",
+            rename.kind, rename.from, rename.to, rename.rename_sql
+        ));
+    }
+    if report.proof.is_clean() {
+        err_line!(
+            "{} applied on a throwaway copy of {}, the result matches {}",
+            out.paint_err("proof:", Style::Good),
+            report.from,
+            report.to
+        );
+    } else {
+        if let Some(failure) = &report.proof.failure {
+            err_line!(
+                "{} statement {} failed on the throwaway copy: {}\n    {}",
+                out.paint_err("proof:", Style::Bad),
+                failure.statement + 1,
+                failure.error,
+                failure.sql
+            );
+        }
+        for left in &report.proof.not_handled {
+            err_line!("{} {left}", out.paint_err("not handled:", Style::Bad));
+        }
+    }
+    for path in written {
+        err_line!("wrote {path}");
+    }
+}
+
+/// The plan as SQL: the transactional part, then the no-transaction part.
+pub fn print_plan(out: &Out, plan: &Plan) {
+    out.line(&plan.transactional_sql());
+    let after = plan.no_transaction_sql();
+    if !after.is_empty() {
+        out.line("-- after the transaction, one statement at a time (no transaction):");
+        out.line(&after);
+    }
+}
+
+/// `<ts>_NAME.sql` and, when needed, `<ts+1>_NAME_no_transaction.sql`.
+fn write_migrations(
+    project: &dbsage_core::config::Project,
+    name: &str,
+    plan: &Plan,
+) -> dbsage_core::Result<Vec<String>> {
+    let dir = project.migrations_dir();
+    let header =
+        "-- Written by `dbsage diff` and proven on a throwaway copy. Review the hazards.\n";
+    let mut written = Vec::new();
+    let (up, _) = dbsage_core::migrations::create(
+        &dir,
+        name,
+        false,
+        &format!("{header}{}", plan.transactional_sql()),
+    )?;
+    written.push(up.display().to_string());
+    let after = plan.no_transaction_sql();
+    if !after.is_empty() {
+        let (up, _) = dbsage_core::migrations::create(
+            &dir,
+            &format!("{name}_no_transaction"),
+            false,
+            &format!("-- dbsage:no-transaction\n{header}{after}"),
+        )?;
+        written.push(up.display().to_string());
+    }
+    Ok(written)
+}
+
+pub fn run_drift(args: DriftArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let (project, files) = super::project_and_files()?;
+    let target = dbsage_core::env::Target::resolve(&project, Some(&args.env))?;
+    super::announce(out, &target);
+    let mut client = target.connect(&project, "dbsage drift")?;
+    let report = dbsage_diff::drift::check(&project, &files, &mut client)?;
+    if out.json_mode() {
+        out.json(&json!({
+            "environment": args.env,
+            "drift": report.has_drift(),
+            "differences": report.differences,
+            "to_history": report.to_history.statements,
+            "to_live": report.to_live.statements,
+        }));
+    } else if !report.has_drift() {
+        out.line(&format!(
+            "no drift: {} matches its migration history",
+            args.env
+        ));
+    } else {
+        out.line(&format!(
+            "drift: {} differs from its migration history",
+            args.env
+        ));
+        for difference in &report.differences {
+            out.line(&format!("  {difference}"));
+        }
+        out.line("\n-- to bring the database back to the history:");
+        print_plan(out, &report.to_history);
+        out.line("-- or to record the live schema in a new migration:");
+        print_plan(out, &report.to_live);
+    }
+    if report.has_drift() {
+        return Ok(1);
+    }
+    Ok(0)
+}
