@@ -148,6 +148,9 @@ enum Command {
     Diff(commands::diff::DiffArgs),
     /// The live schema of an environment against its migration history (exit 1 on drift).
     Drift(commands::diff::DriftArgs),
+    /// A database with no migrations yet: write a baseline migration of its live schema,
+    /// proven by replay, recorded as applied there (audited).
+    Pull(commands::diff::PullArgs),
 }
 
 fn main() -> ExitCode {
@@ -214,6 +217,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Health(a) => commands::health::run(a, out),
         Command::Diff(a) => commands::diff::run(a, out),
         Command::Drift(a) => commands::diff::run_drift(a, out),
+        Command::Pull(a) => commands::diff::run_pull(a, out),
     };
     match result {
         Ok(code) => code,
@@ -251,6 +255,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Health(_) => "health",
         Command::Diff(_) => "diff",
         Command::Drift(_) => "drift",
+        Command::Pull(_) => "pull",
     }
 }
 

@@ -236,3 +236,54 @@ fn drift_lists_what_differs_and_the_sql_each_way() {
     let (_, code) = p.json(&["drift", "--env", "test"]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn pull_writes_a_proven_baseline_of_a_hand_built_database_and_records_it() {
+    let p = TestProject::new();
+    p.client()
+        .batch_execute(
+            "CREATE ROLE web_anon NOLOGIN;
+             CREATE SCHEMA shop;
+             CREATE TYPE shop.size AS ENUM ('s', 'm', 'l');
+             CREATE TABLE shop.products (id serial PRIMARY KEY, name text NOT NULL, size shop.size);
+             CREATE INDEX products_name_idx ON shop.products (name);
+             CREATE TABLE shop.orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                                       product_id int REFERENCES shop.products (id));
+             CREATE VIEW shop.catalogue AS SELECT id, name FROM shop.products;
+             ALTER TABLE shop.orders ENABLE ROW LEVEL SECURITY;
+             CREATE POLICY orders_read ON shop.orders FOR SELECT TO web_anon USING (true);
+             GRANT USAGE ON SCHEMA shop TO web_anon;
+             GRANT SELECT ON shop.catalogue TO web_anon;
+             COMMENT ON TABLE shop.products IS 'what we sell';",
+        )
+        .unwrap();
+    let out = p.run(&["pull", "--env", "test", "--name", "initial_schema"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let files: Vec<String> = std::fs::read_dir(p.root().join("migrations"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].ends_with("_initial_schema.sql"));
+    // Recorded as applied (audited): nothing pending, and the history replays to the live schema.
+    assert_eq!(p.history().len(), 1);
+    let (status, _) = p.json(&["status"]);
+    assert!(!status.to_string().contains("\"pending\""), "{status:#}");
+    let (drift, code) = p.json(&["drift", "--env", "test"]);
+    assert_eq!(code, 0, "{drift:#}");
+    let events = p.events();
+    assert!(
+        events.iter().any(|(_, kind, _)| kind == "marked_applied"),
+        "{events:?}"
+    );
+
+    // A second pull is refused: the project has migrations now.
+    let again = p.run(&["pull", "--env", "test"]);
+    assert_eq!(again.status.code(), Some(2), "{}", stderr(&again));
+}

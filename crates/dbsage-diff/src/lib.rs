@@ -17,6 +17,7 @@ pub mod drift;
 mod hazard;
 mod privileges;
 mod prove;
+pub mod pull;
 mod renames;
 mod routines;
 mod sequences;

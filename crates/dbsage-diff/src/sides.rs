@@ -153,6 +153,24 @@ fn read(client: &mut Client, options: &ReadOptions, what: &str) -> Result<Catalo
 
 /// Creates (NOLOGIN) every role the catalogs name that the throwaway cluster lacks.
 pub fn ensure_roles(client: &mut Client, catalogs: &[&Catalog]) -> Result<()> {
+    let wanted: Vec<String> = roles_named(catalogs).into_iter().collect();
+    let missing = client
+        .query(
+            "SELECT name FROM unnest($1::text[]) AS name WHERE name NOT IN (SELECT rolname FROM pg_roles)",
+            &[&wanted],
+        )
+        .map_err(|e| Error::db("listing roles", e))?;
+    for row in missing {
+        let name: String = row.get(0);
+        client
+            .batch_execute(&format!("CREATE ROLE {} NOLOGIN", crate::sql::ident(&name)))
+            .map_err(|e| Error::db(format!("creating role {name} on the throwaway copy"), e))?;
+    }
+    Ok(())
+}
+
+/// Every role the catalogs name (owners, grantees, policy roles), PUBLIC left out.
+pub fn roles_named(catalogs: &[&Catalog]) -> BTreeSet<String> {
     let mut roles = BTreeSet::new();
     for catalog in catalogs {
         let grants = |grants: &[dbsage_catalog::Grant], roles: &mut BTreeSet<String>| {
@@ -193,20 +211,7 @@ pub fn ensure_roles(client: &mut Client, catalogs: &[&Catalog]) -> Result<()> {
         }
     }
     roles.remove("public");
-    let wanted: Vec<String> = roles.into_iter().collect();
-    let missing = client
-        .query(
-            "SELECT name FROM unnest($1::text[]) AS name WHERE name NOT IN (SELECT rolname FROM pg_roles)",
-            &[&wanted],
-        )
-        .map_err(|e| Error::db("listing roles", e))?;
-    for row in missing {
-        let name: String = row.get(0);
-        client
-            .batch_execute(&format!("CREATE ROLE {} NOLOGIN", crate::sql::ident(&name)))
-            .map_err(|e| Error::db(format!("creating role {name} on the throwaway copy"), e))?;
-    }
-    Ok(())
+    roles
 }
 
 /// A diff and its proof.
@@ -224,7 +229,7 @@ pub fn rebuild(
     project: &Project,
     schema: &Catalog,
     options: &ReadOptions,
-) -> Result<(Opened, Vec<Difference>)> {
+) -> Result<(Opened, Plan, Vec<Difference>)> {
     let mut copy = throwaway(project)?;
     ensure_roles(&mut copy.client, &[schema])?;
     let empty = read(&mut copy.client, options, "an empty database")?;
@@ -243,7 +248,7 @@ pub fn rebuild(
             },
         );
     }
-    Ok((copy, left))
+    Ok((copy, build, left))
 }
 
 /// The plan from `from` to `to`, proven on a throwaway copy of `from`.
@@ -267,7 +272,7 @@ pub fn diff_sides(project: &Project, from: &Side, to: &Side) -> Result<DiffRepor
         // The proof runs on a throwaway copy: the source itself when it is one already.
         let proof = match from {
             Side::Environment(_) => {
-                let (mut copy, left) = rebuild(project, &start, &options)?;
+                let (mut copy, _, left) = rebuild(project, &start, &options)?;
                 let proof = proof_on(&mut copy.client);
                 copy.close();
                 let mut proof = proof?;

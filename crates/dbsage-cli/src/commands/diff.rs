@@ -181,3 +181,74 @@ pub fn run_drift(args: DriftArgs, out: &Out) -> dbsage_core::Result<i32> {
     }
     Ok(0)
 }
+
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// The environment whose live schema becomes the baseline.
+    #[arg(long, short)]
+    pub env: String,
+    /// The migration's name.
+    #[arg(long, default_value = "baseline")]
+    pub name: String,
+    /// On a protected environment, skip the typed confirmation (CI): still audited.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+pub fn run_pull(args: PullArgs, out: &Out) -> dbsage_core::Result<i32> {
+    let project = super::project()?;
+    let target = dbsage_core::env::Target::resolve(&project, Some(&args.env))?;
+    super::announce(out, &target);
+    let (mut client, protection) = target.connect_protected(&project, "dbsage pull")?;
+    if let Some(protection) = &protection {
+        // Recording history on a protected database goes through the same gate as `repair`.
+        let plan = [format!(
+            "would write migration `{}` from the live schema and record it as applied (nothing runs)",
+            args.name
+        )];
+        let confirmation = dbsage_core::gates::confirm_protected(
+            &target,
+            protection,
+            "pull",
+            &plan,
+            args.yes,
+            &mut |p| out.ask(p),
+        )?;
+        dbsage_core::protection::mark(&mut client, &project, &target)?;
+        dbsage_core::protection::record_event(
+            &mut client,
+            &project,
+            "protected_confirmed",
+            &confirmation,
+            json!({ "command": "pull", "plan": plan }),
+        )?;
+    }
+    let report = dbsage_diff::pull::pull(&project, &mut client, &args.name)?;
+    let written: Vec<String> = report
+        .written
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if out.json_mode() {
+        out.json(&json!({
+            "environment": args.env,
+            "written": written,
+            "statements": report.plan.statements.len(),
+            "not_handled": report.not_handled,
+        }));
+    } else {
+        for path in &written {
+            out.line(&format!(
+                "wrote {path}: proven by replay, recorded as applied on {}",
+                args.env
+            ));
+        }
+        for left in &report.not_handled {
+            err_line!("{} {left}", out.paint_err("not handled:", Style::Bad));
+        }
+        if !report.not_handled.is_empty() {
+            err_line!("nothing written: the baseline would not recreate the schema above");
+        }
+    }
+    Ok(if report.not_handled.is_empty() { 0 } else { 1 })
+}
