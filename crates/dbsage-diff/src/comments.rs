@@ -96,8 +96,11 @@ pub(crate) fn plan(b: &mut Builder, before: &Catalog, to: &Catalog) {
             &new.comment,
         );
     }
+    let old_tables = crate::sql::tables_by_name(before);
     for new in &to.tables {
-        let old = before.table(&new.schema, &new.name);
+        let old = old_tables
+            .get(&(new.schema.as_str(), new.name.as_str()))
+            .copied();
         let relation = format!("{}.{}", new.schema, new.name);
         let name = qualified(&new.schema, &new.name);
         comment(

@@ -60,8 +60,11 @@ pub(crate) fn plan(b: &mut Builder, before: &Catalog, to: &Catalog) {
             .unwrap_or_else(|| implied("sequences", Some(&new.schema), &new.owner));
         grants(b, &object, &target, &start, &new.grants, &new.owner, None);
     }
+    let old_tables = crate::sql::tables_by_name(before);
     for new in &to.tables {
-        let old = before.table(&new.schema, &new.name);
+        let old = old_tables
+            .get(&(new.schema.as_str(), new.name.as_str()))
+            .copied();
         let object = format!("table {}.{}", new.schema, new.name);
         let name = qualified(&new.schema, &new.name);
         let target = format!("TABLE {name}");

@@ -22,15 +22,19 @@ pub(crate) fn find(from: &Catalog, to: &Catalog) -> Vec<PossibleRename> {
             .map(|c| (c.name.clone(), c.data_type.clone()))
             .collect()
     };
+    let (old_tables, new_tables) = (
+        crate::sql::tables_by_name(from),
+        crate::sql::tables_by_name(to),
+    );
     let removed: Vec<&Table> = from
         .tables
         .iter()
-        .filter(|t| to.table(&t.schema, &t.name).is_none())
+        .filter(|t| !new_tables.contains_key(&(t.schema.as_str(), t.name.as_str())))
         .collect();
     for added in to
         .tables
         .iter()
-        .filter(|t| from.table(&t.schema, &t.name).is_none())
+        .filter(|t| !old_tables.contains_key(&(t.schema.as_str(), t.name.as_str())))
     {
         for old in removed
             .iter()
@@ -49,7 +53,8 @@ pub(crate) fn find(from: &Catalog, to: &Catalog) -> Vec<PossibleRename> {
         }
     }
     for new_table in &to.tables {
-        let Some(old_table) = from.table(&new_table.schema, &new_table.name) else {
+        let Some(old_table) = old_tables.get(&(new_table.schema.as_str(), new_table.name.as_str()))
+        else {
             continue;
         };
         let has = |t: &Table, name: &str| t.columns.iter().any(|c| c.name == name);

@@ -129,12 +129,7 @@ pub fn open(project: &Project, side: &Side) -> Result<Opened> {
             let sql = std::fs::read_to_string(&path)
                 .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
             let mut opened = throwaway(project)?;
-            if let Err(e) = opened.client.batch_execute(&sql) {
-                let message = format!(
-                    "{} does not apply on an empty database: {}",
-                    path.display(),
-                    dbsage_pgerror::describe(&e)
-                );
+            if let Err(message) = apply_file(&mut opened.client, &sql, &path) {
                 opened.close();
                 return Err(Error::Failed {
                     message,
@@ -144,6 +139,38 @@ pub fn open(project: &Project, side: &Side) -> Result<Opened> {
             Ok(opened)
         }
     }
+}
+
+/// Runs a schema file one statement at a time (one transaction for thousands of tables runs
+/// out of lock slots); a failure names file:line:column.
+fn apply_file(client: &mut Client, sql: &str, path: &Path) -> std::result::Result<(), String> {
+    let mut pieces = Vec::new();
+    dbsage_sql::for_each_statement(sql, |statement| {
+        pieces.push((statement.code_start, statement.range.end));
+    })
+    .map_err(|e| {
+        let at = dbsage_sql::line_col(sql, e.offset.unwrap_or(0));
+        format!(
+            "{}:{}:{}: {}",
+            path.display(),
+            at.line,
+            at.column,
+            e.message
+        )
+    })?;
+    for (start, end) in pieces {
+        if let Err(e) = client.batch_execute(&sql[start..end]) {
+            let at = dbsage_sql::line_col(sql, start);
+            return Err(format!(
+                "{}:{}:{}: does not apply on an empty database: {}",
+                path.display(),
+                at.line,
+                at.column,
+                dbsage_pgerror::describe(&e)
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn read(client: &mut Client, options: &ReadOptions, what: &str) -> Result<Catalog> {
@@ -221,6 +248,18 @@ pub struct DiffReport {
     pub to: String,
     pub plan: Plan,
     pub proof: Proof,
+    pub timings: Timings,
+}
+
+/// Where the time went, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Opening both sides (cluster starts, replays) and reading their catalogs.
+    pub read_ms: u64,
+    /// Planning: the engine alone.
+    pub plan_ms: u64,
+    /// Building the copy (for an environment), applying the plan, reading and comparing.
+    pub proof_ms: u64,
 }
 
 /// Builds a copy of `schema` on a throwaway cluster through the engine (from an empty
@@ -254,6 +293,8 @@ pub fn rebuild(
 /// The plan from `from` to `to`, proven on a throwaway copy of `from`.
 pub fn diff_sides(project: &Project, from: &Side, to: &Side) -> Result<DiffReport> {
     let options = read_options(project);
+    let clock = std::time::Instant::now();
+    let mut timings = Timings::default();
     let target = {
         let mut opened = open(project, to)?;
         let catalog = read(&mut opened.client, &options, &to.describe());
@@ -263,7 +304,9 @@ pub fn diff_sides(project: &Project, from: &Side, to: &Side) -> Result<DiffRepor
     let mut source = open(project, from)?;
     let result = (|| {
         let start = read(&mut source.client, &options, &from.describe())?;
+        timings.read_ms = clock.elapsed().as_millis() as u64;
         let plan = plan(&start, &target, &PlanOptions::default());
+        timings.plan_ms = clock.elapsed().as_millis() as u64 - timings.read_ms;
         let proof_on = |client: &mut Client| -> Result<Proof> {
             ensure_roles(client, &[&target])?;
             prove(client, &plan, &target, &options)
@@ -285,11 +328,13 @@ pub fn diff_sides(project: &Project, from: &Side, to: &Side) -> Result<DiffRepor
             }
             _ => proof_on(&mut source.client)?,
         };
+        timings.proof_ms = clock.elapsed().as_millis() as u64 - timings.read_ms - timings.plan_ms;
         Ok(DiffReport {
             from: from.describe(),
             to: to.describe(),
             plan,
             proof,
+            timings,
         })
     })();
     source.close();

@@ -41,3 +41,14 @@ pub fn mentions(text: &str, name: &str) -> bool {
     }
     false
 }
+
+/// Tables by `(schema, name)`: thousands of lookups against a list would be quadratic.
+pub(crate) fn tables_by_name(
+    catalog: &dbsage_catalog::Catalog,
+) -> std::collections::HashMap<(&str, &str), &dbsage_catalog::Table> {
+    catalog
+        .tables
+        .iter()
+        .map(|t| ((t.schema.as_str(), t.name.as_str()), t))
+        .collect()
+}

@@ -7,7 +7,7 @@ use dbsage_catalog::{
 
 use crate::builder::{Builder, Phase};
 use crate::hazard::Hazard::{self, *};
-use crate::sql::{ident, qualified, role};
+use crate::sql::{ident, qualified, role, tables_by_name};
 
 /// `schema.name` of relations whose columns changed shape: views reading them are recreated.
 pub(crate) type Dirty = Vec<(String, String)>;
@@ -79,10 +79,11 @@ fn parent<'a>(to: &'a Catalog, table: &Table) -> Option<&'a Table> {
 
 pub(crate) fn plan(b: &mut Builder, before: &Catalog, to: &Catalog) -> Dirty {
     let mut dirty = Dirty::new();
+    let (old_tables, new_tables) = (tables_by_name(before), tables_by_name(to));
     let removed: Vec<&Table> = before
         .tables
         .iter()
-        .filter(|t| to.table(&t.schema, &t.name).is_none())
+        .filter(|t| !new_tables.contains_key(&(t.schema.as_str(), t.name.as_str())))
         .collect();
     let dropped_parent = |t: &Table| {
         t.partition_of.as_deref().is_some_and(|p| {
@@ -114,14 +115,14 @@ pub(crate) fn plan(b: &mut Builder, before: &Catalog, to: &Catalog) -> Dirty {
     let mut created: Vec<&Table> = to
         .tables
         .iter()
-        .filter(|t| before.table(&t.schema, &t.name).is_none())
+        .filter(|t| !old_tables.contains_key(&(t.schema.as_str(), t.name.as_str())))
         .collect();
     created.sort_by_key(|t| t.partition_of.is_some());
     for table in created {
         create_table(b, to, table);
     }
     for new in &to.tables {
-        if let Some(old) = before.table(&new.schema, &new.name) {
+        if let Some(old) = old_tables.get(&(new.schema.as_str(), new.name.as_str())) {
             if alter_table(b, before, to, old, new) {
                 dirty.push((new.schema.clone(), new.name.clone()));
             }
@@ -508,8 +509,11 @@ pub(crate) fn concurrently(definition: &str) -> Option<String> {
 
 /// Triggers, RLS flags and policies of tables and views, once the relations exist.
 pub(crate) fn plan_triggers_and_policies(b: &mut Builder, before: &Catalog, to: &Catalog) {
+    let old_tables = tables_by_name(before);
     for new in &to.tables {
-        let old = before.table(&new.schema, &new.name);
+        let old = old_tables
+            .get(&(new.schema.as_str(), new.name.as_str()))
+            .copied();
         let name = qualified(&new.schema, &new.name);
         let relation = format!("{}.{}", new.schema, new.name);
         triggers(

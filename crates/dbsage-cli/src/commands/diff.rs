@@ -56,6 +56,7 @@ pub fn run(args: DiffArgs, out: &Out) -> dbsage_core::Result<i32> {
                 "not_handled": report.proof.not_handled,
             },
             "written": written,
+            "timings": report.timings,
         }));
     } else {
         render(out, &report, &written);
