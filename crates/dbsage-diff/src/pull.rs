@@ -49,7 +49,13 @@ pub fn pull(project: &Project, live: &mut postgres::Client, name: &str) -> Resul
             not_handled,
         });
     }
-    let written = write(project, name, &roles_prelude(&schema), &plan)?;
+    let written = write_migrations(
+        project,
+        name,
+        "-- Baseline written by `dbsage pull`: the live schema, proven by replay.\n",
+        &roles_prelude(&schema),
+        &plan,
+    )?;
     // Second proof: the files as `migrate` runs them, on a fresh throwaway cluster.
     let files = dbsage_core::migrations::discover_project(project)?;
     let replayed = (|| {
@@ -106,15 +112,23 @@ fn roles_prelude(schema: &Catalog) -> String {
     sql
 }
 
-fn write(project: &Project, name: &str, roles: &str, plan: &Plan) -> Result<Vec<PathBuf>> {
+/// `<ts>_NAME.sql` (`prelude` then the transactional part) and, when the plan has one,
+/// `<ts+1>_NAME_no_transaction.sql` starting with `-- dbsage:no-transaction`. Each starts
+/// with `header` (a comment line).
+pub fn write_migrations(
+    project: &Project,
+    name: &str,
+    header: &str,
+    prelude: &str,
+    plan: &Plan,
+) -> Result<Vec<PathBuf>> {
     let dir = project.migrations_dir();
-    let header = "-- Baseline written by `dbsage pull`: the live schema, proven by replay.\n";
     let mut written = vec![
         dbsage_core::migrations::create(
             &dir,
             name,
             false,
-            &format!("{header}{roles}{}", plan.transactional_sql()),
+            &format!("{header}{prelude}{}", plan.transactional_sql()),
         )?
         .0,
     ];

@@ -40,7 +40,16 @@ pub fn run(args: DiffArgs, out: &Out) -> dbsage_core::Result<i32> {
     let report = diff_sides(&project, &from, &to)?;
     let written = match &args.write {
         Some(name) if report.proof.is_clean() && !report.plan.is_empty() => {
-            write_migrations(&project, name, &report.plan)?
+            dbsage_diff::pull::write_migrations(
+                &project,
+                name,
+                "-- Written by `dbsage diff` and proven on a throwaway copy. Review the hazards.\n",
+                "",
+                &report.plan,
+            )?
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect()
         }
         _ => Vec::new(),
     };
@@ -113,36 +122,6 @@ pub fn print_plan(out: &Out, plan: &Plan) {
         out.line("-- after the transaction, one statement at a time (no transaction):");
         out.line(&after);
     }
-}
-
-/// `<ts>_NAME.sql` and, when needed, `<ts+1>_NAME_no_transaction.sql`.
-fn write_migrations(
-    project: &dbsage_core::config::Project,
-    name: &str,
-    plan: &Plan,
-) -> dbsage_core::Result<Vec<String>> {
-    let dir = project.migrations_dir();
-    let header =
-        "-- Written by `dbsage diff` and proven on a throwaway copy. Review the hazards.\n";
-    let mut written = Vec::new();
-    let (up, _) = dbsage_core::migrations::create(
-        &dir,
-        name,
-        false,
-        &format!("{header}{}", plan.transactional_sql()),
-    )?;
-    written.push(up.display().to_string());
-    let after = plan.no_transaction_sql();
-    if !after.is_empty() {
-        let (up, _) = dbsage_core::migrations::create(
-            &dir,
-            &format!("{name}_no_transaction"),
-            false,
-            &format!("-- dbsage:no-transaction\n{header}{after}"),
-        )?;
-        written.push(up.display().to_string());
-    }
-    Ok(written)
 }
 
 pub fn run_drift(args: DriftArgs, out: &Out) -> dbsage_core::Result<i32> {
