@@ -87,6 +87,13 @@ pub(crate) fn groups(catalog: &Catalog) -> Vec<Group> {
     push_kind(catalog.tables.iter().map(table).collect());
     push_kind(catalog.views.iter().map(view).collect());
     push_kind(catalog.functions.iter().map(function).collect());
+    push_kind(
+        catalog
+            .default_privileges
+            .iter()
+            .map(default_privilege)
+            .collect(),
+    );
     all
 }
 
@@ -300,6 +307,13 @@ fn function(function: &Function) -> Group {
     group.owner(&function.owner);
     group.grants(&target, &function.grants);
     group.comment(&target, "comment", &function.comment);
+    group
+}
+
+fn default_privilege(entry: &crate::model::DefaultPrivilege) -> Group {
+    let key = entry.key();
+    let mut group = Group::new(key.clone(), "default privileges");
+    group.grants(&key, &entry.grants);
     group
 }
 

@@ -62,6 +62,9 @@ pub struct Catalog {
     pub composite_types: Vec<CompositeType>,
     /// Every installed extension, whatever its schema.
     pub extensions: Vec<Extension>,
+    /// `ALTER DEFAULT PRIVILEGES` entries.
+    #[serde(default)]
+    pub default_privileges: Vec<DefaultPrivilege>,
 }
 
 impl Catalog {

@@ -482,3 +482,42 @@ pub struct Extension {
     /// The schema its objects were installed into.
     pub schema: String,
 }
+
+/// An `ALTER DEFAULT PRIVILEGES` entry: what objects `role` creates (in `schema`, or anywhere)
+/// are granted. A global entry replaces the built-in default; a schema entry adds to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefaultPrivilege {
+    pub role: String,
+    pub schema: Option<String>,
+    /// `tables`, `sequences`, `functions`, `types` or `schemas`, as the SQL spells them.
+    pub object_type: String,
+    /// The grants as stored, sorted by grantee.
+    pub grants: Vec<Grant>,
+}
+
+impl DefaultPrivilege {
+    /// The SQL word for a `defaclobjtype` code.
+    pub fn object_type_of(code: &str) -> &'static str {
+        match code {
+            "S" => "sequences",
+            "f" => "functions",
+            "T" => "types",
+            "n" => "schemas",
+            _ => "tables",
+        }
+    }
+
+    /// `default privileges for role app in schema public on tables`.
+    pub fn key(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!(
+                "default privileges for role {} in schema {schema} on {}",
+                self.role, self.object_type
+            ),
+            None => format!(
+                "default privileges for role {} on {}",
+                self.role, self.object_type
+            ),
+        }
+    }
+}

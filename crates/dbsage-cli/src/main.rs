@@ -149,6 +149,17 @@ enum Command {
     Pg(commands::pg::PgArgs),
     /// Generate code from the schema: `gen types --lang typescript|rust` (--check for CI).
     Gen(commands::gen::GenArgs),
+    /// The DDL that turns one schema into another (environment, `migrations` or a .sql file),
+    /// with hazards, proven on a throwaway copy; --write makes it a migration.
+    #[command(
+        after_help = "Exit codes: 0 the plan is proven, 1 something is not handled (listed), 2 usage or configuration error."
+    )]
+    Diff(commands::diff::DiffArgs),
+    /// The live schema of an environment against its migration history (exit 1 on drift).
+    Drift(commands::diff::DriftArgs),
+    /// A database with no migrations yet: write a baseline migration of its live schema,
+    /// proven by replay, recorded as applied there (audited).
+    Pull(commands::diff::PullArgs),
 }
 
 fn main() -> ExitCode {
@@ -216,6 +227,9 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Pitr(a) => commands::pitr::run(a, out),
         Command::Health(a) => commands::health::run(a, out),
         Command::Gen(a) => commands::gen::run(a, out),
+        Command::Diff(a) => commands::diff::run(a, out),
+        Command::Drift(a) => commands::diff::run_drift(a, out),
+        Command::Pull(a) => commands::diff::run_pull(a, out),
     };
     match result {
         Ok(code) => code,
@@ -254,6 +268,9 @@ fn command_name(command: &Command) -> &'static str {
         Command::Pitr(_) => "pitr",
         Command::Health(_) => "health",
         Command::Gen(_) => "gen",
+        Command::Diff(_) => "diff",
+        Command::Drift(_) => "drift",
+        Command::Pull(_) => "pull",
     }
 }
 

@@ -5,6 +5,7 @@
 mod acl;
 mod columns;
 mod constraints;
+mod default_privileges;
 mod functions;
 mod indexes;
 mod json;
@@ -38,6 +39,7 @@ pub(crate) fn read_catalog(
         domains: types::read_domains(client, excluded)?,
         composite_types: types::read_composites(client, excluded)?,
         extensions: schemas::read_extensions(client)?,
+        default_privileges: default_privileges::read(client, excluded)?,
     })
 }
 

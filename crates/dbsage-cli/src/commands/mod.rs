@@ -4,6 +4,7 @@ pub mod backup;
 pub mod backup_drill;
 pub mod deploy;
 pub mod dev;
+pub mod diff;
 pub mod dry_run_sql;
 pub mod explain;
 pub mod findings;

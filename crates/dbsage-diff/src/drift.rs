@@ -1,0 +1,50 @@
+//! Drift: the live schema of an environment against its migration history replayed on a
+//! throwaway cluster. `deploy`'s preflight calls [`check`].
+
+use dbsage_catalog::{diff, Catalog, Difference};
+use dbsage_core::config::Project;
+use dbsage_core::migrations::MigrationFile;
+use dbsage_core::{Error, Result};
+use serde::Serialize;
+
+use crate::{plan, Plan, PlanOptions};
+
+/// What differs, and the SQL that reconciles each way.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftReport {
+    /// Objects that differ (`before` = the history, `after` = live).
+    pub differences: Vec<Difference>,
+    /// Brings the live database back to what the history says.
+    pub to_history: Plan,
+    /// Records the live changes as a migration (what to add to the history).
+    pub to_live: Plan,
+}
+
+impl DriftReport {
+    pub fn has_drift(&self) -> bool {
+        !self.differences.is_empty()
+    }
+}
+
+/// Compares `live` with `files` replayed on a throwaway cluster. Supabase-managed schemas and
+/// dbsage's bookkeeping are left out.
+pub fn check(
+    project: &Project,
+    files: &[MigrationFile],
+    live: &mut postgres::Client,
+) -> Result<DriftReport> {
+    let options = crate::sides::read_options(project);
+    let live_schema =
+        Catalog::read(live, &options).map_err(|e| Error::db("reading the live schema", e))?;
+    let (cluster, mut client) = dbsage_core::local::replayed(project, files)?;
+    let history = Catalog::read(&mut client, &options);
+    drop(client);
+    cluster.stop();
+    let history = history.map_err(|e| Error::db("reading the replayed history's schema", e))?;
+    let creator = PlanOptions::default();
+    Ok(DriftReport {
+        differences: diff(&history, &live_schema),
+        to_history: plan(&live_schema, &history, &creator),
+        to_live: plan(&history, &live_schema, &creator),
+    })
+}

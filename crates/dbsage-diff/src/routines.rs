@@ -1,0 +1,96 @@
+//! Functions and procedures: `pg_get_functiondef` is already a complete `CREATE OR REPLACE`;
+//! what `OR REPLACE` cannot change (result type, argument names, kind) is dropped and created.
+
+use dbsage_catalog::{Catalog, Function, FunctionKind};
+
+use crate::builder::{Builder, Phase};
+use crate::hazard::Hazard::*;
+use crate::sql::{mentions, qualified};
+
+/// `function public.f(integer)` as catalog keys name it.
+pub(crate) fn key(f: &Function) -> String {
+    format!(
+        "{} {}.{}({})",
+        f.kind.as_str(),
+        f.schema,
+        f.name,
+        f.argument_types
+    )
+}
+
+/// `FUNCTION public.f(integer)`, for DROP, GRANT, COMMENT and OWNER statements.
+pub(crate) fn signature(f: &Function) -> String {
+    let word = match f.kind {
+        FunctionKind::Procedure => "PROCEDURE",
+        FunctionKind::Aggregate => "AGGREGATE",
+        _ => "FUNCTION",
+    };
+    format!(
+        "{word} {}({})",
+        qualified(&f.schema, &f.name),
+        f.argument_types
+    )
+}
+
+fn find<'a>(catalog: &'a Catalog, f: &Function) -> Option<&'a Function> {
+    catalog.functions.iter().find(|x| key(x) == key(f))
+}
+
+pub(crate) fn plan(b: &mut Builder, before: &mut Catalog, to: &Catalog) {
+    let mut recreated = Vec::new();
+    for old in &before.functions {
+        let Some(new) = find(to, old) else {
+            // One taking or returning a row type goes before its table.
+            let phase = if uses_a_table_type(old, before) {
+                Phase::DropRoutinesChanged
+            } else {
+                Phase::DropRoutines
+            };
+            b.push(
+                phase,
+                key(old),
+                format!("DROP {}", signature(old)),
+                &[NotReversible],
+            );
+            continue;
+        };
+        if old.definition != new.definition
+            && (old.kind != new.kind || old.result != new.result || old.arguments != new.arguments)
+        {
+            b.push(
+                Phase::DropRoutinesChanged,
+                key(old),
+                format!("DROP {}", signature(old)),
+                &[NotReversible],
+            );
+            recreated.push(key(old));
+        }
+    }
+    for new in &to.functions {
+        let old = find(before, new).filter(|o| !recreated.contains(&key(o)));
+        if old.is_some_and(|o| o.definition == new.definition) {
+            continue;
+        }
+        let Some(definition) = &new.definition else {
+            // Aggregates: PostgreSQL cannot print them; the proof reports them.
+            continue;
+        };
+        let phase = if uses_a_table_type(new, to) {
+            Phase::CreateRoutinesLate
+        } else {
+            Phase::CreateRoutines
+        };
+        b.push(phase, key(new), definition.trim_end().to_string(), &[]);
+    }
+    before.functions.retain(|f| !recreated.contains(&key(f)));
+}
+
+/// A function taking or returning a table's row type must wait for the table.
+fn uses_a_table_type(f: &Function, to: &Catalog) -> bool {
+    let signature = format!("{} {}", f.arguments, f.result.as_deref().unwrap_or(""));
+    to.tables
+        .iter()
+        .map(|t| &t.name)
+        .chain(to.views.iter().map(|v| &v.name))
+        .any(|name| mentions(&signature, name))
+}
