@@ -140,6 +140,9 @@ enum Command {
     Restore(commands::backup::RestoreArgs),
     /// PostgreSQL server builds: list what is installed, install a major version into the cache.
     Pg(commands::pg::PgArgs),
+    /// Move a whole database to another server: preflight, dump (maintenance window) or
+    /// replicate (logical replication, then `move cutover`); `move status`, `move preflight`.
+    Move(commands::move_db::MoveArgs),
 }
 
 fn main() -> ExitCode {
@@ -204,6 +207,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Restore(a) => commands::backup::run_restore(a, out),
         Command::Pg(a) => commands::pg::run(a, out),
         Command::Health(a) => commands::health::run(a, out),
+        Command::Move(a) => commands::move_db::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -239,6 +243,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Restore(_) => "restore",
         Command::Pg(_) => "pg",
         Command::Health(_) => "health",
+        Command::Move(_) => "move",
     }
 }
 
