@@ -92,64 +92,16 @@ fn main() {
 
     let (mut bare, mut ours) = (Vec::new(), Vec::new());
     for run in 0..runs {
-        // Bare: pg_dump -Fd -j2 over TCP, then pg_restore -j2 into a fresh cluster's empty database.
-        let target = Cluster::start().unwrap();
-        target.create_database("shop").unwrap();
-        let dump = work.path().join("bare");
-        let mut cmd = Command::new(tools.bin("pg_dump"));
-        cmd.env_clear()
-            .env("PGHOST", "127.0.0.1")
-            .env("PGPORT", source.port().to_string())
-            .env("PGUSER", "postgres")
-            .env("PGPASSFILE", &passfile)
-            .args(["-Fd", "-j2", "-d", "shop", "-f"])
-            .arg(&dump);
-        let started = Instant::now();
-        timed(&mut cmd);
-        let mut cmd = Command::new(tools.bin("pg_restore"));
-        cmd.env_clear()
-            .env("PGHOST", "127.0.0.1")
-            .env("PGPORT", target.port().to_string())
-            .env("PGUSER", "postgres")
-            .env(
-                "PGPASSFILE",
-                write_passfile(work.path(), "target-pass", target.password()),
-            )
-            .args(["-j2", "-d", "shop"])
-            .arg(&dump);
-        timed(&mut cmd);
-        bare.push(started.elapsed().as_secs_f64());
-        std::fs::remove_dir_all(&dump).unwrap();
-        drop(target);
-
-        // dbsage move: the same servers' shapes, a fresh empty target.
-        let target = Cluster::start().unwrap();
-        target.create_database("shop").unwrap();
-        std::fs::write(
-            work.path().join("dbsage.toml"),
-            format!(
-                "[environments.old]\nurl = \"{}\"\n\n[environments.new]\nurl = \"{}\"\n",
-                source.url("shop"),
-                target.url("shop")
-            ),
-        )
-        .unwrap();
-        let mut cmd = Command::new(&dbsage);
-        cmd.current_dir(work.path()).args([
-            "move", "--from", "old", "--to", "new", "--yes", "--jobs", "2", "--format", "json",
-        ]);
-        let (seconds, printed) = timed(&mut cmd);
-        let report: serde_json::Value = serde_json::from_str(&printed).unwrap();
-        ours.push(seconds);
-        // The next run moves the same source again (the move ended our session too).
-        let mut again = source.connect("shop").unwrap();
-        again
-            .batch_execute("SET default_transaction_read_only = off")
-            .unwrap();
-        again
-            .batch_execute("ALTER DATABASE shop RESET default_transaction_read_only")
-            .unwrap();
-        drop(target);
+        // Alternate who goes first: the second one reads a warmer page cache.
+        let (b, (o, report)) = if run % 2 == 0 {
+            let b = bare_move(&source, &tools, work.path(), &passfile);
+            (b, dbsage_move(&source, &dbsage, work.path()))
+        } else {
+            let o = dbsage_move(&source, &dbsage, work.path());
+            (bare_move(&source, &tools, work.path(), &passfile), o)
+        };
+        bare.push(b);
+        ours.push(o);
         println!(
             "run {}: pg_dump + pg_restore {:.2} s, dbsage move {:.2} s (pg_dump {} ms, pg_restore {} ms, compare {} ms, {} rows compared)",
             run + 1,
@@ -173,4 +125,76 @@ fn write_passfile(dir: &std::path::Path, name: &str, password: &str) -> std::pat
     std::fs::write(&path, format!("*:*:*:*:{password}\n")).unwrap();
     std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     path
+}
+
+/// pg_dump -Fd -j2 over TCP, then pg_restore -j2 into a fresh cluster's empty database.
+fn bare_move(
+    source: &Cluster,
+    tools: &dbsage_backup::tools::ClientTools,
+    work: &std::path::Path,
+    passfile: &std::path::Path,
+) -> f64 {
+    let target = Cluster::start().unwrap();
+    target.create_database("shop").unwrap();
+    let dump = work.join("bare");
+    let mut cmd = Command::new(tools.bin("pg_dump"));
+    cmd.env_clear()
+        .env("PGHOST", "127.0.0.1")
+        .env("PGPORT", source.port().to_string())
+        .env("PGUSER", "postgres")
+        .env("PGPASSFILE", passfile)
+        .args(["-Fd", "-j2", "-d", "shop", "-f"])
+        .arg(&dump);
+    let started = Instant::now();
+    timed(&mut cmd);
+    let mut cmd = Command::new(tools.bin("pg_restore"));
+    cmd.env_clear()
+        .env("PGHOST", "127.0.0.1")
+        .env("PGPORT", target.port().to_string())
+        .env("PGUSER", "postgres")
+        .env(
+            "PGPASSFILE",
+            write_passfile(work, "target-pass", target.password()),
+        )
+        .args(["-j2", "-d", "shop"])
+        .arg(&dump);
+    timed(&mut cmd);
+    std::fs::remove_dir_all(&dump).unwrap();
+    drop(target);
+    started.elapsed().as_secs_f64()
+}
+
+/// `dbsage move --method dump` into a fresh cluster's empty database; its seconds and report.
+fn dbsage_move(
+    source: &Cluster,
+    dbsage: &std::path::Path,
+    work: &std::path::Path,
+) -> (f64, serde_json::Value) {
+    let target = Cluster::start().unwrap();
+    target.create_database("shop").unwrap();
+    std::fs::write(
+        work.join("dbsage.toml"),
+        format!(
+            "[environments.old]\nurl = \"{}\"\n\n[environments.new]\nurl = \"{}\"\n",
+            source.url("shop"),
+            target.url("shop")
+        ),
+    )
+    .unwrap();
+    let mut cmd = Command::new(dbsage);
+    cmd.current_dir(work).args([
+        "move", "--from", "old", "--to", "new", "--yes", "--jobs", "2", "--format", "json",
+    ]);
+    let (seconds, printed) = timed(&mut cmd);
+    let report: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    // The next run moves the same source again (the move ended our session too).
+    let mut again = source.connect("shop").unwrap();
+    again
+        .batch_execute("SET default_transaction_read_only = off")
+        .unwrap();
+    again
+        .batch_execute("ALTER DATABASE shop RESET default_transaction_read_only")
+        .unwrap();
+    drop(target);
+    (seconds, report)
 }

@@ -271,6 +271,7 @@ with owned as (
      and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
 )
 select r.rolname::text, count(*) from owned o join pg_roles r on r.oid = o.owner
+ where r.rolname not like 'pg\\_%'
  group by 1 order by 1";
 
 fn server(side: &mut Side) -> dbsage_core::Result<Server> {

@@ -512,14 +512,5 @@ fn cutover(args: CutoverArgs, out: &Out) -> dbsage_core::Result<i32> {
 }
 
 fn human_bytes(bytes: i64) -> String {
-    let b = bytes as f64;
-    if b >= 1024.0 * 1024.0 * 1024.0 {
-        format!("{:.1} GB", b / 1024.0 / 1024.0 / 1024.0)
-    } else if b >= 1024.0 * 1024.0 {
-        format!("{:.1} MB", b / 1024.0 / 1024.0)
-    } else if b >= 1024.0 {
-        format!("{:.0} kB", b / 1024.0)
-    } else {
-        format!("{bytes} B")
-    }
+    super::backup::human_bytes(bytes.max(0) as u64)
 }
