@@ -325,13 +325,17 @@ fn a_failed_dump_move_sets_the_source_writable_again_and_a_dry_run_never_locks_i
     );
     assert!(!source_is_read_only(&m), "the source is writable again");
 
-    // A dry run into a fresh target: copied and compared, the source never read-only.
+    // A dry run into a fresh target while the application writes: copied and compared in the
+    // dump's snapshot, the source never read-only, no session ended.
     let mut admin = m.target.connect("postgres").unwrap();
     admin
         .batch_execute("drop database shop with (force)")
         .unwrap();
     admin.batch_execute("create database shop").unwrap();
     m.write_config(&m.source.url("shop"), &m.target.url("shop"));
+    let give_up = Arc::new(AtomicBool::new(false));
+    let handle = writer(m.source.url("shop"), give_up.clone());
+    std::thread::sleep(Duration::from_millis(300));
     let (v, code) = m.json(&[
         "move",
         "--from",
@@ -341,9 +345,23 @@ fn a_failed_dump_move_sets_the_source_writable_again_and_a_dry_run_never_locks_i
         "--yes",
         "--keep-source-writable",
     ]);
+    std::thread::sleep(Duration::from_millis(300));
+    give_up.store(true, Ordering::SeqCst);
+    let written = handle.join().unwrap();
     assert_eq!(code, 0, "{v}");
     assert!(v["read_only"].is_null());
-    assert_eq!(v["comparison"]["rows"], 400 + 60 + 1200 + 3600 + 500);
+    assert!(!written.stopped_by_read_only);
+    let (events_on_source, _) = events_digest(&mut m.source_db());
+    let (events_copied, _) = events_digest(&mut m.target_db());
+    assert_eq!(events_on_source, 500 + written.ids.len() as i64);
+    assert!(
+        events_copied > 500 && events_copied < events_on_source,
+        "{events_copied} of {events_on_source}"
+    );
+    assert_eq!(
+        v["comparison"]["rows"],
+        400 + 60 + 1200 + 3600 + events_copied
+    );
     assert!(v["cutover_steps"]
         .as_array()
         .unwrap()

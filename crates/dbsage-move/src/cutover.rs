@@ -97,7 +97,8 @@ pub fn cutover(
         progress.step("comparing row counts");
         let tables =
             snapshot::tables(&mut source.client, &[]).map_err(db("listing the source's tables"))?;
-        let comparison = crate::compare::compare(&mut source.client, &mut target.client, &tables)?;
+        let comparison =
+            crate::compare::compare(&mut source.client, &mut target.client, &tables, true)?;
         if !comparison.ok() {
             return Err(crate::failed(
                 format!(

@@ -127,7 +127,12 @@ pub fn dump(
         let _ = std::fs::remove_dir_all(&dir);
         progress.step("comparing row counts");
         let counting = Instant::now();
-        let comparison = crate::compare::compare(&mut source.client, &mut target.client, &tables)?;
+        let comparison = crate::compare::compare(
+            &mut source.client,
+            &mut target.client,
+            &tables,
+            !options.keep_source_writable,
+        )?;
         source
             .client
             .batch_execute("COMMIT")
