@@ -262,6 +262,9 @@ fn install_signal_handler() {
                 dir.display()
             );
         }
+        if let Some(note) = dbsage_move::interrupt::restore_source() {
+            err_line!("interrupted: {note}");
+        }
         match dbsage_core::partial::in_progress() {
             Some(partial) => err_line!("interrupted: local clusters stopped; PARTIAL: {partial}"),
             None => err_line!("interrupted: local clusters stopped, nothing half-applied"),

@@ -627,3 +627,55 @@ fn replicate_names_what_the_source_lacks() {
     assert_eq!(publications, 0);
     assert!(!Path::new(&m.state_file()).exists());
 }
+
+#[test]
+fn ctrl_c_during_the_dump_sets_the_source_writable_again() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::CommandExt;
+
+    let m = Move::new(cluster(None, false), cluster(None, false));
+    m.target_db()
+        .batch_execute("create role shop_owner nologin")
+        .unwrap();
+    // Enough rows that pg_dump is still running when the Ctrl-C comes.
+    m.source_db()
+        .batch_execute(
+            "insert into shop.events (kind, payload)
+               select 'import', jsonb_build_object('n', g, 'note', repeat(md5(g::text), 8))
+               from generate_series(1, 300000) g",
+        )
+        .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dbsage"))
+        .current_dir(m.dir.path())
+        .env("NO_COLOR", "1")
+        .args([
+            "move", "--from", "old", "--to", "new", "--yes", "--jobs", "1",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.contains("Moving pg_dump") {
+            break;
+        }
+    }
+    assert!(source_is_read_only(&m), "{seen:?}");
+    std::thread::sleep(Duration::from_millis(100));
+    // The terminal's Ctrl-C: SIGINT to the whole foreground process group.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGINT) };
+    seen.extend(lines.map_while(Result::ok));
+    let status = child.wait().unwrap();
+    let text = seen.join("\n");
+    assert_eq!(status.code(), Some(130), "{text}");
+    assert!(
+        text.contains("interrupted: the source database shop was set writable again"),
+        "{text}"
+    );
+    assert!(!source_is_read_only(&m), "{text}");
+}

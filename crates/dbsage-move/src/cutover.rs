@@ -82,6 +82,13 @@ pub fn cutover(
 
     progress.step("setting the source read-only");
     let drained = read_only::set(&mut source.client, options.drain)?;
+    crate::interrupt::begin(
+        project,
+        &source.target,
+        &source.database,
+        drained.was_read_only,
+        None,
+    );
     let finished = (|| -> dbsage_core::Result<(String, u64, usize, Comparison)> {
         progress.step("waiting for lag 0");
         let lsn: String = source
@@ -110,6 +117,7 @@ pub fn cutover(
         }
         Ok((lsn, catch_up_ms, copied, comparison))
     })();
+    crate::interrupt::end();
     let (final_lsn, catch_up_ms, sequences_copied, comparison) = match finished {
         Ok(f) => f,
         Err(e) => {

@@ -95,7 +95,15 @@ pub fn dump(
         None
     } else {
         progress.step("setting the source read-only");
-        Some(read_only::set(&mut source.client, options.drain)?)
+        let drained = read_only::set(&mut source.client, options.drain)?;
+        crate::interrupt::begin(
+            project,
+            from,
+            &source.database,
+            drained.was_read_only,
+            Some(work.path()),
+        );
+        Some(drained)
     };
 
     let moved = (|| -> dbsage_core::Result<(u64, u64, u64, Comparison)> {
@@ -153,6 +161,7 @@ pub fn dump(
             comparison,
         ))
     })();
+    crate::interrupt::end();
     let (dump_ms, restore_ms, compare_ms, comparison) = match moved {
         Ok(m) => m,
         Err(e) => {

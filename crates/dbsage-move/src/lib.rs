@@ -10,6 +10,7 @@
 pub mod compare;
 pub mod cutover;
 pub mod dump;
+pub mod interrupt;
 pub mod preflight;
 pub mod program;
 pub mod read_only;
