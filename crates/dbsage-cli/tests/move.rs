@@ -679,3 +679,60 @@ fn ctrl_c_during_the_dump_sets_the_source_writable_again() {
     );
     assert!(!source_is_read_only(&m), "{text}");
 }
+
+#[test]
+fn abort_drops_replication_on_both_servers_and_leaves_the_source_as_it_was() {
+    let m = Move::new(cluster(None, true), cluster(None, false));
+    m.target_db()
+        .batch_execute("create role shop_owner nologin")
+        .unwrap();
+    let out = m.run(&[
+        "move",
+        "--from",
+        "old",
+        "--to",
+        "new",
+        "--method",
+        "replicate",
+        "--yes",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let count = |client: &mut postgres::Client, sql: &str| -> i64 {
+        client.query_one(sql, &[]).unwrap().get(0)
+    };
+    assert_eq!(
+        count(
+            &mut m.source_db(),
+            "select count(*) from pg_replication_slots"
+        ),
+        1
+    );
+
+    let (v, code) = m.json(&["move", "abort"]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["target_database"], "shop");
+    assert_eq!(
+        count(&mut m.target_db(), "select count(*) from pg_subscription"),
+        0
+    );
+    assert_eq!(
+        count(
+            &mut m.source_db(),
+            "select count(*) from pg_replication_slots"
+        ),
+        0
+    );
+    assert_eq!(
+        count(&mut m.source_db(), "select count(*) from pg_publication"),
+        0
+    );
+    assert!(!m.state_file().exists());
+    assert!(!source_is_read_only(&m));
+    let out = m.run(&["move", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no replication move is in progress"),
+        "{}",
+        stderr(&out)
+    );
+}

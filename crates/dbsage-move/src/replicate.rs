@@ -284,3 +284,51 @@ pub fn lag(source: &mut Client, slot: &str) -> dbsage_core::Result<Option<i64>> 
         .map_err(db("reading the replication slot's lag"))?
         .and_then(|r| r.get(0)))
 }
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AbortReport {
+    pub from: String,
+    pub to: String,
+    /// What the target database still holds (the copied schema and rows).
+    pub target_database: String,
+}
+
+/// `move abort`: replication stopped and its objects dropped on both servers (subscription,
+/// slot, publication), the state file removed; the source is left as it was, writable.
+pub fn abort(project: &Project, state: &MoveState) -> dbsage_core::Result<AbortReport> {
+    if state.phase == "cut-over" {
+        return Err(crate::config_error(
+            format!(
+                "the move from `{}` to `{}` was cut over already: nothing to abort",
+                state.from, state.to
+            ),
+            "the source is the read-only fallback; to use it again: ALTER DATABASE … RESET default_transaction_read_only",
+        ));
+    }
+    let mut target = Side::connect(project, &Target::resolve(project, Some(&state.to))?)?;
+    let mut source = Side::connect(project, &Target::resolve(project, Some(&state.from))?)?;
+    target
+        .client
+        .batch_execute(&format!(
+            "DROP SUBSCRIPTION IF EXISTS {}",
+            quote_ident(&state.subscription)
+        ))
+        .map_err(db("dropping the subscription on the target"))?;
+    source
+        .client
+        .batch_execute(&format!(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = {};
+             DROP PUBLICATION IF EXISTS {}",
+            quote_literal(&state.subscription),
+            quote_ident(&state.publication)
+        ))
+        .map_err(db("dropping the slot and publication on the source"))?;
+    let path = state::path(project, &state.from, &state.to);
+    std::fs::remove_file(&path)
+        .map_err(|e| dbsage_core::Error::io(format!("removing {}", path.display()), e))?;
+    Ok(AbortReport {
+        from: state.from.clone(),
+        to: state.to.clone(),
+        target_database: target.database.clone(),
+    })
+}

@@ -18,7 +18,7 @@ pub struct MoveState {
     pub subscription: String,
     pub tables: Vec<String>,
     pub started_at: String,
-    /// `replicating`, then `cut-over`.
+    /// `replicating`, then `cut-over` (`move abort` removes the file).
     pub phase: String,
     pub cut_over_at: Option<String>,
 }

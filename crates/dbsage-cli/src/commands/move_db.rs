@@ -66,6 +66,8 @@ pub enum MoveAction {
     Status(Pair),
     /// End a replication move: source read-only, lag 0, sequences, counts, subscription dropped.
     Cutover(CutoverArgs),
+    /// Stop a replication move: subscription, slot and publication dropped; the source untouched.
+    Abort(Pair),
 }
 
 #[derive(Args, Debug)]
@@ -116,6 +118,7 @@ pub fn run(args: MoveArgs, out: &Out) -> dbsage_core::Result<i32> {
         Some(MoveAction::Preflight(a)) => return preflight(a, out),
         Some(MoveAction::Status(a)) => return status(a, out),
         Some(MoveAction::Cutover(a)) => return cutover(a, out),
+        Some(MoveAction::Abort(a)) => return abort(a, out),
         None => {}
     }
     let project = super::project()?;
@@ -508,6 +511,25 @@ fn cutover(args: CutoverArgs, out: &Out) -> dbsage_core::Result<i32> {
     ));
     render_comparison(out, &report.comparison);
     render_steps(out, &report.cutover_steps);
+    Ok(0)
+}
+
+fn abort(pair: Pair, out: &Out) -> dbsage_core::Result<i32> {
+    let project = super::project()?;
+    let state = dbsage_move::state::find(&project, pair.from.as_deref(), pair.to.as_deref())?;
+    let report = dbsage_move::replicate::abort(&project, &state)?;
+    if out.json_mode() {
+        out.json(&serde_json::to_value(&report).expect("a report serialises"));
+        return Ok(0);
+    }
+    out.line(&format!(
+        "Aborted the move `{}` → `{}`: subscription, slot and publication dropped; the source is as it was",
+        report.from, report.to
+    ));
+    out.line(&format!(
+        "  the target database {} keeps what was copied: drop and recreate it before moving again",
+        report.target_database
+    ));
     Ok(0)
 }
 
