@@ -141,7 +141,7 @@ enum Command {
     /// PostgreSQL server builds: list what is installed, install a major version into the cache.
     Pg(commands::pg::PgArgs),
     /// Move a whole database to another server: preflight, dump (maintenance window) or
-    /// replicate (logical replication, then `move cutover`); `move status`, `move preflight`.
+    /// replicate (logical replication, then `move cutover`); `move status`, `preflight`, `abort`.
     Move(commands::move_db::MoveArgs),
 }
 
