@@ -160,6 +160,9 @@ enum Command {
     /// A database with no migrations yet: write a baseline migration of its live schema,
     /// proven by replay, recorded as applied there (audited).
     Pull(commands::diff::PullArgs),
+    /// Move a whole database to another server: preflight, dump (maintenance window) or
+    /// replicate (logical replication, then `move cutover`); `move status`, `preflight`, `abort`.
+    Move(commands::move_db::MoveArgs),
 }
 
 fn main() -> ExitCode {
@@ -230,6 +233,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Diff(a) => commands::diff::run(a, out),
         Command::Drift(a) => commands::diff::run_drift(a, out),
         Command::Pull(a) => commands::diff::run_pull(a, out),
+        Command::Move(a) => commands::move_db::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -271,6 +275,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Diff(_) => "diff",
         Command::Drift(_) => "drift",
         Command::Pull(_) => "pull",
+        Command::Move(_) => "move",
     }
 }
 
@@ -288,6 +293,9 @@ fn install_signal_handler() {
                 "interrupted: the unfinished backup folder {} was removed",
                 dir.display()
             );
+        }
+        if let Some(note) = dbsage_move::interrupt::restore_source() {
+            err_line!("interrupted: {note}");
         }
         match dbsage_core::partial::in_progress() {
             Some(partial) => err_line!("interrupted: local clusters stopped; PARTIAL: {partial}"),

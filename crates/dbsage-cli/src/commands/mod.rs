@@ -18,6 +18,7 @@ pub mod learn_lint_skipped;
 pub mod lint;
 pub mod lint_context;
 pub mod migrate;
+pub mod move_db;
 pub mod new;
 pub mod override_reason;
 pub mod paths;
