@@ -475,3 +475,31 @@ fn fleet_configuration_errors_say_what_to_fix() {
     let out = p.run(&["status", "--env", "tenants"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+#[test]
+fn a_tenant_whose_migration_lock_is_held_reports_the_wait() {
+    let p = fleet_project(false);
+    // Another migrate run holds tenant_04's migration lock (dbsage's advisory lock key: the
+    // first 8 bytes of sha256 of the history table's name) for a while.
+    let mut holder = p.cluster.connect(&tenant(4)).unwrap();
+    holder
+        .batch_execute(
+            "select pg_advisory_lock(('x' || left(encode(sha256('dbsage:dbsage.schema_migrations'), 'hex'), 16))::bit(64)::bigint)",
+        )
+        .unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        holder
+            .batch_execute("select pg_advisory_unlock_all()")
+            .unwrap();
+    });
+    let (v, code) = p.json(&["migrate", "--env", "tenants"]);
+    release.join().unwrap();
+    assert_eq!(code, 0, "{v:#}");
+    let waited = target(&v, &display(&p, 4))["lock_wait_ms"]
+        .as_u64()
+        .unwrap();
+    assert!(waited >= 1000, "{waited} ms");
+    assert_eq!(target(&v, &display(&p, 1))["lock_wait_ms"], 0);
+    assert_eq!(history_of(&p, 4), [M1, M2, M3]);
+}

@@ -107,7 +107,10 @@ pub fn run(
                 "Failed",
                 &format!("{} in {ms} ms: {}: {}", run.target, row.result, row.detail),
             ),
-            Outcome::Failed(e) => out.status("Failed", &format!("{} in {ms} ms: {e}", run.target)),
+            Outcome::Failed(e) => out.status(
+                "Failed",
+                &format!("{} in {ms} ms: {}", run.target, headline(e)),
+            ),
             Outcome::Skipped(_) => {}
         }
     };
@@ -171,7 +174,7 @@ pub fn render(out: &Out, fleet: &Fleet, command: &str, report: &FanOutReport<Row
                     out.paint("failed", Style::Bad),
                     String::new(),
                     String::new(),
-                    first_line(&e.to_string()),
+                    headline(e),
                 ),
                 Outcome::Skipped(reason) => (
                     out.paint("skipped", Style::Dim),
@@ -256,7 +259,18 @@ fn target_json(run: &TargetRun<Row>) -> Value {
     value
 }
 
-fn first_line(text: &str) -> String {
+/// The error's first line, a migration's file relative to the current directory, for a cell.
+fn headline(e: &Error) -> String {
+    let text = match e {
+        Error::Migration(m) => format!(
+            "{}:{}:{}: {}",
+            super::display_path(&m.file),
+            m.line,
+            m.column,
+            m.message
+        ),
+        other => other.to_string(),
+    };
     let line = text.lines().next().unwrap_or_default();
     if line.chars().count() > 100 {
         format!("{}…", line.chars().take(99).collect::<String>())
