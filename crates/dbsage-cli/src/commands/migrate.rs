@@ -15,7 +15,7 @@ use crate::output::{error_json, Out, Style};
 pub struct MigrateArgs {
     /// Test every migration on a throwaway local PostgreSQL (idempotency and rollback checks),
     /// then tear it down. Required before a protected environment accepts the migration set.
-    #[arg(long, conflicts_with_all = ["env", "to", "dry_run", "yes", "skip_local_check"])]
+    #[arg(long, conflicts_with_all = ["env", "to", "dry_run", "yes", "skip_local_check", "parallel", "fail_fast", "canary"])]
     pub local: bool,
     /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
     #[arg(long, short)]
