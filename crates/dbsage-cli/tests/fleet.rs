@@ -472,6 +472,11 @@ fn fleet_configuration_errors_say_what_to_fix() {
         2,
         "apply to fleet environments",
     );
+    fails(
+        &["migrate", "--local", "--canary", "1"],
+        2,
+        "cannot be used with",
+    );
     let out = p.run(&["status", "--env", "tenants"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
