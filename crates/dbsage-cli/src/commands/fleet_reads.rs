@@ -27,21 +27,8 @@ pub fn status(
         let mut client = target.connect(project, "dbsage status")?;
         let entries = migrate::status(&mut client, project, files)?;
         let count = |state: State| entries.iter().filter(|e| e.state == state).count();
-        let mut parts = vec![
-            format!("{} applied", count(State::Applied)),
-            format!("{} pending", count(State::Pending)),
-        ];
-        for (state, word) in [
-            (State::Modified, "modified"),
-            (State::Missing, "missing"),
-            (State::Partial, "partial"),
-        ] {
-            if count(state) > 0 {
-                parts.push(format!("{} {word}", count(state)));
-            }
-        }
         let inconsistent = count(State::Modified) + count(State::Missing) + count(State::Partial);
-        let mut row = Row::ok(parts.join(", "));
+        let mut row = Row::ok(super::status::summary(&entries));
         if inconsistent > 0 {
             row.result = "inconsistent".into();
             row.failed = true;

@@ -115,7 +115,7 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
 
 /// "3 applied, 1 pending, 1 modified, 1 missing": applied and pending always, the states that
 /// block a migrate only when present.
-fn summary(entries: &[migrate::StatusEntry]) -> String {
+pub(crate) fn summary(entries: &[migrate::StatusEntry]) -> String {
     let count = |state: State| entries.iter().filter(|e| e.state == state).count();
     let mut parts = vec![
         format!("{} applied", count(State::Applied)),
