@@ -508,3 +508,30 @@ fn a_tenant_whose_migration_lock_is_held_reports_the_wait() {
     assert_eq!(target(&v, &display(&p, 1))["lock_wait_ms"], 0);
     assert_eq!(history_of(&p, 4), [M1, M2, M3]);
 }
+
+#[test]
+fn an_unprotected_fleet_shows_the_pending_files_lint_findings_first() {
+    let p = TestProject::with_config("\n[environments.tenants]\nurls = [\"${T1}\", \"${T2}\"]\n");
+    let t1 = p.cluster.create_database("tenant_01").unwrap();
+    let t2 = p.cluster.create_database("tenant_02").unwrap();
+    std::fs::write(p.root().join(".env.local"), format!("T1={t1}\nT2={t2}\n")).unwrap();
+    p.migration(
+        M1,
+        "accounts",
+        "create table accounts (id bigint primary key, legacy_code text);\n",
+    );
+    p.migration(
+        M2,
+        "drop_legacy",
+        "alter table accounts drop column legacy_code;\n",
+    );
+    let out = p.run(&["migrate", "--env", "tenants"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("`tenants` is not protected, so they do not block"),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{M2}_drop_legacy.sql")), "{err}");
+    assert!(stdout(&out).contains("tenants: 2 ok, 0 failed, 0 skipped of 2 databases"));
+}

@@ -37,6 +37,14 @@ pub fn run(
         });
     }
     fleet_cli::announce(out, fleet);
+    // As on a single unprotected environment, the pending files' findings first; pending is
+    // judged on the first database (a fleet moves in step), which may be unreachable: then
+    // its row says why.
+    if !fleet.protected && !args.dry_run && !out.json_mode() {
+        if let Ok(mut client) = fleet.targets[0].connect(project, "dbsage migrate") {
+            super::pending_lint::show(&mut client, project, files, &fleet.name, out)?;
+        }
+    }
     let audit = if fleet.protected && !args.dry_run {
         Some(fleet_gates(args, project, files, fleet, out)?)
     } else {
