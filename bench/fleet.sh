@@ -23,7 +23,7 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 now_ms() { date +%s%3N; }
 
 work=$(mktemp -d /tmp/dbsage-bench-fleet-XXXXXX)
-trap '(cd "$work/project" 2>/dev/null && "$DBSAGE" dev stop >/dev/null 2>&1); rm -rf "$work"' EXIT
+trap '(cd "$work/project" 2>/dev/null && "$DBSAGE" dev stop >/dev/null 2>&1) || true; rm -rf "$work"' EXIT
 mkdir -p "$work/project/migrations"
 cd "$work/project"
 cat > dbsage.toml <<TOML
