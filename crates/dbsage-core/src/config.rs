@@ -132,8 +132,17 @@ pub struct TestConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentConfig {
-    /// A libpq URL or key=value string; `${VAR}` is expanded.
+    /// A libpq URL or key=value string; `${VAR}` is expanded. Empty in a fleet environment,
+    /// which names its databases with one of `urls`, `urls_file`, `urls_query` instead.
+    #[serde(default)]
     pub url: String,
+    /// A fleet: many databases (see [`crate::fleet`]).
+    #[serde(default)]
+    pub urls: Option<Vec<String>>,
+    #[serde(default)]
+    pub urls_file: Option<PathBuf>,
+    #[serde(default)]
+    pub urls_query: Option<crate::fleet::UrlsQuery>,
     /// Production-like: `migrate` needs a local pass, a typed confirmation (or `--yes`), …
     #[serde(default)]
     pub protected: bool,
@@ -214,6 +223,7 @@ impl Project {
         HistoryTable::parse(&config.migrations.history_table)?;
         config.local.validate()?;
         parse_layout(&config.migrations.layout)?;
+        crate::fleet::validate(&config.environments)?;
         Ok(Project {
             root: root.to_path_buf(),
             config,

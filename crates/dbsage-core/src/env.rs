@@ -34,6 +34,9 @@ impl Target {
             .map(str::to_string)
             .unwrap_or_else(|| project.config.migrate.default_environment.clone());
         if let Some(env) = project.config.environments.get(&name) {
+            if crate::fleet::is_fleet(env) {
+                return Err(crate::fleet::not_one_database(&name));
+            }
             let origin = format!("environments.{name}.url");
             let url = project.expand(&origin, &env.url)?;
             let spec = ConnectSpec::parse_from(&url, &origin)?;
@@ -66,6 +69,23 @@ impl Target {
             });
         }
         Err(unknown_environment(project, &name))
+    }
+
+    /// One database of a fleet environment: the environment's name and protection (so the
+    /// gates and marks apply as to a single-URL environment), its own URL and display name.
+    pub(crate) fn fleet_member(
+        name: &str,
+        protected: bool,
+        url: &str,
+        origin: &str,
+    ) -> Result<Target> {
+        let spec = ConnectSpec::parse_from(url, origin)?;
+        Ok(Target {
+            name: name.to_string(),
+            protected,
+            display: crate::fleet::display_name(&spec),
+            kind: Kind::Remote(Box::new(spec)),
+        })
     }
 
     /// Connects (see [`Target::connect`]) and reads the database's effective protection: its

@@ -40,6 +40,8 @@ pub struct HealthArgs {
     /// otherwise) until interrupted.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub watch: Option<u64>,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
 }
 
 /// What `.dbsage/health-<environment>.json` remembers.
@@ -70,7 +72,24 @@ fn run_checks(args: &HealthArgs, out: &Out) -> dbsage_core::Result<i32> {
             }
         })?;
     let webhook = webhook(&project)?;
+    if let Some(fleet) = dbsage_core::fleet::resolve(&project, args.env.as_deref())? {
+        if args.watch.is_some() {
+            return Err(Error::Config {
+                message: "--watch runs on one database; a fleet is checked one round at a time"
+                    .into(),
+                hint: "run `dbsage health --env FLEET` from your scheduler".into(),
+            });
+        }
+        return Ok(super::fleet_reads::health(
+            &project,
+            &config,
+            &fleet,
+            &args.fleet,
+            out,
+        ));
+    }
     let target = Target::resolve(&project, args.env.as_deref())?;
+    args.fleet.refuse_on_single(&target.name)?;
     super::announce(out, &target);
     let Some(every) = args.watch else {
         let mut client = target.connect(&project, "dbsage health")?;

@@ -15,7 +15,7 @@ use crate::output::{error_json, Out, Style};
 pub struct MigrateArgs {
     /// Test every migration on a throwaway local PostgreSQL (idempotency and rollback checks),
     /// then tear it down. Required before a protected environment accepts the migration set.
-    #[arg(long, conflicts_with_all = ["env", "to", "dry_run", "yes", "skip_local_check"])]
+    #[arg(long, conflicts_with_all = ["env", "to", "dry_run", "yes", "skip_local_check", "parallel", "fail_fast", "canary"])]
     pub local: bool,
     /// Environment: a name from dbsage.toml, `dev` (default), or DATABASE_URL.
     #[arg(long, short)]
@@ -45,6 +45,8 @@ pub struct MigrateArgs {
     /// in the audit log.
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
 }
 
 pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
@@ -59,7 +61,11 @@ pub fn run(args: MigrateArgs, out: &Out) -> dbsage_core::Result<i32> {
             out,
         );
     }
+    if let Some(fleet) = dbsage_core::fleet::resolve(&project, args.env.as_deref())? {
+        return super::fleet_migrate::run(&args, &project, &files, &fleet, out);
+    }
     let target = Target::resolve(&project, args.env.as_deref())?;
+    args.fleet.refuse_on_single(&target.name)?;
     super::announce(out, &target);
     // Connect first: the database itself says whether it is protected.
     let (mut client, protection) = target.connect_protected(&project, "dbsage migrate")?;

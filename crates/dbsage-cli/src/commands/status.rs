@@ -17,6 +17,8 @@ pub struct StatusArgs {
     /// is shown as such.
     #[arg(long, conflicts_with = "env")]
     pub all: bool,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
 }
 
 pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
@@ -24,7 +26,17 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
     if args.all {
         return Ok(super::status_all::run(&project, &files, out));
     }
+    if let Some(fleet) = dbsage_core::fleet::resolve(&project, args.env.as_deref())? {
+        return Ok(super::fleet_reads::status(
+            &project,
+            &files,
+            &fleet,
+            &args.fleet,
+            out,
+        ));
+    }
     let target = Target::resolve(&project, args.env.as_deref())?;
+    args.fleet.refuse_on_single(&target.name)?;
     super::announce(out, &target);
     let mut client = target.connect(&project, "dbsage status")?;
     super::learn_lint_skipped::learn(&mut client, &project, &target, out);
@@ -103,7 +115,7 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
 
 /// "3 applied, 1 pending, 1 modified, 1 missing": applied and pending always, the states that
 /// block a migrate only when present.
-fn summary(entries: &[migrate::StatusEntry]) -> String {
+pub(crate) fn summary(entries: &[migrate::StatusEntry]) -> String {
     let count = |state: State| entries.iter().filter(|e| e.state == state).count();
     let mut parts = vec![
         format!("{} applied", count(State::Applied)),

@@ -32,6 +32,8 @@ pub struct TuneArgs {
     /// Print the catalog queries tune runs, one per line block, and exit (for benchmarks).
     #[arg(long, hide = true)]
     pub print_queries: bool,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
 }
 
 #[derive(Args, Debug)]
@@ -47,7 +49,7 @@ pub struct MaintainArgs {
     pub yes: bool,
 }
 
-fn tune_error(e: TuneError) -> Error {
+pub(crate) fn tune_error(e: TuneError) -> Error {
     match e {
         TuneError::Database { context, source } => Error::db(context, source),
         TuneError::BadInput(message) => Error::Config {
@@ -87,7 +89,24 @@ pub fn run_tune(args: TuneArgs, out: &Out) -> dbsage_core::Result<i32> {
         })?;
     }
     let project = super::project()?;
+    if let Some(fleet) = dbsage_core::fleet::resolve(&project, args.env.as_deref())? {
+        if args.write.is_some() {
+            return Err(Error::Config {
+                message: "--write turns one database's findings into a migration; a fleet has many"
+                    .into(),
+                hint: "run `dbsage tune --write NAME` on one database's environment".into(),
+            });
+        }
+        return Ok(super::fleet_reads::tune(
+            &project,
+            &options,
+            &fleet,
+            &args.fleet,
+            out,
+        ));
+    }
     let target = Target::resolve(&project, args.env.as_deref())?;
+    args.fleet.refuse_on_single(&target.name)?;
     super::announce(out, &target);
     let mut client = target.connect(&project, "dbsage tune")?;
     let report = dbsage_tune::tune(&mut client, &options).map_err(tune_error)?;

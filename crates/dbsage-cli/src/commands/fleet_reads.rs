@@ -1,0 +1,143 @@
+//! `status`, `health` and `tune` on a fleet environment: read-only closures per database for
+//! the fan-out runner, each connecting as the single-environment command does.
+
+use serde_json::json;
+
+use dbsage_core::config::Project;
+use dbsage_core::env::Target;
+use dbsage_core::fleet::Fleet;
+use dbsage_core::migrate::{self, State};
+use dbsage_core::migrations::MigrationFile;
+use dbsage_core::{Error, Result};
+use dbsage_tune::health::{self, HealthConfig, Status};
+
+use super::fleet::{self as fleet_cli, FleetArgs, Row};
+use crate::output::Out;
+
+/// `dbsage status --env FLEET`: applied/pending per database; an inconsistent history fails.
+pub fn status(
+    project: &Project,
+    files: &[MigrationFile],
+    fleet: &Fleet,
+    args: &FleetArgs,
+    out: &Out,
+) -> i32 {
+    fleet_cli::announce(out, fleet);
+    let work = |target: &Target| -> Result<Row> {
+        let mut client = target.connect(project, "dbsage status")?;
+        let entries = migrate::status(&mut client, project, files)?;
+        let count = |state: State| entries.iter().filter(|e| e.state == state).count();
+        let inconsistent = count(State::Modified) + count(State::Missing) + count(State::Partial);
+        let mut row = Row::ok(super::status::summary(&entries));
+        if inconsistent > 0 {
+            row.result = "inconsistent".into();
+            row.failed = true;
+        }
+        row.version = entries
+            .iter()
+            .filter(|e| e.state == State::Applied)
+            .map(|e| e.version.clone())
+            .next_back();
+        row.json
+            .insert("applied".into(), json!(count(State::Applied)));
+        row.json
+            .insert("pending".into(), json!(count(State::Pending)));
+        row.json.insert("migrations".into(), json!(entries));
+        Ok(row)
+    };
+    let report = fleet_cli::run(out, fleet, args, &work);
+    fleet_cli::render(out, fleet, "status", &report)
+}
+
+/// `dbsage health --env FLEET`: each database's checks. Exit codes stay those of monitoring
+/// plugins: the worst database's (a database that cannot be reached is unknown, 3).
+pub fn health(
+    project: &Project,
+    config: &HealthConfig,
+    fleet: &Fleet,
+    args: &FleetArgs,
+    out: &Out,
+) -> i32 {
+    fleet_cli::announce(out, fleet);
+    let work = |target: &Target| -> Result<Row> {
+        let mut client = target.connect(project, "dbsage health")?;
+        let report = health::run(&mut client, config, None)
+            .map_err(|e| Error::db("running the health checks", e))?;
+        let not_ok: Vec<String> = report
+            .checks
+            .iter()
+            .filter(|c| c.status != Status::Ok)
+            .map(|c| format!("{} {}", c.check, c.status.as_str()))
+            .collect();
+        let mut row = Row::ok(if not_ok.is_empty() {
+            "every check ok".into()
+        } else {
+            not_ok.join(", ")
+        });
+        row.result = report.status.as_str().to_string();
+        row.failed = matches!(report.status, Status::Critical | Status::Unknown);
+        row.json
+            .insert("status".into(), json!(report.status.as_str()));
+        row.json.insert("exit_code".into(), json!(report.exit_code));
+        row.json.insert("checks".into(), json!(report.checks));
+        Ok(row)
+    };
+    let report = fleet_cli::run(out, fleet, args, &work);
+    fleet_cli::render(out, fleet, "health", &report);
+    report
+        .runs
+        .iter()
+        .map(|run| match &run.outcome {
+            dbsage_core::fan_out::Outcome::Done(row) => row
+                .json
+                .get("exit_code")
+                .and_then(|c| c.as_i64())
+                .unwrap_or(3) as i32,
+            dbsage_core::fan_out::Outcome::Failed(_) => Status::Unknown.exit_code(),
+            // Not looked at: a canary or --fail-fast stopped the round.
+            dbsage_core::fan_out::Outcome::Skipped(_) => Status::Unknown.exit_code(),
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// `dbsage tune --env FLEET`: each database's findings; error-severity findings fail it.
+pub fn tune(
+    project: &Project,
+    options: &dbsage_tune::TuneOptions,
+    fleet: &Fleet,
+    args: &FleetArgs,
+    out: &Out,
+) -> i32 {
+    fleet_cli::announce(out, fleet);
+    let work = |target: &Target| -> Result<Row> {
+        let mut client = target.connect(project, "dbsage tune")?;
+        let report = dbsage_tune::tune(&mut client, options).map_err(super::tune::tune_error)?;
+        let errors = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == dbsage_catalog::finding::Severity::Error)
+            .count();
+        let mut checks: Vec<&str> = report.findings.iter().map(|f| f.check.as_str()).collect();
+        checks.sort_unstable();
+        checks.dedup();
+        let mut row = Row::ok(if report.findings.is_empty() {
+            "no findings".into()
+        } else {
+            format!(
+                "{} ({})",
+                dbsage_core::wording::plural(report.findings.len(), "finding"),
+                checks.join(", ")
+            )
+        });
+        if errors > 0 {
+            row.result = "errors".into();
+            row.failed = true;
+        }
+        row.json.insert("findings".into(), json!(report.findings));
+        row.json.insert("withheld".into(), json!(report.withheld));
+        Ok(row)
+    };
+    let report = fleet_cli::run(out, fleet, args, &work);
+    fleet_cli::render(out, fleet, "tune", &report)
+}
