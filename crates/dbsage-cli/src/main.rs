@@ -5,6 +5,7 @@
 mod output;
 mod commands;
 mod formats;
+mod guide;
 mod prompt;
 
 use std::path::PathBuf;
@@ -30,14 +31,16 @@ Exit codes:
       a no-transaction file that was running: it is reported as partial (`dbsage status`)";
 
 /// dbsage: work safely with PostgreSQL. Write a migration, test it on a throwaway local
-/// PostgreSQL, then apply it to staging and production with gates.
+/// PostgreSQL, then apply it to staging and production with gates. Run `dbsage` alone to be
+/// guided through a workflow (`dbsage help workflows` lists them).
 #[derive(Parser, Debug)]
 #[command(name = "dbsage", version, about, after_help = EXIT_CODES, max_term_width = 100)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
+    /// None: the guided workflows (`guide`).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -140,9 +143,17 @@ enum Command {
     Restore(commands::backup::RestoreArgs),
     /// PostgreSQL server builds: list what is installed, install a major version into the cache.
     Pg(commands::pg::PgArgs),
+    /// One self-contained HTML page: migrations, findings with fixes, RLS coverage, charts, backups.
+    Report(commands::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
+    // clap's own `help` subcommand knows commands only; this topic is ours.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if argv.len() == 2 && argv[0] == "help" && argv[1] == "workflows" {
+        out_text!("{}", guide::listing());
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse();
     let out = Out::new(&cli.global);
     install_signal_handler();
@@ -158,7 +169,10 @@ fn main() -> ExitCode {
     let code = std::thread::Builder::new()
         .name("dbsage".into())
         .stack_size(256 * 1024 * 1024)
-        .spawn(move || run(cli.command, &out))
+        .spawn(move || match cli.command {
+            Some(command) => run(command, &out),
+            None => guide::start(&out),
+        })
         .expect("spawning the main thread")
         .join()
         .unwrap_or(101);
@@ -204,6 +218,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Restore(a) => commands::backup::run_restore(a, out),
         Command::Pg(a) => commands::pg::run(a, out),
         Command::Health(a) => commands::health::run(a, out),
+        Command::Report(a) => commands::report::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -239,6 +254,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Restore(_) => "restore",
         Command::Pg(_) => "pg",
         Command::Health(_) => "health",
+        Command::Report(_) => "report",
     }
 }
 
