@@ -135,3 +135,35 @@ fn report_json_names_the_file_and_counts() {
     assert!(json["findings"].as_u64().unwrap() > 0, "{json}");
     assert!(p.root().join("out.html").is_file());
 }
+
+#[test]
+fn report_shows_tune_findings_backups_and_drills() {
+    let p = project();
+    let out = p.run(&["backup"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (list, code) = p.json(&["backup", "list"]);
+    assert_eq!(code, 0, "{list}");
+    let id = list["backups"][0]["id"]
+        .as_str()
+        .expect("one backup listed")
+        .to_string();
+    std::fs::write(
+        p.root().join(".dbsage/drills.json"),
+        r#"[{"drill": "restore-latest", "at": "2026-11-30T03:00:00Z", "ok": true, "minutes": 4}]"#,
+    )
+    .unwrap();
+
+    let out = p.run(&["report", "--html", "report.html"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let html = std::fs::read_to_string(p.root().join("report.html")).unwrap();
+    let tune = &html[html.find("<section id=\"tune\">").unwrap()..];
+    let tune = &tune[..tune.find("</section>").unwrap()];
+    assert!(
+        tune.contains("data-check=\"unindexed-foreign-key\""),
+        "{tune}"
+    );
+    assert!(tune.contains("project_members"), "{tune}");
+    let backups = &html[html.find("<section id=\"backups\">").unwrap()..];
+    assert!(backups.contains(&format!("<code>{id}</code>")), "{backups}");
+    assert!(backups.contains("restore-latest"), "{backups}");
+}
