@@ -143,3 +143,45 @@ fn without_a_terminal_dbsage_lists_the_workflows_and_help_workflows_says_the_sam
     assert_eq!(help.status.code(), Some(0));
     assert_eq!(stdout(&help), listing);
 }
+
+#[test]
+fn import_validates_first_then_merges_on_confirmation() {
+    let p = TestProject::new();
+    p.migration(
+        "20260101000000",
+        "create_people",
+        "CREATE TABLE IF NOT EXISTS people (\n  email text PRIMARY KEY,\n  name text NOT NULL\n);\n",
+    );
+    let out = p.run(&["migrate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    std::fs::write(
+        p.root().join("people.csv"),
+        "email,name\nada@example.test,Ada Lovelace\ngrace@example.test,Grace Hopper\n",
+    )
+    .unwrap();
+    let mut session = guided(p.root());
+    answer(
+        &mut session,
+        "What do you want to do?",
+        &format!("{DOWN}{DOWN}{DOWN}{ENTER}"),
+    );
+    answer(&mut session, "File to load", "people.csv\r");
+    answer(&mut session, "Into which table", "people\r");
+    answer(&mut session, "Into which environment?", ENTER);
+    session
+        .exp_string("validate every row without merging")
+        .unwrap();
+    answer(&mut session, "Merge the rows now?", "y");
+    let (output, code) = finish(session);
+    assert_eq!(code, 0, "{output}");
+    assert!(
+        output.contains("dbsage import people.csv --into people --env test\r\n"),
+        "{output}"
+    );
+    let count: i64 = p
+        .client()
+        .query_one("SELECT count(*) FROM people", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(count, 2);
+}
