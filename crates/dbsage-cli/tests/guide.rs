@@ -185,3 +185,15 @@ fn import_validates_first_then_merges_on_confirmation() {
         .get(0);
     assert_eq!(count, 2);
 }
+
+#[test]
+fn ctrl_c_at_the_menu_cancels_with_nothing_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut session = guided(dir.path());
+    session.exp_string("What do you want to do?").unwrap();
+    session.send_control('c').unwrap();
+    let (output, code) = finish(session);
+    assert_eq!(code, 130, "{output}");
+    assert!(output.contains("cancelled"), "{output}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
