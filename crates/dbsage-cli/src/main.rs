@@ -5,6 +5,7 @@
 mod output;
 mod commands;
 mod formats;
+mod guide;
 mod prompt;
 
 use std::path::PathBuf;
@@ -30,14 +31,16 @@ Exit codes:
       a no-transaction file that was running: it is reported as partial (`dbsage status`)";
 
 /// dbsage: work safely with PostgreSQL. Write a migration, test it on a throwaway local
-/// PostgreSQL, then apply it to staging and production with gates.
+/// PostgreSQL, then apply it to staging and production with gates. Run `dbsage` alone to be
+/// guided through a workflow (`dbsage help workflows` lists them).
 #[derive(Parser, Debug)]
 #[command(name = "dbsage", version, about, after_help = EXIT_CODES, max_term_width = 100)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
+    /// None: the guided workflows (`guide`).
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -163,9 +166,17 @@ enum Command {
     /// Move a whole database to another server: preflight, dump (maintenance window) or
     /// replicate (logical replication, then `move cutover`); `move status`, `preflight`, `abort`.
     Move(commands::move_db::MoveArgs),
+    /// One self-contained HTML page: migrations, findings with fixes, RLS coverage, charts, backups.
+    Report(commands::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
+    // clap's own `help` subcommand knows commands only; this topic is ours.
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if argv.len() == 2 && argv[0] == "help" && argv[1] == "workflows" {
+        out_text!("{}", guide::listing());
+        return ExitCode::SUCCESS;
+    }
     let cli = Cli::parse();
     let out = Out::new(&cli.global);
     install_signal_handler();
@@ -181,7 +192,10 @@ fn main() -> ExitCode {
     let code = std::thread::Builder::new()
         .name("dbsage".into())
         .stack_size(256 * 1024 * 1024)
-        .spawn(move || run(cli.command, &out))
+        .spawn(move || match cli.command {
+            Some(command) => run(command, &out),
+            None => guide::start(&out),
+        })
         .expect("spawning the main thread")
         .join()
         .unwrap_or(101);
@@ -234,6 +248,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Drift(a) => commands::diff::run_drift(a, out),
         Command::Pull(a) => commands::diff::run_pull(a, out),
         Command::Move(a) => commands::move_db::run(a, out),
+        Command::Report(a) => commands::report::run(a, out),
     };
     match result {
         Ok(code) => code,
@@ -276,6 +291,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Drift(_) => "drift",
         Command::Pull(_) => "pull",
         Command::Move(_) => "move",
+        Command::Report(_) => "report",
     }
 }
 

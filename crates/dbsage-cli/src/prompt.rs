@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// True while a prompt waits for an answer; the signal handler checks it.
-static PROMPTING: AtomicBool = AtomicBool::new(false);
+pub(crate) static PROMPTING: AtomicBool = AtomicBool::new(false);
 static CANCELLED: AtomicBool = AtomicBool::new(false);
 
 pub fn is_prompting() -> bool {

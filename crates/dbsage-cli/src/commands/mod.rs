@@ -31,6 +31,7 @@ pub mod pg_version;
 pub mod pitr;
 pub mod psql;
 pub mod repair;
+pub mod report;
 pub mod rollback;
 pub mod secure;
 pub mod status;
