@@ -21,6 +21,7 @@ pub mod pg;
 pub mod pg_version;
 pub mod psql;
 pub mod repair;
+pub mod review;
 pub mod rollback;
 pub mod secure;
 pub mod status;
