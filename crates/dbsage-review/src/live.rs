@@ -39,12 +39,17 @@ fn app_tables(catalog: &Catalog) -> impl Iterator<Item = &dbsage_catalog::Table>
         .filter(|t| !SKIPPED_SCHEMAS.contains(&t.schema.as_str()) && t.partition_of.is_none())
 }
 
+/// The start of the empty-table probe, left out of the statements read back (it would count
+/// as using every table).
+const EMPTY_PROBE: &str = "select exists (select from ";
+
 /// Reads the evidence from the environment `client` is connected to (`catalog` is its schema).
 pub fn gather(
     client: &mut postgres::Client,
     catalog: &Catalog,
 ) -> Result<LiveEvidence, postgres::Error> {
     let mut evidence = LiveEvidence::default();
+    let statements = statements(client)?;
     for table in app_tables(catalog) {
         let qualified = format!(
             "{}.{}",
@@ -53,7 +58,7 @@ pub fn gather(
         );
         // An exact answer at the cost of one index or heap page per table, unlike reltuples.
         let has_rows: bool = client
-            .query_one(&format!("select exists (select from {qualified})"), &[])?
+            .query_one(&format!("{EMPTY_PROBE}{qualified})"), &[])?
             .get(0);
         if !has_rows {
             evidence.findings.push(Finding {
@@ -69,7 +74,7 @@ pub fn gather(
             });
         }
     }
-    match statements(client)? {
+    match statements {
         Err(note) => evidence.notes.push(note),
         Ok(texts) => evidence
             .findings
@@ -78,7 +83,8 @@ pub fn gather(
     Ok(evidence)
 }
 
-/// The texts of pg_stat_statements, or why there are none.
+/// The texts of the data statements in pg_stat_statements (DDL names every column it creates:
+/// not evidence of use), or why there are none.
 fn statements(
     client: &mut postgres::Client,
 ) -> Result<Result<Vec<String>, String>, postgres::Error> {
@@ -92,7 +98,7 @@ fn statements(
         return Ok(Err("columns never referenced: not checked, pg_stat_statements is not installed in this database (create extension pg_stat_statements, with shared_preload_libraries = 'pg_stat_statements')".into()));
     };
     let query = format!(
-        "select query from {}.pg_stat_statements where dbid = (select oid from pg_database where datname = current_database()) and query is not null",
+        "select query from {}.pg_stat_statements where dbid = (select oid from pg_database where datname = current_database()) and query ~* '^\\s*(select|insert|update|delete|with|merge|values|table)\\M' and query not like '{EMPTY_PROBE}%'",
         dbsage_sql::quote_ident(&schema)
     );
     let rows = match client.query(&query, &[]) {
@@ -105,7 +111,7 @@ fn statements(
         }
     };
     if rows.is_empty() {
-        return Ok(Err("columns never referenced: not checked, pg_stat_statements has no statements for this database yet".into()));
+        return Ok(Err("columns never referenced: not checked, pg_stat_statements has no data statements for this database yet".into()));
     }
     Ok(Ok(rows.iter().map(|r| r.get(0)).collect()))
 }

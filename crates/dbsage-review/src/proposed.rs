@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use dbsage_sql::pg_query::protobuf::{AlterTableType, RangeVar};
-use dbsage_sql::{char_pos_to_byte, line_col, NodeEnum};
+use dbsage_sql::{line_col, NodeEnum};
 use serde::Serialize;
 
 /// Where an object is written: `file:line:column`.
@@ -57,11 +57,12 @@ impl ProposedFile {
             location: at(e.offset.unwrap_or(0)),
             message: e.message,
         })?;
+        // Node locations are byte offsets from the statement's `location_base`.
         let node_at = |base: usize, location: i32, fallback: usize| {
             if location < 0 {
                 at(fallback)
             } else {
-                at(base + char_pos_to_byte(&sql[base..], location as usize))
+                at(base + location as usize)
             }
         };
         let mut locations = BTreeMap::new();
