@@ -177,6 +177,12 @@ fn a_sprawling_change_raises_each_flag_where_it_is_written() {
         "table public.contact_activity_events"
     );
     assert_eq!(at("tracking-table").0, 24);
+    assert_eq!(
+        at("many-new-tables"),
+        (2, 1),
+        "the first table the file writes"
+    );
+    assert_eq!(at("many-new-columns"), (5, 5), "the first counted column");
     assert_eq!(at("repeated-column-group"), (8, 5));
     let later: Vec<&Value> = report["red_flags"]
         .as_array()
@@ -222,6 +228,12 @@ fn a_wide_table_of_nullable_columns_is_flagged_and_one_required_column_silences_
 fn justify_acknowledges_the_flags_of_its_file_and_strict_follows() {
     let p = TestProject::new();
     saas(&p);
+    // The same file without its directive.
+    let justified =
+        std::fs::read_to_string(p.root().join("proposals/task_events_justified.sql")).unwrap();
+    let (directive, rest) = justified.split_once('\n').unwrap();
+    assert!(directive.starts_with("-- dbsage:justify"));
+    std::fs::write(p.root().join("proposals/task_events.sql"), rest).unwrap();
     let (report, code) = review_json(&p, &["proposals/task_events.sql", "--strict"]);
     assert_eq!(checks(&report), ["tracking-table"]);
     assert_eq!(report["red_flags"][0]["justified"], Value::Null);

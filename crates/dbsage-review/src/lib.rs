@@ -85,7 +85,7 @@ pub fn review(
     let mut red_flags = Vec::new();
     for check in flags::ALL {
         for raised in (check.run)(&cx) {
-            let (location, file) = locate(files, &raised.key);
+            let (location, file) = locate(files, &raised.keys);
             red_flags.push(RedFlag {
                 finding: Finding {
                     check: check.doc.id.to_string(),
@@ -128,11 +128,17 @@ pub fn review(
     }
 }
 
-/// Where the object `key` is written in the proposed files; the last file that mentions it
-/// (the one whose version of the object stands), else the top of the first file.
-fn locate<'a>(files: &'a [ProposedFile], key: &str) -> (Location, Option<&'a ProposedFile>) {
-    if let Some(file) = files.iter().rev().find(|f| f.locations.contains_key(key)) {
-        return (file.locations[key].clone(), Some(file));
+/// Where the objects `keys` are first written: the first proposed file that writes one of
+/// them, at its earliest line; else the top of the first file.
+fn locate<'a>(files: &'a [ProposedFile], keys: &[String]) -> (Location, Option<&'a ProposedFile>) {
+    for file in files {
+        let first = keys
+            .iter()
+            .filter_map(|k| file.locations.get(k))
+            .min_by_key(|l| (l.line, l.column));
+        if let Some(location) = first {
+            return (location.clone(), Some(file));
+        }
     }
     match files.first() {
         Some(file) => (file.top(), Some(file)),

@@ -77,7 +77,7 @@ fn run(cx: &Context) -> Vec<Raised> {
         });
         if let Some(reason) = reason {
             out.push(Raised {
-                key: format!("column {table_name}.{}", column.name),
+                keys: vec![format!("column {table_name}.{}", column.name)],
                 object: format!("column {table_name}.{}", column.name),
                 message: format!(
                     "`{}` is {reason}: which fields will it hold, and why not as typed columns?",

@@ -30,10 +30,9 @@ fn run(cx: &Context) -> Vec<Raised> {
     if counted.len() < THRESHOLD {
         return vec![];
     }
-    let (table, column) = counted[0];
     let list: Vec<String> = counted.iter().map(|(t, c)| format!("{t}.{c}")).collect();
     vec![Raised {
-        key: format!("column {table}.{column}"),
+        keys: counted.iter().map(|(t, c)| format!("column {t}.{c}")).collect(),
         object: format!("change ({} columns)", counted.len()),
         message: format!(
             "the change adds {} columns besides keys and timestamps: which ones does the feature read today?",

@@ -26,7 +26,7 @@ fn run(cx: &Context) -> Vec<Raised> {
     }
     let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
     vec![Raised {
-        key: format!("table {}", names[0]),
+        keys: names.iter().map(|n| format!("table {n}")).collect(),
         object: format!("change ({} tables)", names.len()),
         message: format!(
             "the change creates {} tables ({}): is each needed now?",

@@ -28,8 +28,9 @@ pub struct Context<'a> {
 /// A flag raised on an object of the change.
 #[derive(Debug, Clone)]
 pub struct Raised {
-    /// The object key (`table public.t`, `column public.t.c`) that locates it in the files.
-    pub key: String,
+    /// The object keys (`table public.t`, `column public.t.c`) that locate it in the files: the
+    /// first written wins.
+    pub keys: Vec<String>,
     /// As shown: `table public.t`.
     pub object: String,
     pub message: String,

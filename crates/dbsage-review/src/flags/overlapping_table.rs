@@ -124,7 +124,7 @@ fn run(cx: &Context) -> Vec<Raised> {
         };
         if let Some(overlap) = overlap_with(table, cx.before) {
             out.push(Raised {
-                key: format!("table {}", new.name),
+                keys: vec![format!("table {}", new.name)],
                 object: format!("table {}", new.name),
                 message: format!(
                     "`{}` overlaps `{}`: {}; can the existing table hold this?",

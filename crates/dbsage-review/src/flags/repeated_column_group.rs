@@ -55,7 +55,7 @@ fn run(cx: &Context) -> Vec<Raised> {
                 continue; // the group existed before the change
             };
             out.push(Raised {
-                key: format!("column {table_name}.{first_new}"),
+                keys: vec![format!("column {table_name}.{first_new}")],
                 object: format!("table {table_name}"),
                 message: format!(
                     "{} are numbered copies of `{stem}`: one row per value (or an array) holds any number",

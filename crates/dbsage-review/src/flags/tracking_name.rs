@@ -53,7 +53,7 @@ fn run(cx: &Context) -> Vec<Raised> {
         .iter()
         .filter(|t| is_tracking_name(bare(&t.name)))
         .map(|t| Raised {
-            key: format!("table {}", t.name),
+            keys: vec![format!("table {}", t.name)],
             object: format!("table {}", t.name),
             message: format!(
                 "`{}` reads as analytics or tracking: which question does it answer, and who reads it?",

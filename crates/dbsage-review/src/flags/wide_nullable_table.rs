@@ -37,7 +37,7 @@ fn run(cx: &Context) -> Vec<Raised> {
             table.columns.iter().filter(|c| !in_key(&c.name)).collect();
         if others.len() >= WIDTH && others.iter().all(|c| !c.not_null) {
             out.push(Raised {
-                key: format!("table {}", new.name),
+                keys: vec![format!("table {}", new.name)],
                 object: format!("table {}", new.name),
                 message: format!(
                     "all {} columns of `{}` besides the key are nullable: which ones can a row not exist without?",
