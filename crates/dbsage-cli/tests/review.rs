@@ -389,3 +389,30 @@ fn env_evidence_names_empty_tables_and_columns_no_statement_uses() {
     );
     assert_eq!(report["notes"], serde_json::json!([]));
 }
+
+#[test]
+fn the_supabase_profiles_table_is_a_calm_change() {
+    let p = TestProject::new();
+    std::fs::create_dir_all(p.root().join("supabase")).unwrap();
+    std::fs::write(
+        p.root().join("supabase/config.toml"),
+        "project_id = \"quickstart\"\n\n[api]\nenabled = true\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures().join("../supabase/profiles.sql"),
+        p.root().join("profiles.sql"),
+    )
+    .unwrap();
+    let (report, code) = review_json(&p, &["profiles.sql", "--strict"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(checks(&report), Vec::<String>::new(), "{report:#}");
+    assert_eq!(report["adds"]["new_tables"][0]["name"], "public.profiles");
+    assert_eq!(
+        report["adds"]["new_policies"].as_array().unwrap().len(),
+        3,
+        "{report:#}"
+    );
+    assert_eq!(report["ladder"]["change"], "one-table");
+    assert_eq!(report["verdict"], "ok");
+}

@@ -149,3 +149,67 @@ fn one_to_one_parent(change: &Change, after: &dbsage_catalog::Catalog) -> Option
             .then(|| format!("{}.{}", fk.referenced_schema, fk.referenced_table))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use dbsage_catalog::{Constraint, ConstraintKind, ForeignKey, ForeignKeyAction};
+
+    use super::*;
+    use crate::flags::testing::{catalog, table};
+
+    fn settings_table() -> dbsage_catalog::Table {
+        let mut t = table(
+            "profile_settings",
+            &[("id", "uuid", true), ("theme", "text", false)],
+        );
+        t.constraints.push(Constraint {
+            name: "profile_settings_id_fkey".into(),
+            kind: ConstraintKind::ForeignKey,
+            definition: "FOREIGN KEY (id) REFERENCES profiles(id)".into(),
+            columns: vec!["id".into()],
+            deferrable: false,
+            initially_deferred: false,
+            validated: true,
+            foreign_key: Some(ForeignKey {
+                referenced_schema: "public".into(),
+                referenced_table: "profiles".into(),
+                referenced_columns: vec!["id".into()],
+                on_delete: ForeignKeyAction::Cascade,
+                on_update: ForeignKeyAction::NoAction,
+            }),
+            comment: None,
+        });
+        t
+    }
+
+    #[test]
+    fn a_one_to_one_table_of_one_field_could_be_a_column() {
+        let profiles = table("profiles", &[("id", "uuid", true), ("bio", "text", false)]);
+        let before = catalog(vec![profiles.clone()]);
+        let after = catalog(vec![settings_table(), profiles]);
+        let change = Change::between(&before, &after);
+        let ladder = climb(&change, &before, &after);
+        assert_eq!(ladder.change, Rung::OneTable);
+        assert_eq!(ladder.suggestion, Rung::OneColumn);
+        assert!(
+            ladder.suggestion_detail.contains("public.profiles"),
+            "{}",
+            ladder.suggestion_detail
+        );
+    }
+
+    #[test]
+    fn a_table_of_its_own_stays_a_table() {
+        let before = catalog(vec![]);
+        let after = catalog(vec![table(
+            "invoices",
+            &[("id", "bigint", true), ("total", "bigint", true)],
+        )]);
+        let change = Change::between(&before, &after);
+        let ladder = climb(&change, &before, &after);
+        assert_eq!(
+            (ladder.change, ladder.suggestion),
+            (Rung::OneTable, Rung::OneTable)
+        );
+    }
+}

@@ -176,3 +176,33 @@ pub fn apply(client: &mut postgres::Client, files: &[ProposedFile]) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn justify_needs_a_reason() {
+        let with = |header: &str| justification(&format!("{header}\ncreate table t (id int);\n"));
+        assert_eq!(
+            with("-- dbsage:justify \"exports for the auditors\"").as_deref(),
+            Some("exports for the auditors")
+        );
+        assert_eq!(
+            with("-- dbsage:justify exports").as_deref(),
+            Some("exports")
+        );
+        assert_eq!(with("-- dbsage:justify \"\""), None);
+        assert_eq!(with("-- dbsage:justify"), None);
+    }
+
+    #[test]
+    fn objects_are_located_where_written() {
+        let sql = "-- x\ncreate table app.t (\n  id int,\n  name text\n);\nalter table app.t add column note text;\n";
+        let file = ProposedFile::parse("f.sql", sql).unwrap();
+        let at = |k: &str| file.locations.get(k).map(|l| (l.line, l.column));
+        assert_eq!(at("table app.t"), Some((2, 1)));
+        assert_eq!(at("column app.t.name"), Some((4, 3)));
+        assert_eq!(at("column app.t.note"), Some((6, 30)));
+    }
+}
