@@ -416,3 +416,33 @@ fn the_supabase_profiles_table_is_a_calm_change() {
     assert_eq!(report["ladder"]["change"], "one-table");
     assert_eq!(report["verdict"], "ok");
 }
+
+#[test]
+fn a_proposal_that_does_not_parse_or_run_is_an_error_naming_the_file() {
+    let p = TestProject::new();
+    saas(&p);
+    std::fs::write(
+        p.root().join("proposals/typo.sql"),
+        "create table t (\n  id int,,\n);\n",
+    )
+    .unwrap();
+    let out = p.run(&["review", "proposals/typo.sql"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("proposals/typo.sql:2:10: syntax error"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(
+        p.root().join("proposals/missing.sql"),
+        "alter table invoices add column paid_at timestamptz;\n",
+    )
+    .unwrap();
+    let out = p.run(&["review", "proposals/missing.sql"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("proposals/missing.sql") && err.contains("42P01"),
+        "{err}"
+    );
+}
