@@ -279,6 +279,21 @@ fn github_format_annotates_the_lines() {
     );
     let out = p.run(&["review", "proposals/add_due_date.sql", "--format", "github"]);
     assert_eq!(stdout(&out), "", "no annotation for a clean change");
+
+    // From a subdirectory of the repository: annotations keep repository paths.
+    std::fs::create_dir(p.root().join(".git")).unwrap();
+    let out = p
+        .cmd()
+        .current_dir(p.root().join("proposals"))
+        .args(["review", "member_profiles.sql", "--format", "github"])
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&out).starts_with("::warning file=proposals/member_profiles.sql,line=2,"),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }
 
 #[test]

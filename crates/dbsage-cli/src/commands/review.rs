@@ -42,12 +42,18 @@ pub fn run(args: ReviewArgs, out: &Out) -> dbsage_core::Result<i32> {
     }
     let project = super::project()?;
     let files = dbsage_core::migrations::discover_project(&project)?;
-    let (proposed_paths, base) = split(&project, &files, &args)?;
-    let proposed = read_proposed(&proposed_paths)?;
+    let (proposed_paths, history) = split(&project, &files, &args)?;
+    // GitHub attaches annotations by repository path; people read paths from where they are.
+    let paths_from = if out.format == Format::Github {
+        super::paths::repository_root()
+    } else {
+        std::env::current_dir().unwrap_or_default()
+    };
+    let proposed = read_proposed(&proposed_paths, &paths_from)?;
     let options = ReadOptions {
         exclude_schemas: vec![project.history_table().schema],
     };
-    let (cluster, mut client) = dbsage_core::local::replayed(&project, &base)?;
+    let (cluster, mut client) = dbsage_core::local::replayed(&project, &history)?;
     let read = |client: &mut postgres::Client| {
         Catalog::read(client, &options).map_err(|e| Error::db("reading the replayed schema", e))
     };
@@ -131,13 +137,17 @@ fn split(
     Ok((proposed, base))
 }
 
-fn read_proposed(paths: &[PathBuf]) -> dbsage_core::Result<Vec<ProposedFile>> {
+fn read_proposed(paths: &[PathBuf], base: &Path) -> dbsage_core::Result<Vec<ProposedFile>> {
     paths
         .iter()
         .map(|path| {
             let sql = std::fs::read_to_string(path)
                 .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-            ProposedFile::parse(&super::display_path(path), &sql).map_err(|e| Error::Config {
+            ProposedFile::parse(
+                &super::paths::relative_to(path, base).display().to_string(),
+                &sql,
+            )
+            .map_err(|e| Error::Config {
                 message: format!("{e}"),
                 hint: "fix the syntax error, then review again".into(),
             })
