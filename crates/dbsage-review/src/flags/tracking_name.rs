@@ -23,6 +23,18 @@ const TRACKING_WORDS: &[&str] = &[
     "visits",
 ];
 
+/// A table named by one word alone reads as tracking only for these: a bare `events` or
+/// `visits` is the domain of a ticketing or clinic app.
+const TRACKING_ALONE: &[&str] = &[
+    "analytics",
+    "metrics",
+    "tracking",
+    "telemetry",
+    "logs",
+    "pageviews",
+    "impressions",
+];
+
 /// Audit trails are a requirement (who changed what), not speculative analytics.
 const EXEMPT_FIRST_WORDS: &[&str] = &["audit"];
 
@@ -44,6 +56,9 @@ pub fn is_tracking_name(name: &str) -> bool {
     let (Some(first), Some(last)) = (words.first(), words.last()) else {
         return false;
     };
+    if words.len() == 1 {
+        return TRACKING_ALONE.contains(first);
+    }
     !EXEMPT_FIRST_WORDS.contains(first) && TRACKING_WORDS.contains(last)
 }
 
@@ -79,6 +94,7 @@ mod tests {
             "metrics",
             "tracking",
             "login_log",
+            "logs",
         ] {
             assert!(is_tracking_name(name), "{name}");
         }
@@ -87,6 +103,8 @@ mod tests {
     #[test]
     fn names_that_do_not() {
         for name in [
+            "events",
+            "visits",
             "profiles",
             "event_tickets",
             "audit_log",
