@@ -9,6 +9,7 @@ use crate::Format;
 pub fn supported(command: &str) -> &'static [Format] {
     match command {
         "lint" => &[Format::Human, Format::Json, Format::Github, Format::Sarif],
+        "review" => &[Format::Human, Format::Json, Format::Github],
         "health" => &[Format::Human, Format::Json, Format::Prometheus],
         _ => &[Format::Human, Format::Json],
     }

@@ -62,7 +62,7 @@ pub struct GlobalArgs {
 pub enum Format {
     Human,
     Json,
-    /// GitHub workflow annotations (lint only).
+    /// GitHub workflow annotations (lint, review).
     Github,
     /// SARIF 2.1.0 for code scanning (lint only).
     Sarif,
@@ -125,6 +125,9 @@ enum Command {
         after_help = "Exit codes: 0 no error-severity finding, 1 errors found, 2 usage or configuration error.\nRules: `dbsage lint --explain RULE` prints a rule's doc; `dbsage lint --rules` lists them."
     )]
     Lint(commands::lint::LintArgs),
+    /// Before a schema grows: what a change adds, its red flags, the smallest alternative.
+    #[command(after_help = commands::review::EXIT_CODES)]
+    Review(commands::review::ReviewArgs),
     /// Show each migration's state: applied, pending, modified or missing.
     Status(commands::status::StatusArgs),
     /// Undo the newest applied migration(s) with their down files, or print reverse guidance.
@@ -226,6 +229,7 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Deploy(a) => commands::deploy::run(a, out),
         Command::Status(a) => commands::status::run(a, out),
         Command::Lint(a) => commands::lint::run(a, out),
+        Command::Review(a) => commands::review::run(a, out),
         Command::Secure(a) => commands::secure::run(a, out),
         Command::Test(a) => commands::secure::run_pgtap(a, out),
         Command::Tune(a) => commands::tune::run_tune(a, out),
@@ -269,6 +273,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Deploy(_) => "deploy",
         Command::Status(_) => "status",
         Command::Lint(_) => "lint",
+        Command::Review(_) => "review",
         Command::Secure(_) => "secure",
         Command::Test(_) => "test",
         Command::Tune(_) => "tune",

@@ -32,6 +32,7 @@ pub mod pitr;
 pub mod psql;
 pub mod repair;
 pub mod report;
+pub mod review;
 pub mod rollback;
 pub mod secure;
 pub mod status;
