@@ -37,7 +37,9 @@ fn charts_read_sizes_index_scans_and_query_time_share() {
         .unwrap();
 
     // Counters reach the shared statistics when the session goes idle; make it the next time.
-    client.batch_execute("SELECT pg_stat_force_next_flush()").unwrap();
+    client
+        .batch_execute("SELECT pg_stat_force_next_flush()")
+        .unwrap();
     client.batch_execute("SELECT 1").unwrap();
     let (charts, notes) = charts::read(&mut client);
     assert!(notes.is_empty(), "{notes:?}");
