@@ -535,3 +535,38 @@ fn an_unprotected_fleet_shows_the_pending_files_lint_findings_first() {
     assert!(err.contains(&format!("{M2}_drop_legacy.sql")), "{err}");
     assert!(stdout(&out).contains("tenants: 2 ok, 0 failed, 0 skipped of 2 databases"));
 }
+
+#[test]
+fn drift_on_a_fleet_names_the_tenant_changed_by_hand_and_pending_files_are_not_drift() {
+    let p = fleet_project(false);
+    let (v, code) = p.json(&["migrate", "--env", "tenants"]);
+    assert_eq!(code, 0, "{v:#}");
+    let mut c = p.cluster.connect(&tenant(3)).unwrap();
+    c.batch_execute("alter table accounts add column nickname text")
+        .unwrap();
+    // Written but not applied anywhere yet: work to do, not drift.
+    p.migration(
+        "20260304090000",
+        "accounts_email",
+        "alter table accounts add column email text;\n",
+    );
+
+    let (v, code) = p.json(&["drift", "--env", "tenants", "--parallel", "4"]);
+    assert_eq!(code, 1, "{v:#}");
+    assert_eq!(v["command"], "drift");
+    assert_eq!(v["summary"]["failed"], 1, "{v:#}");
+    let drifted = target(&v, &display(&p, 3));
+    assert_eq!(drifted["result"], "drift", "{drifted:#}");
+    let objects: Vec<&str> = drifted["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(objects, ["column public.accounts.nickname"], "{drifted:#}");
+    for i in (1..=TENANTS).filter(|i| *i != 3) {
+        let t = target(&v, &display(&p, i));
+        assert_eq!(t["result"], "ok", "{t:#}");
+        assert_eq!(t["differences"], serde_json::json!([]), "{t:#}");
+    }
+}

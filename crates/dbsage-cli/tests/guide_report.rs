@@ -147,11 +147,8 @@ fn report_shows_tune_findings_backups_and_drills() {
         .as_str()
         .expect("one backup listed")
         .to_string();
-    std::fs::write(
-        p.root().join(".dbsage/drills.json"),
-        r#"[{"drill": "restore-latest", "at": "2026-11-30T03:00:00Z", "ok": true, "minutes": 4}]"#,
-    )
-    .unwrap();
+    let out = p.run(&["backup", "drill", "--latest"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     let out = p.run(&["report", "--html", "report.html"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -165,5 +162,10 @@ fn report_shows_tune_findings_backups_and_drills() {
     assert!(tune.contains("project_members"), "{tune}");
     let backups = &html[html.find("<section id=\"backups\">").unwrap()..];
     assert!(backups.contains(&format!("<code>{id}</code>")), "{backups}");
-    assert!(backups.contains("restore-latest"), "{backups}");
+    let drills = &backups[backups.find("<h3>Restore drills</h3>").expect("a drills table")..];
+    assert!(
+        drills.contains("<tr class=\"drill\">") && drills.contains("passed"),
+        "{drills}"
+    );
+    assert!(drills.contains(&format!("<code>{id}</code>")), "{drills}");
 }

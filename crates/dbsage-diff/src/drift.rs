@@ -48,3 +48,23 @@ pub fn check(
         to_live: plan(&history, &live_schema, &creator),
     })
 }
+
+/// [`check`] against the files `live` has applied: a pending migration is work to do, not
+/// drift. What `dbsage drift` and `deploy`'s preflight judge.
+pub fn check_applied(
+    project: &Project,
+    files: &[MigrationFile],
+    live: &mut postgres::Client,
+) -> Result<DriftReport> {
+    let entries = dbsage_core::migrate::status(live, project, files)?;
+    let applied: Vec<MigrationFile> = files
+        .iter()
+        .filter(|f| {
+            entries.iter().any(|e| {
+                e.version == f.version && e.state != dbsage_core::migrate::State::Pending
+            })
+        })
+        .cloned()
+        .collect();
+    check(project, &applied, live)
+}

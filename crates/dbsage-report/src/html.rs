@@ -183,11 +183,31 @@ fn backups(page: &mut String, report: &Report) {
         }
         page.push_str("</table>");
     }
-    if let Some(drills) = &report.drills {
-        page.push_str(&format!(
-            "<h3>Restore drills</h3><pre>{}</pre>",
-            e(&serde_json::to_string_pretty(drills).unwrap_or_default())
-        ));
+    if !report.drills.is_empty() {
+        page.push_str("<h3>Restore drills</h3><table><tr><th>drill</th><th>backup</th><th>result</th><th>RPO</th><th>RTO</th><th>smoke tests</th><th>problems</th></tr>");
+        for d in &report.drills {
+            page.push_str(&format!(
+                "<tr class=\"drill\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                e(&d.at),
+                e(&d.backup_id),
+                if d.ok { "passed" } else { "failed" },
+                e(&age(d.rpo_seconds)),
+                d.rto_ms.map(|ms| format!("{:.1} s", ms as f64 / 1000.0)).unwrap_or_default(),
+                e(&d.smoke),
+                e(&d.problems.join("; ")),
+            ));
+        }
+        page.push_str("</table>");
     }
     page.push_str("</section>\n");
+}
+
+/// `3 h 20 min`, `2 d 4 h`: a recovery point's age.
+fn age(seconds: i64) -> String {
+    let (d, h, m) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60);
+    match (d, h) {
+        (0, 0) => format!("{m} min"),
+        (0, _) => format!("{h} h {m} min"),
+        _ => format!("{d} d {h} h"),
+    }
 }

@@ -14,8 +14,8 @@ pub struct Report {
     pub coverage: Option<CoverageMatrix>,
     pub charts: Vec<BarChart>,
     pub backups: Vec<Backup>,
-    /// `.dbsage/drills.json` when it exists, shown as its entries.
-    pub drills: Option<serde_json::Value>,
+    /// The environment's restore drills (`dbsage backup drill`), newest first.
+    pub drills: Vec<Drill>,
     /// What could not be read, and why (shown at the top).
     pub notes: Vec<String>,
 }
@@ -101,4 +101,19 @@ pub struct Backup {
     pub rows: Option<i64>,
     pub duration_ms: Option<u64>,
     pub last_verify: Option<String>,
+}
+
+/// One restore drill: the backup restored on a throwaway cluster, verified, smoke-tested.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drill {
+    pub at: String,
+    pub backup_id: String,
+    /// Recovery point achieved: the restored data's age, seconds.
+    pub rpo_seconds: i64,
+    /// Recovery time achieved: the measured restore.
+    pub rto_ms: Option<u64>,
+    /// `passed`, `failed` or `skipped`.
+    pub smoke: String,
+    pub ok: bool,
+    pub problems: Vec<String>,
 }

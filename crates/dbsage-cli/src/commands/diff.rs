@@ -25,9 +25,11 @@ pub struct DiffArgs {
 
 #[derive(Args, Debug)]
 pub struct DriftArgs {
-    /// The environment whose live schema is compared with the migration history.
+    /// The environment whose live schema is compared with the migration history it applied.
     #[arg(long, short)]
     pub env: String,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
 }
 
 pub fn run(args: DiffArgs, out: &Out) -> dbsage_core::Result<i32> {
@@ -126,10 +128,20 @@ pub fn print_plan(out: &Out, plan: &Plan) {
 
 pub fn run_drift(args: DriftArgs, out: &Out) -> dbsage_core::Result<i32> {
     let (project, files) = super::project_and_files()?;
+    if let Some(fleet) = dbsage_core::fleet::resolve(&project, Some(&args.env))? {
+        return Ok(super::fleet_reads::drift(
+            &project,
+            &files,
+            &fleet,
+            &args.fleet,
+            out,
+        ));
+    }
     let target = dbsage_core::env::Target::resolve(&project, Some(&args.env))?;
+    args.fleet.refuse_on_single(&target.name)?;
     super::announce(out, &target);
     let mut client = target.connect(&project, "dbsage drift")?;
-    let report = dbsage_diff::drift::check(&project, &files, &mut client)?;
+    let report = dbsage_diff::drift::check_applied(&project, &files, &mut client)?;
     if out.json_mode() {
         out.json(&json!({
             "environment": args.env,

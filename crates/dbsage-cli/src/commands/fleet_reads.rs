@@ -1,4 +1,4 @@
-//! `status`, `health` and `tune` on a fleet environment: read-only closures per database for
+//! `status`, `health`, `tune` and `drift` on a fleet environment: read-only closures per database for
 //! the fan-out runner, each connecting as the single-environment command does.
 
 use serde_json::json;
@@ -140,4 +140,43 @@ pub fn tune(
     };
     let report = fleet_cli::run(out, fleet, args, &work);
     fleet_cli::render(out, fleet, "tune", &report)
+}
+
+/// `dbsage drift --env FLEET`: each database's live schema against the history it applied;
+/// a database that drifted fails its row and lists the objects.
+pub fn drift(
+    project: &Project,
+    files: &[MigrationFile],
+    fleet: &Fleet,
+    args: &FleetArgs,
+    out: &Out,
+) -> i32 {
+    fleet_cli::announce(out, fleet);
+    let work = |target: &Target| -> Result<Row> {
+        let mut client = target.connect(project, "dbsage drift")?;
+        let report = dbsage_diff::drift::check_applied(project, files, &mut client)?;
+        let mut row = Row::ok(if report.has_drift() {
+            let objects: Vec<&str> = report
+                .differences
+                .iter()
+                .map(|d| d.object.as_str())
+                .collect();
+            format!(
+                "{} differ: {}",
+                dbsage_core::wording::plural(objects.len(), "object"),
+                objects.join(", ")
+            )
+        } else {
+            "no drift".into()
+        });
+        if report.has_drift() {
+            row.result = "drift".into();
+            row.failed = true;
+        }
+        row.json
+            .insert("differences".into(), json!(report.differences));
+        Ok(row)
+    };
+    let report = fleet_cli::run(out, fleet, args, &work);
+    fleet_cli::render(out, fleet, "drift", &report)
 }

@@ -120,12 +120,17 @@ pub fn run(args: ReportArgs, out: &Out) -> dbsage_core::Result<i32> {
         Ok(list) => report.backups = list.iter().map(backup_row).collect(),
         Err(e) => report.notes.push(format!("backups not read: {e}")),
     }
-    let drills = project.root.join(".dbsage/drills.json");
-    if let Ok(text) = std::fs::read_to_string(&drills) {
-        match serde_json::from_str(&text) {
-            Ok(value) => report.drills = Some(value),
-            Err(e) => report.notes.push(format!("{}: {e}", drills.display())),
+    match dbsage_backup::drill::read_log(&project) {
+        Ok(log) => {
+            report.drills = log
+                .drills
+                .iter()
+                .rev()
+                .filter(|d| d.environment == target.name)
+                .map(drill_row)
+                .collect()
         }
+        Err(e) => report.notes.push(format!("restore drills not read: {e}")),
     }
 
     dbsage_core::project_file::write(&args.html, &dbsage_report::html::render(&report))?;
@@ -311,4 +316,16 @@ fn now_utc() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+fn drill_row(d: &dbsage_backup::drill::Drill) -> dbsage_report::model::Drill {
+    dbsage_report::model::Drill {
+        at: d.at.clone(),
+        backup_id: d.backup_id.clone(),
+        rpo_seconds: d.rpo_seconds,
+        rto_ms: d.rto_ms,
+        smoke: d.smoke.status.clone(),
+        ok: d.ok,
+        problems: d.problems.clone(),
+    }
 }

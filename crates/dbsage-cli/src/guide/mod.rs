@@ -34,7 +34,7 @@ pub const WORKFLOWS: &[Workflow] = &[
     Workflow {
         title: "review a change",
         what: "is the proposed migration needed and minimal?",
-        commands: "dbsage review --pending; dbsage lint",
+        commands: "dbsage lint; dbsage review --pending --env E",
         run: review::run,
     },
     Workflow {

@@ -1,7 +1,7 @@
-//! Review a change: `dbsage review` is its own command (issue 15); until it is on this branch the
-//! flow says what it does and runs the linter, the part of the review that exists.
+//! Review a change: is the schema change needed and minimal? Lint first (is it safe to run),
+//! then `dbsage review --pending` (what it adds, red flags, the smallest alternative).
 
-use super::{ask, run_steps, Step};
+use super::{ask, choose_environment, run_steps, Step};
 use crate::output::Out;
 
 pub fn run(out: &Out) -> i32 {
@@ -10,14 +10,18 @@ pub fn run(out: &Out) -> i32 {
          reports what they add, red flags (many new tables or columns, tracking tables, columns\n\
          for later, overlap with an existing table) and the smallest alternative."
     );
-    if !ask::confirm("Lint the migration files now?", true) {
+    let env = choose_environment("Pending on which database?");
+    if !ask::confirm("Lint and review the pending migrations now?", true) {
         return 0;
     }
     run_steps(
         out,
-        &[Step::new(
-            "check the migrations against the review checklist",
-            &["lint"],
-        )],
+        &[
+            Step::new("check the migration files are safe to run", &["lint"]),
+            Step::new(
+                "is the change needed and minimal?",
+                &["review", "--pending", "--env", &env],
+            ),
+        ],
     )
 }
