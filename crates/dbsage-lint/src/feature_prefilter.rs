@@ -154,7 +154,7 @@ fn may_have_new_numeric_literal(text: &str) -> bool {
 /// maybe. A policy's `using ((select auth.uid()) …)` does not.
 fn may_have_subquery_in_from(text: &str) -> bool {
     let bytes = text.as_bytes();
-    let deletes = contains_ignore_case(text, "delete");
+    let deletes = has_word(text, "delete");
     bytes.iter().enumerate().any(|(i, &b)| {
         if b != b'(' {
             return false;
@@ -174,10 +174,17 @@ fn may_have_subquery_in_from(text: &str) -> bool {
     })
 }
 
-fn contains_ignore_case(text: &str, word: &str) -> bool {
-    text.as_bytes()
-        .windows(word.len())
-        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
+/// `word` on its own (`deleted` is not `delete`), in any case.
+fn has_word(text: &str, word: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.windows(word.len()).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(word.as_bytes())
+            && (i == 0 || !is_ident_byte(bytes[i - 1]))
+            && !bytes
+                .get(i + word.len())
+                .copied()
+                .is_some_and(is_ident_byte)
+    })
 }
 
 /// Whether the text before a `(` ends (past whitespace and other `(`) where a FROM item starts.
@@ -286,7 +293,7 @@ mod tests {
         let samples = [
             "create table users (id bigint generated always as identity primary key, email text not null, generated_at timestamptz default now(), attrs jsonb);",
             "create index users_email_idx on users (lower(email));",
-            "create policy p on users for select using ((select auth.uid()) = id);",
+            "create policy p on users for select using ((select auth.uid()) = id and status <> 'deleted');",
             "insert into users (email) values ('a@b.c'), ('d@e.f');",
             "alter table users add column team_id bigint references teams (id) on delete cascade;",
             "comment on table users is 'people (select from the list)';",
