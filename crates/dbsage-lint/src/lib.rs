@@ -13,6 +13,7 @@ mod chunked;
 mod config;
 mod context;
 mod facts;
+mod feature_prefilter;
 mod finding;
 mod model;
 mod node_walk;

@@ -3,13 +3,18 @@
 //! The parser is PostgreSQL 18's, so it accepts everything up to 18; an older server rejects
 //! what it does not know. The tree is walked generically ([`crate::node_walk`]) so that a
 //! feature is found wherever it sits: a CTE, a subquery, a view or a `BEGIN ATOMIC` function
-//! body; the nodes of interest are read as JSON objects of their fields. Each check reads node
-//! fields; the source text is read only at a node's location, where the tree has lost how a
-//! literal was written (`0x1F`, `1_000`) or whether `ADMIN OPTION` or `ADMIN TRUE` was used.
+//! body. Each check reads the typed node's fields; the source text is read only at a node's
+//! location, where the tree has lost how a literal was written (`0x1F`, `1_000`), whether
+//! `ADMIN OPTION` or `ADMIN TRUE` was used, or where a subquery's parenthesis is.
+//! [`crate::feature_prefilter`] skips the walk for statements that cannot use any feature.
 
-use dbsage_sql::pg_query::protobuf::{AlterTableType, ConstrType, JsonExprOp, MergeMatchKind};
+use dbsage_sql::pg_query::protobuf::{
+    a_const, AlterTableType, ConstrType, Constraint, DefElem, FuncCall, GrantRoleStmt, JsonExprOp,
+    MergeMatchKind, Node, RangeSubselect, RangeVar, ReturningClause, Token,
+};
 use dbsage_sql::NodeEnum;
-use serde_json::{Map, Value};
+
+use crate::node_walk::{self, Visitor};
 
 /// The version of the parser (pg_query 18): no feature is newer.
 pub(crate) const NEWEST: u32 = 18;
@@ -104,59 +109,6 @@ const NEW_COPY_OPTIONS: &[(&str, u32, &str)] = &[
     ("reject_limit", 18, "drop the option (and ON_ERROR's limit)"),
 ];
 
-/// The node kinds [`Finder::node`] reads, with the fields it reads of each.
-const KINDS: &[(&str, &[&str])] = &[
-    ("RangeSubselect", &["alias"]),
-    ("FuncCall", &["funcname", "args", "location"]),
-    ("JsonIsPredicate", &["location"]),
-    ("JsonArrayConstructor", &["location"]),
-    ("JsonArrayQueryConstructor", &["location"]),
-    ("JsonObjectConstructor", &["location"]),
-    ("JsonArrayAgg", &["location"]),
-    ("JsonObjectAgg", &["location"]),
-    ("JsonParseExpr", &["unique_keys", "location"]),
-    ("JsonScalarExpr", &["location"]),
-    ("JsonSerializeExpr", &["location"]),
-    ("JsonFuncExpr", &["op", "location"]),
-    ("JsonTable", &["location"]),
-    ("AConst", &["val", "location"]),
-    ("GrantRoleStmt", &["opt", "is_grant"]),
-    ("AccessPriv", &["priv_name"]),
-    (
-        "MergeStmt",
-        &["returning_clause", "relation", "source_relation"],
-    ),
-    ("MergeWhenClause", &["match_kind"]),
-    ("InsertStmt", &["returning_clause", "relation"]),
-    (
-        "UpdateStmt",
-        &["returning_clause", "relation", "from_clause"],
-    ),
-    (
-        "DeleteStmt",
-        &["returning_clause", "relation", "using_clause"],
-    ),
-    ("CopyStmt", &["options"]),
-    ("AlterTableCmd", &["subtype"]),
-    (
-        "Constraint",
-        &[
-            "contype",
-            "generated_kind",
-            "skip_validation",
-            "keys",
-            "without_overlaps",
-            "fk_with_period",
-            "pk_with_period",
-            "is_enforced",
-            "nulls_not_distinct",
-            "location",
-        ],
-    ),
-    ("IndexStmt", &["nulls_not_distinct"]),
-    ("ViewStmt", &["options"]),
-];
-
 /// Features the statement uses; `user_functions` tells which function names the migrations
 /// created themselves. `text` is the text the statement's locations count from.
 pub(crate) fn features(
@@ -169,10 +121,9 @@ pub(crate) fn features(
         text,
         user_functions,
         found: &mut found,
+        rule_depth: 0,
     };
-    crate::node_walk::walk(node, KINDS, &mut |kind, fields, in_rule| {
-        finder.node(kind, fields, in_rule)
-    });
+    node_walk::walk(node, &mut finder);
     found
 }
 
@@ -180,6 +131,24 @@ struct Finder<'a> {
     text: &'a str,
     user_functions: &'a dyn Fn(&str) -> bool,
     found: &'a mut Vec<FeatureUse>,
+    /// How many `CREATE RULE`s the walk is inside (there `old`/`new` are the rule's).
+    rule_depth: usize,
+}
+
+impl Visitor for Finder<'_> {
+    fn enter(&mut self, node: &NodeEnum) -> bool {
+        self.node(node, self.rule_depth > 0);
+        if matches!(node, NodeEnum::RuleStmt(_)) {
+            self.rule_depth += 1;
+        }
+        true
+    }
+
+    fn leave(&mut self, node: &NodeEnum) {
+        if matches!(node, NodeEnum::RuleStmt(_)) {
+            self.rule_depth -= 1;
+        }
+    }
 }
 
 impl Finder<'_> {
@@ -198,98 +167,123 @@ impl Finder<'_> {
         });
     }
 
-    fn node(&mut self, kind: &str, n: &Map<String, Value>, in_rule: bool) {
-        let location = n.get("location").and_then(Value::as_i64).map(|l| l as i32);
-        match kind {
-            "RangeSubselect" if n.get("alias").is_none_or(Value::is_null) => self.push(
-                "a subquery in FROM without an alias",
-                16,
-                None,
-                "name the subquery: `from (select …) as sub`",
-            ),
-            "FuncCall" => self.function(n, location),
-            "JsonIsPredicate" => self.push("IS JSON", 16, location, "test with a cast in a PL/pgSQL block, or `jsonb_typeof`"),
-            "JsonArrayConstructor" | "JsonArrayQueryConstructor" => self.push("JSON_ARRAY()", 16, location, "use `json_build_array()` / `jsonb_build_array()`"),
-            "JsonObjectConstructor" => self.push("JSON_OBJECT(… VALUE …)", 16, location, "use `json_build_object()` / `jsonb_build_object()`"),
-            "JsonArrayAgg" => self.push("JSON_ARRAYAGG()", 16, location, "use `json_agg()` / `jsonb_agg()`"),
-            "JsonObjectAgg" => self.push("JSON_OBJECTAGG()", 16, location, "use `json_object_agg()` / `jsonb_object_agg()`"),
-            // Without options `json('…')` is the function-style cast every version accepts.
-            "JsonParseExpr" if n.get("unique_keys").and_then(Value::as_bool) == Some(true) => {
-                self.push("JSON(… WITH UNIQUE KEYS)", 17, location, "check the keys with a PL/pgSQL function, or cast: `'…'::json`")
+    fn node(&mut self, node: &NodeEnum, in_rule: bool) {
+        match node {
+            NodeEnum::RangeSubselect(n) if n.alias.is_none() => {
+                let location = self.subquery_start(n);
+                self.push(
+                    "a subquery in FROM without an alias",
+                    16,
+                    location,
+                    "name the subquery: `from (select …) as sub`",
+                )
             }
-            "JsonScalarExpr" => self.push("JSON_SCALAR()", 17, location, "use `to_json()`"),
-            "JsonSerializeExpr" => self.push("JSON_SERIALIZE()", 17, location, "cast: `(…)::text`"),
-            "JsonFuncExpr" => {
-                let op = n.get("op").and_then(Value::as_i64);
-                let name = if op == Some(JsonExprOp::JsonQueryOp as i64) {
+            NodeEnum::FuncCall(n) => self.function(n),
+            NodeEnum::JsonIsPredicate(n) => self.push("IS JSON", 16, Some(n.location), "test with a cast in a PL/pgSQL block, or `jsonb_typeof`"),
+            NodeEnum::JsonArrayConstructor(n) => self.push("JSON_ARRAY()", 16, Some(n.location), "use `json_build_array()` / `jsonb_build_array()`"),
+            NodeEnum::JsonArrayQueryConstructor(n) => self.push("JSON_ARRAY()", 16, Some(n.location), "use `json_build_array()` / `jsonb_build_array()`"),
+            NodeEnum::JsonObjectConstructor(n) => self.push("JSON_OBJECT(… VALUE …)", 16, Some(n.location), "use `json_build_object()` / `jsonb_build_object()`"),
+            NodeEnum::JsonArrayAgg(_) => self.push("JSON_ARRAYAGG()", 16, None, "use `json_agg()` / `jsonb_agg()`"),
+            NodeEnum::JsonObjectAgg(_) => self.push("JSON_OBJECTAGG()", 16, None, "use `json_object_agg()` / `jsonb_object_agg()`"),
+            // Without options `json('…')` is the function-style cast every version accepts.
+            NodeEnum::JsonParseExpr(n) if n.unique_keys => {
+                self.push("JSON(… WITH UNIQUE KEYS)", 17, Some(n.location), "check the keys with a PL/pgSQL function, or cast: `'…'::json`")
+            }
+            NodeEnum::JsonScalarExpr(n) => self.push("JSON_SCALAR()", 17, Some(n.location), "use `to_json()`"),
+            NodeEnum::JsonSerializeExpr(n) => self.push("JSON_SERIALIZE()", 17, Some(n.location), "cast: `(…)::text`"),
+            NodeEnum::JsonFuncExpr(n) => {
+                let name = if n.op == JsonExprOp::JsonQueryOp as i32 {
                     "JSON_QUERY()"
-                } else if op == Some(JsonExprOp::JsonValueOp as i64) {
+                } else if n.op == JsonExprOp::JsonValueOp as i32 {
                     "JSON_VALUE()"
                 } else {
                     "JSON_EXISTS()"
                 };
-                self.push(name, 17, location, "use `jsonb_path_query_first()` / `jsonb_path_exists()` or `->`/`->>`");
+                self.push(name, 17, Some(n.location), "use `jsonb_path_query_first()` / `jsonb_path_exists()` or `->`/`->>`");
             }
-            "JsonTable" => self.push("JSON_TABLE", 17, location, "use `jsonb_to_recordset()` or `jsonb_array_elements()` in a lateral join"),
-            "AConst" => self.numeric_literal(n, location),
-            "GrantRoleStmt" => self.grant_role_options(n),
-            "AccessPriv" if str_field(n, "priv_name") == "maintain" => {
+            NodeEnum::JsonTable(n) => self.push("JSON_TABLE", 17, Some(n.location), "use `jsonb_to_recordset()` or `jsonb_array_elements()` in a lateral join"),
+            NodeEnum::AConst(n) => {
+                if matches!(n.val, Some(a_const::Val::Ival(_) | a_const::Val::Fval(_))) {
+                    self.numeric_literal(n.location);
+                }
+            }
+            NodeEnum::GrantRoleStmt(n) => self.grant_role_options(n),
+            NodeEnum::AccessPriv(n) if n.priv_name == "maintain" => {
                 self.push("the MAINTAIN privilege", 17, None, "grant ownership or run the maintenance as the owner")
             }
-            "MergeStmt" => {
+            NodeEnum::MergeStmt(n) => {
                 self.push("MERGE", 15, None, "use `INSERT … ON CONFLICT` and separate UPDATE/DELETE statements");
-                if has_items(n.get("returning_clause"), "exprs") {
+                if n.returning_clause.as_ref().is_some_and(|r| !r.exprs.is_empty()) {
                     self.push("MERGE … RETURNING", 17, None, "run the MERGE, then SELECT what it changed, or use `INSERT … ON CONFLICT … RETURNING`");
                 }
-                self.returning_old_new(n, in_rule);
+                let sources = n.source_relation.as_deref().map(std::slice::from_ref).unwrap_or_default();
+                self.returning_old_new(n.returning_clause.as_ref(), n.relation.as_ref(), sources, in_rule);
             }
-            "MergeWhenClause"
-                if n.get("match_kind").and_then(Value::as_i64)
-                    == Some(MergeMatchKind::MergeWhenNotMatchedBySource as i64) =>
-            {
+            NodeEnum::MergeWhenClause(n) if n.match_kind == MergeMatchKind::MergeWhenNotMatchedBySource as i32 => {
                 self.push("MERGE … WHEN NOT MATCHED BY SOURCE", 17, None, "delete or update the unmatched target rows in a separate statement (`… where not exists (…)`)")
             }
-            "InsertStmt" | "UpdateStmt" | "DeleteStmt" => self.returning_old_new(n, in_rule),
-            "CopyStmt" => {
-                for option in def_elems(n.get("options")) {
-                    let name = str_field(option, "defname").to_ascii_lowercase();
+            NodeEnum::InsertStmt(n) => self.returning_old_new(n.returning_clause.as_ref(), n.relation.as_ref(), &[], in_rule),
+            NodeEnum::UpdateStmt(n) => self.returning_old_new(n.returning_clause.as_ref(), n.relation.as_ref(), &n.from_clause, in_rule),
+            NodeEnum::DeleteStmt(n) => self.returning_old_new(n.returning_clause.as_ref(), n.relation.as_ref(), &n.using_clause, in_rule),
+            NodeEnum::CopyStmt(n) => {
+                for option in def_elems(&n.options) {
+                    let name = option.defname.to_ascii_lowercase();
                     if let Some(&(_, since, instead)) = NEW_COPY_OPTIONS.iter().find(|(o, ..)| *o == name) {
-                        let location = option.get("location").and_then(Value::as_i64).map(|l| l as i32);
-                        self.push(format!("COPY option {}", name.to_ascii_uppercase()), since, location, instead);
+                        self.push(format!("COPY option {}", name.to_ascii_uppercase()), since, Some(option.location), instead);
                     }
                 }
             }
-            "AlterTableCmd"
-                if n.get("subtype").and_then(Value::as_i64) == Some(AlterTableType::AtSetExpression as i64) =>
-            {
+            NodeEnum::AlterTableCmd(n) if n.subtype == AlterTableType::AtSetExpression as i32 => {
                 self.push("ALTER COLUMN … SET EXPRESSION", 17, None, "drop the generated column and add it again with the new expression (rewrites the table)")
             }
-            "Constraint" => self.constraint(n, location),
-            "IndexStmt" if n.get("nulls_not_distinct").and_then(Value::as_bool) == Some(true) => {
+            NodeEnum::Constraint(n) => self.constraint(n),
+            NodeEnum::IndexStmt(n) if n.nulls_not_distinct => {
                 self.push("NULLS NOT DISTINCT", 15, None, "use a unique index on `coalesce(col, <sentinel>)`")
             }
-            "ViewStmt" if def_elems(n.get("options")).any(|o| str_field(o, "defname") == "security_invoker") => {
+            NodeEnum::ViewStmt(n) if def_elems(&n.options).any(|o| o.defname == "security_invoker") => {
                 self.push("the view option security_invoker", 15, None, "enforce access in the underlying tables' policies")
             }
             _ => {}
         }
     }
 
-    fn function(&mut self, n: &Map<String, Value>, location: Option<i32>) {
+    /// Where `(select …)` opens: the `(` before the subquery's first located node and the
+    /// keyword that starts it (the node itself has no location).
+    fn subquery_start(&self, n: &RangeSubselect) -> Option<i32> {
+        let first = n
+            .subquery
+            .as_deref()
+            .and_then(|s| s.node.as_ref())
+            .and_then(node_walk::first_location)?;
+        let before = self.text.get(..usize::try_from(first).ok()?)?;
+        let Ok(scanned) = dbsage_sql::pg_query::scan(before) else {
+            return Some(first);
+        };
+        let starts_query =
+            [Token::Select, Token::Values, Token::With, Token::Table].map(|t| t as i32);
+        let tokens = &scanned.tokens;
+        let open = (0..tokens.len().saturating_sub(1)).rev().find(|&i| {
+            tokens[i].token == Token::Ascii40 as i32 && starts_query.contains(&tokens[i + 1].token)
+        });
+        Some(open.map_or(first, |i| tokens[i].start))
+    }
+
+    fn function(&mut self, n: &FuncCall) {
+        let location = Some(n.location);
         let names: Vec<&str> = n
-            .get("funcname")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.pointer("/node/String/sval").and_then(Value::as_str))
+            .funcname
+            .iter()
+            .filter_map(|v| match &v.node {
+                Some(NodeEnum::String(s)) => Some(s.sval.as_str()),
+                _ => None,
+            })
             .collect();
         let name = match names.as_slice() {
             [name] => name.to_ascii_lowercase(),
             ["pg_catalog", name] => name.to_ascii_lowercase(),
             _ => return,
         };
-        let args = n.get("args").and_then(Value::as_array).map_or(0, Vec::len);
-        if name == "random" && args == 2 {
+        if name == "random" && n.args.len() == 2 {
             self.push(
                 "random(min, max)",
                 17,
@@ -312,16 +306,14 @@ impl Finder<'_> {
     }
 
     /// `0x1F`, `0o17`, `0b101` and `1_000`: the tree holds the value, the text how it was written.
-    fn numeric_literal(&mut self, n: &Map<String, Value>, location: Option<i32>) {
-        let numeric = n
-            .get("val")
-            .is_some_and(|v| v.get("Ival").is_some() || v.get("Fval").is_some());
-        let Some(start) = location.filter(|&l| numeric && l >= 0) else {
+    fn numeric_literal(&mut self, location: i32) {
+        let Some(rest) = usize::try_from(location)
+            .ok()
+            .and_then(|start| self.text.get(start..))
+        else {
             return;
         };
-        let Some(rest) = self.text.get(start as usize..) else {
-            return;
-        };
+        let location = Some(location);
         let rest = rest.trim_start_matches(['-', '+', ' ', '\t', '\n', '\r']);
         let token: String = rest
             .chars()
@@ -347,20 +339,17 @@ impl Finder<'_> {
     }
 
     /// `GRANT r TO u WITH INHERIT/SET/ADMIN TRUE|FALSE` and `REVOKE INHERIT/SET OPTION FOR`.
-    fn grant_role_options(&mut self, n: &Map<String, Value>) {
-        for option in def_elems(n.get("opt")) {
-            let name = str_field(option, "defname");
-            let location = option
-                .get("location")
-                .and_then(Value::as_i64)
-                .map(|l| l as i32);
+    fn grant_role_options(&mut self, n: &GrantRoleStmt) {
+        for option in def_elems(&n.opt) {
+            let name = option.defname.as_str();
+            let location = Some(option.location);
             let old_admin_option = name == "admin"
                 && self
                     .words_at(location)
                     .get(1)
                     .is_some_and(|w| w == "option" || w == "for");
             if name == "inherit" || name == "set" || (name == "admin" && !old_admin_option) {
-                let verb = if n.get("is_grant").and_then(Value::as_bool) == Some(true) {
+                let verb = if n.is_grant {
                     format!("GRANT … WITH {} TRUE/FALSE", name.to_ascii_uppercase())
                 } else {
                     format!("REVOKE {} OPTION FOR", name.to_ascii_uppercase())
@@ -370,16 +359,23 @@ impl Finder<'_> {
         }
     }
 
-    /// `RETURNING old.*, new.*` and `RETURNING WITH (OLD AS o, NEW AS n)`.
-    fn returning_old_new(&mut self, n: &Map<String, Value>, in_rule: bool) {
-        let Some(returning) = n.get("returning_clause").filter(|r| !r.is_null()) else {
+    /// `RETURNING old.*, new.*` and `RETURNING WITH (OLD AS o, NEW AS n)`. `relation` and
+    /// `sources` are the statement's tables: one called `old` or `new` makes `old.x` its own.
+    fn returning_old_new(
+        &mut self,
+        returning: Option<&ReturningClause>,
+        relation: Option<&RangeVar>,
+        sources: &[Node],
+        in_rule: bool,
+    ) {
+        let Some(returning) = returning else {
             return;
         };
-        if has_items(Some(returning), "options") {
-            let location = returning
-                .pointer("/options/0/node/ReturningOption/location")
-                .and_then(Value::as_i64)
-                .map(|l| l as i32);
+        if !returning.options.is_empty() {
+            let location = match returning.options[0].node.as_ref() {
+                Some(NodeEnum::ReturningOption(o)) => Some(o.location),
+                _ => None,
+            };
             self.push(
                 "RETURNING WITH (OLD/NEW AS …)",
                 18,
@@ -388,47 +384,37 @@ impl Finder<'_> {
             );
             return;
         }
-        if in_rule || n.values().any(names_a_relation_old_or_new) {
+        if in_rule {
             return;
         }
-        let mut refs = Vec::new();
-        collect_nodes(
-            returning.get("exprs").unwrap_or(&Value::Null),
-            "ColumnRef",
-            &mut refs,
-        );
-        for column in refs {
-            let qualifier = column
-                .get("fields")
-                .and_then(|f| f.pointer("/0/node/String/sval"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let fields = column
-                .get("fields")
-                .and_then(Value::as_array)
-                .map_or(0, Vec::len);
-            if fields > 1
-                && (qualifier.eq_ignore_ascii_case("old") || qualifier.eq_ignore_ascii_case("new"))
-            {
-                let location = column
-                    .get("location")
-                    .and_then(Value::as_i64)
-                    .map(|l| l as i32);
-                self.push(
-                    format!("RETURNING {}.…", qualifier.to_ascii_lowercase()),
-                    18,
-                    location,
-                    "read the old values in a CTE before the change",
-                );
-                return;
+        let mut names = OldOrNewName(false);
+        if let Some(relation) = relation {
+            names.range_var(relation);
+            if let Some(alias) = &relation.alias {
+                names.alias(alias);
             }
+        }
+        node_walk::walk_all(sources, &mut names);
+        node_walk::walk_all(&returning.exprs, &mut names);
+        if names.0 {
+            return;
+        }
+        let mut reference = OldOrNewReference(None);
+        node_walk::walk_all(&returning.exprs, &mut reference);
+        if let Some((qualifier, location)) = reference.0 {
+            self.push(
+                format!("RETURNING {qualifier}.…"),
+                18,
+                Some(location),
+                "read the old values in a CTE before the change",
+            );
         }
     }
 
-    fn constraint(&mut self, n: &Map<String, Value>, location: Option<i32>) {
-        let contype = n.get("contype").and_then(Value::as_i64).unwrap_or(0);
-        let flag = |name: &str| n.get(name).and_then(Value::as_bool) == Some(true);
-        if contype == ConstrType::ConstrGenerated as i64 && str_field(n, "generated_kind") == "v" {
+    fn constraint(&mut self, n: &Constraint) {
+        let location = Some(n.location);
+        let contype = n.contype;
+        if contype == ConstrType::ConstrGenerated as i32 && n.generated_kind == "v" {
             self.push(
                 "a virtual generated column (GENERATED ALWAYS AS (…) without STORED)",
                 18,
@@ -436,19 +422,15 @@ impl Finder<'_> {
                 "add STORED: `generated always as (…) stored`",
             );
         }
-        if contype == ConstrType::ConstrNotnull as i64 {
-            if flag("skip_validation") {
+        if contype == ConstrType::ConstrNotnull as i32 {
+            if n.skip_validation {
                 self.push(
                     "NOT NULL … NOT VALID",
                     18,
                     location,
                     "add `CHECK (col IS NOT NULL) NOT VALID`, validate it, then SET NOT NULL",
                 );
-            } else if n
-                .get("keys")
-                .and_then(Value::as_array)
-                .is_some_and(|k| !k.is_empty())
-            {
+            } else if !n.keys.is_empty() {
                 self.push(
                     "a table constraint `NOT NULL col`",
                     18,
@@ -457,10 +439,10 @@ impl Finder<'_> {
                 );
             }
         }
-        if flag("without_overlaps") {
+        if n.without_overlaps {
             self.push("WITHOUT OVERLAPS", 18, location, "use an exclusion constraint: `exclude using gist (id with =, valid_at with &&)` (btree_gist)");
         }
-        if flag("fk_with_period") || flag("pk_with_period") {
+        if n.fk_with_period || n.pk_with_period {
             self.push(
                 "a temporal foreign key (PERIOD)",
                 18,
@@ -471,8 +453,8 @@ impl Finder<'_> {
         // `is_enforced` is false only when NOT ENFORCED was written.
         let enforceable = [ConstrType::ConstrCheck, ConstrType::ConstrForeign]
             .iter()
-            .any(|t| contype == *t as i64);
-        if enforceable && !flag("is_enforced") {
+            .any(|t| contype == *t as i32);
+        if enforceable && !n.is_enforced {
             self.push(
                 "NOT ENFORCED",
                 18,
@@ -480,7 +462,7 @@ impl Finder<'_> {
                 "drop the constraint, or add it NOT VALID",
             );
         }
-        if flag("nulls_not_distinct") {
+        if n.nulls_not_distinct {
             self.push(
                 "NULLS NOT DISTINCT",
                 15,
@@ -506,52 +488,56 @@ impl Finder<'_> {
     }
 }
 
-fn str_field<'a>(n: &'a Map<String, Value>, name: &str) -> &'a str {
-    n.get(name).and_then(Value::as_str).unwrap_or("")
+fn def_elems(list: &[Node]) -> impl Iterator<Item = &DefElem> {
+    list.iter().filter_map(|v| match &v.node {
+        Some(NodeEnum::DefElem(d)) => Some(d.as_ref()),
+        _ => None,
+    })
 }
 
-fn has_items(value: Option<&Value>, field: &str) -> bool {
-    value
-        .and_then(|v| v.get(field))
-        .and_then(Value::as_array)
-        .is_some_and(|a| !a.is_empty())
+fn is_old_or_new(name: &str) -> bool {
+    name.eq_ignore_ascii_case("old") || name.eq_ignore_ascii_case("new")
 }
 
-fn def_elems(list: Option<&Value>) -> impl Iterator<Item = &Map<String, Value>> {
-    list.and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.pointer("/node/DefElem").and_then(Value::as_object))
-}
+/// Finds a table or alias called `old` or `new` (then `old.x` is that table's column).
+struct OldOrNewName(bool);
 
-/// True when a table or alias in the statement is called `old` or `new` (then `old.x` is it).
-fn names_a_relation_old_or_new(value: &Value) -> bool {
-    match value {
-        Value::Array(items) => items.iter().any(names_a_relation_old_or_new),
-        Value::Object(map) => {
-            let is_old_new = |field: &str| {
-                map.get(field)
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| s.eq_ignore_ascii_case("old") || s.eq_ignore_ascii_case("new"))
-            };
-            is_old_new("relname")
-                || is_old_new("aliasname")
-                || map.values().any(names_a_relation_old_or_new)
+impl Visitor for OldOrNewName {
+    fn enter(&mut self, node: &NodeEnum) -> bool {
+        match node {
+            NodeEnum::RangeVar(r) => self.range_var(r),
+            NodeEnum::Alias(a) => self.alias(a),
+            _ => {}
         }
-        _ => false,
+        !self.0
+    }
+    fn range_var(&mut self, relation: &RangeVar) {
+        self.0 |= is_old_or_new(&relation.relname);
+    }
+    fn alias(&mut self, alias: &dbsage_sql::pg_query::protobuf::Alias) {
+        self.0 |= is_old_or_new(&alias.aliasname);
     }
 }
 
-/// Every node of type `kind` below `value`.
-fn collect_nodes<'v>(value: &'v Value, kind: &str, out: &mut Vec<&'v Map<String, Value>>) {
-    match value {
-        Value::Array(items) => items.iter().for_each(|v| collect_nodes(v, kind, out)),
-        Value::Object(map) => {
-            if let Some(Value::Object(fields)) = map.get(kind) {
-                out.push(fields);
-            }
-            map.values().for_each(|v| collect_nodes(v, kind, out));
+/// The first column reference qualified by `old` or `new`: the qualifier, lower-cased, and
+/// where it is.
+struct OldOrNewReference(Option<(String, i32)>);
+
+impl Visitor for OldOrNewReference {
+    fn enter(&mut self, node: &NodeEnum) -> bool {
+        if self.0.is_some() {
+            return false;
         }
-        _ => {}
+        if let NodeEnum::ColumnRef(column) = node {
+            let qualifier = match column.fields.first().and_then(|f| f.node.as_ref()) {
+                Some(NodeEnum::String(s)) => s.sval.as_str(),
+                _ => "",
+            };
+            if column.fields.len() > 1 && is_old_or_new(qualifier) {
+                self.0 = Some((qualifier.to_ascii_lowercase(), column.location));
+                return false;
+            }
+        }
+        true
     }
 }

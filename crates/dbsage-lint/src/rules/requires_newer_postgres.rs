@@ -6,7 +6,7 @@ use dbsage_sql::NodeEnum;
 use super::{absolute_location, alter_table_cmds, cmd_def, has_constraint, is_cmd, Rule};
 use crate::context::{FileContext, Hit};
 use crate::finding::Severity;
-use crate::pg_features;
+use crate::{feature_prefilter, pg_features};
 
 pub(crate) const RULE: Rule = Rule {
     id: "requires-newer-postgres",
@@ -70,7 +70,13 @@ fn check(cx: &FileContext, hits: &mut Vec<Hit>) {
     for unit in cx.units {
         let parsed_text = cx.text.get(unit.location_base..).unwrap_or("");
         let user_function = |name: &str| cx.model.volatile_functions.contains_key(name);
-        for feature in pg_features::features(&unit.node, parsed_text, &user_function) {
+        let statement = cx.text.get(unit.offset..unit.offset + unit.len).unwrap_or(parsed_text);
+        let features = if feature_prefilter::may_use_new_features(&unit.node, statement) {
+            pg_features::features(&unit.node, parsed_text, &user_function)
+        } else {
+            Vec::new()
+        };
+        for feature in features {
             if feature.since <= target {
                 continue;
             }
