@@ -20,6 +20,14 @@ use output::Out;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The package version and the git commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("DBSAGE_GIT_COMMIT"),
+    ")"
+);
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
@@ -32,7 +40,7 @@ Exit codes:
 /// dbsage: work safely with PostgreSQL. Write a migration, test it on a throwaway local
 /// PostgreSQL, then apply it to staging and production with gates.
 #[derive(Parser, Debug)]
-#[command(name = "dbsage", version, about, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(name = "dbsage", version = VERSION, about, after_help = EXIT_CODES, max_term_width = 100)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -140,6 +148,19 @@ enum Command {
     Restore(commands::backup::RestoreArgs),
     /// PostgreSQL server builds: list what is installed, install a major version into the cache.
     Pg(commands::pg::PgArgs),
+    /// The effective configuration and where each value came from; --check validates it.
+    Config(commands::config::ConfigArgs),
+    /// A shell completion script (bash, zsh, fish, powershell) on stdout.
+    Completions(commands::shell::CompletionsArgs),
+    /// The man page (roff) on stdout, or one page per subcommand with --out-dir.
+    Man(commands::shell::ManArgs),
+    /// JSON Schemas for editors (Taplo, VS Code): `dbsage schema config > dbsage.schema.json`.
+    Schema(commands::schema::SchemaArgs),
+}
+
+/// The clap definition, for completions and man pages.
+fn cli_command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 fn main() -> ExitCode {
@@ -204,6 +225,10 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Restore(a) => commands::backup::run_restore(a, out),
         Command::Pg(a) => commands::pg::run(a, out),
         Command::Health(a) => commands::health::run(a, out),
+        Command::Config(a) => commands::config::run(a, out),
+        Command::Completions(a) => commands::shell::run_completions(a, cli_command()),
+        Command::Man(a) => commands::shell::run_man(a, cli_command()),
+        Command::Schema(a) => commands::schema::run(a),
     };
     match result {
         Ok(code) => code,
@@ -239,6 +264,10 @@ fn command_name(command: &Command) -> &'static str {
         Command::Restore(_) => "restore",
         Command::Pg(_) => "pg",
         Command::Health(_) => "health",
+        Command::Config(_) => "config",
+        Command::Completions(_) => "completions",
+        Command::Man(_) => "man",
+        Command::Schema(_) => "schema",
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per command: parse arguments, call the library, render.
 
 pub mod backup;
+pub mod config;
 pub mod dev;
 pub mod dry_run_sql;
 pub mod explain;
@@ -22,7 +23,9 @@ pub mod pg_version;
 pub mod psql;
 pub mod repair;
 pub mod rollback;
+pub mod schema;
 pub mod secure;
+pub mod shell;
 pub mod status;
 pub mod status_all;
 pub mod tune;
