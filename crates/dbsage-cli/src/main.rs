@@ -21,6 +21,14 @@ use output::Out;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The package version and the git commit it was built from (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("DBSAGE_GIT_COMMIT"),
+    ")"
+);
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
@@ -34,7 +42,7 @@ Exit codes:
 /// PostgreSQL, then apply it to staging and production with gates. Run `dbsage` alone to be
 /// guided through a workflow (`dbsage help workflows` lists them).
 #[derive(Parser, Debug)]
-#[command(name = "dbsage", version, about, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(name = "dbsage", version = VERSION, about, after_help = EXIT_CODES, max_term_width = 100)]
 struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -171,6 +179,19 @@ enum Command {
     Move(commands::move_db::MoveArgs),
     /// One self-contained HTML page: migrations, findings with fixes, RLS coverage, charts, backups.
     Report(commands::report::ReportArgs),
+    /// The effective configuration and where each value came from; --check validates it.
+    Config(commands::config::ConfigArgs),
+    /// A shell completion script (bash, zsh, fish, powershell) on stdout.
+    Completions(commands::shell::CompletionsArgs),
+    /// The man page (roff) on stdout, or one page per subcommand with --out-dir.
+    Man(commands::shell::ManArgs),
+    /// JSON Schemas for editors (Taplo, VS Code): `dbsage schema config > dbsage.schema.json`.
+    Schema(commands::schema::SchemaArgs),
+}
+
+/// The clap definition, for completions and man pages.
+fn cli_command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
 }
 
 fn main() -> ExitCode {
@@ -253,6 +274,10 @@ fn run(command: Command, out: &Out) -> i32 {
         Command::Pull(a) => commands::diff::run_pull(a, out),
         Command::Move(a) => commands::move_db::run(a, out),
         Command::Report(a) => commands::report::run(a, out),
+        Command::Config(a) => commands::config::run(a, out),
+        Command::Completions(a) => commands::shell::run_completions(a, cli_command()),
+        Command::Man(a) => commands::shell::run_man(a, cli_command()),
+        Command::Schema(a) => commands::schema::run(a),
     };
     match result {
         Ok(code) => code,
@@ -297,6 +322,10 @@ fn command_name(command: &Command) -> &'static str {
         Command::Pull(_) => "pull",
         Command::Move(_) => "move",
         Command::Report(_) => "report",
+        Command::Config(_) => "config",
+        Command::Completions(_) => "completions",
+        Command::Man(_) => "man",
+        Command::Schema(_) => "schema",
     }
 }
 

@@ -7,13 +7,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
 pub const CONFIG_FILE: &str = "dbsage.toml";
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, JsonSchema)]
 pub struct Config {
     #[serde(default)]
     pub project: ProjectConfig,
@@ -32,10 +33,11 @@ pub struct Config {
     /// Sections owned by later workflows (`[lint]`, `[supabase]`, …) are kept as raw TOML here
     /// so that each workflow reads its own part.
     #[serde(flatten)]
+    #[schemars(skip)]
     pub other: BTreeMap<String, toml::Value>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProjectConfig {
     /// The newest version another tool applied before dbsage adopted the project (written by
@@ -44,7 +46,7 @@ pub struct ProjectConfig {
     pub baseline: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct MigrationsConfig {
     pub dir: PathBuf,
@@ -68,7 +70,7 @@ impl Default for MigrationsConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct MigrateConfig {
     /// `lock_timeout` set for each migration (PostgreSQL syntax: `5s`, `500ms`, `0` = none).
@@ -92,7 +94,7 @@ impl Default for MigrateConfig {
     }
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckLevel {
     Error,
@@ -100,7 +102,7 @@ pub enum CheckLevel {
     Off,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChecksConfig {
     /// Apply each migration a second time on top of itself (`migrate --local`).
@@ -122,14 +124,14 @@ impl Default for ChecksConfig {
 }
 
 /// `[test]`: how `dbsage test` prepares the throwaway database.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TestConfig {
     /// SQL files run after the migrations and the seed, before the pgTAP files (test helpers).
     pub setup: Vec<PathBuf>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentConfig {
     /// A libpq URL or key=value string; `${VAR}` is expanded. Empty in a fleet environment,
@@ -198,17 +200,20 @@ impl Project {
             }
         })?;
         // `flatten` and `deny_unknown_fields` do not mix: unknown sections are caught here.
-        const WORKFLOW_SECTIONS: &[&str] = &[
-            "lint", "supabase", "secure", "maintain", "backup", "health", "alerts", "deploy",
-        ];
         if let Some(unknown) = config
             .other
             .keys()
             .find(|k| !WORKFLOW_SECTIONS.contains(&k.as_str()))
         {
             return Err(Error::Config {
-                message: format!("{}: unknown section or key `{unknown}`", path.display()),
-                hint: "known sections: project, migrations, migrate, checks, environments, local, test, lint, supabase, secure, maintain, backup, health, alerts, deploy".into(),
+                message: format!(
+                    "{}{}: unknown section or key `{unknown}`",
+                    path.display(),
+                    top_level_key_line(&text, unknown)
+                        .map(|line| format!(":{line}"))
+                        .unwrap_or_default()
+                ),
+                hint: "known sections: project, migrations, migrate, checks, environments, local, test, lint, supabase, secure, maintain, backup, health, alerts, deploy, pitr".into(),
             });
         }
         validate_timeout("migrate.lock_timeout", &config.migrate.lock_timeout)?;
@@ -315,6 +320,36 @@ impl Project {
         out.push_str(rest);
         Ok(out)
     }
+}
+
+/// The sections read by later workflows, kept raw in [`Config::other`].
+pub const WORKFLOW_SECTIONS: &[&str] = &[
+    "lint", "supabase", "secure", "maintain", "backup", "health", "alerts", "deploy", "pitr",
+];
+
+/// The 1-based line where a top-level `key` (a `[key]`/`[key.x]` header or `key = …`) appears.
+fn top_level_key_line(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|line| {
+            let line = line.trim_start();
+            let rest = line
+                .strip_prefix("[[")
+                .or_else(|| line.strip_prefix('['))
+                .unwrap_or(line);
+            let rest = rest.strip_prefix(key).map(str::trim_start);
+            matches!(rest.and_then(|r| r.chars().next()), Some(']' | '.' | '='))
+        })
+        .map(|i| i + 1)
+}
+
+/// What `[local] server_settings` accepts, for the JSON Schema (the values stay raw TOML).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub(crate) enum SettingValue {
+    Text(String),
+    Number(f64),
+    Flag(bool),
 }
 
 /// `schema.table` of the migration history; the audit log is `schema.migration_events`.

@@ -14,10 +14,11 @@ use crate::extensions::ExtensionUse;
 use crate::migrations::MigrationFile;
 
 /// `[local]` in `dbsage.toml`.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct LocalConfig {
     /// `name = value` PostgreSQL settings for throwaway and dev clusters.
+    #[schemars(with = "BTreeMap<String, crate::config::SettingValue>")]
     pub server_settings: BTreeMap<String, toml::Value>,
     /// Data files applied during `migrate --local` right after `fixtures_after` (see `fixtures`).
     pub fixtures: Vec<String>,

@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod backup_drill;
 pub mod deploy;
+pub mod config;
 pub mod dev;
 pub mod diff;
 pub mod dry_run_sql;
@@ -34,7 +35,9 @@ pub mod repair;
 pub mod report;
 pub mod review;
 pub mod rollback;
+pub mod schema;
 pub mod secure;
+pub mod shell;
 pub mod status;
 pub mod status_all;
 pub mod tune;
