@@ -162,7 +162,9 @@ fn report_shows_tune_findings_backups_and_drills() {
     assert!(tune.contains("project_members"), "{tune}");
     let backups = &html[html.find("<section id=\"backups\">").unwrap()..];
     assert!(backups.contains(&format!("<code>{id}</code>")), "{backups}");
-    let drills = &backups[backups.find("<h3>Restore drills</h3>").expect("a drills table")..];
+    let drills = &backups[backups
+        .find("<h3>Restore drills</h3>")
+        .expect("a drills table")..];
     assert!(
         drills.contains("<tr class=\"drill\">") && drills.contains("passed"),
         "{drills}"

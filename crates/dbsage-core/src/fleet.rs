@@ -24,7 +24,7 @@ use crate::env::Target;
 use crate::error::{Error, Result};
 
 /// `urls_query`: the databases are the first column of `sql`'s rows, run read-only on `env`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UrlsQuery {
     pub env: String,

@@ -60,9 +60,9 @@ pub fn check_applied(
     let applied: Vec<MigrationFile> = files
         .iter()
         .filter(|f| {
-            entries.iter().any(|e| {
-                e.version == f.version && e.state != dbsage_core::migrate::State::Pending
-            })
+            entries
+                .iter()
+                .any(|e| e.version == f.version && e.state != dbsage_core::migrate::State::Pending)
         })
         .cloned()
         .collect();

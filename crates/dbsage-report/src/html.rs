@@ -204,7 +204,11 @@ fn backups(page: &mut String, report: &Report) {
 
 /// `3 h 20 min`, `2 d 4 h`: a recovery point's age.
 fn age(seconds: i64) -> String {
-    let (d, h, m) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60);
+    let (d, h, m) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+    );
     match (d, h) {
         (0, 0) => format!("{m} min"),
         (0, _) => format!("{h} h {m} min"),

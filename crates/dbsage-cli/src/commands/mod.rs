@@ -2,8 +2,8 @@
 
 pub mod backup;
 pub mod backup_drill;
-pub mod deploy;
 pub mod config;
+pub mod deploy;
 pub mod dev;
 pub mod diff;
 pub mod dry_run_sql;
