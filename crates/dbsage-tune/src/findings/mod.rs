@@ -38,6 +38,9 @@ mod no_primary_key;
 mod redundant_index;
 mod seq_scan_heavy_table;
 mod sequence_near_limit;
+mod server_files;
+mod setting_random_page_cost;
+mod setting_shared_buffers;
 mod settings;
 mod stale_statistics;
 mod stats_window;
@@ -111,6 +114,8 @@ const CHECKS: &[Check] = &[
     sequence_near_limit::CHECK,
     low_cache_hit_ratio::CHECK,
     settings::CHECK,
+    setting_random_page_cost::CHECK,
+    setting_shared_buffers::CHECK,
 ];
 
 /// The ids of every check, in report order.
@@ -131,6 +136,8 @@ pub fn catalog_queries() -> Vec<&'static str> {
         sequence_near_limit::KEY_QUERY,
         low_cache_hit_ratio::QUERY,
         settings::QUERY,
+        setting_random_page_cost::QUERY,
+        setting_shared_buffers::QUERY,
     ]
 }
 
