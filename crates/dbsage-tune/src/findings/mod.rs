@@ -20,12 +20,14 @@ use crate::TuneError;
 
 /// A condition on `n` (pg_namespace) and `c` (pg_class): objects that are the project's to fix,
 /// not the system's and not an extension's. A macro so that queries stay `concat!` literals.
+/// The extension members are one hashed set (`not in`), not a pg_depend probe per row: on
+/// 6,000 indexes the probe was a third of the index query.
 macro_rules! project_relation {
     () => {
         "n.nspname not in ('pg_catalog', 'information_schema') \
          and n.nspname !~ '^pg_(toast|temp_|toast_temp_)' \
-         and not exists (select 1 from pg_catalog.pg_depend d \
-             where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')"
+         and c.oid not in (select d.objid from pg_catalog.pg_depend d \
+             where d.classid = 'pg_catalog.pg_class'::regclass and d.deptype = 'e')"
     };
 }
 
