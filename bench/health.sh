@@ -4,13 +4,17 @@
 # against the same catalog queries sent by psql in one session. The queries are the ones
 # dbsage sent, taken from the server log of one run. Medians over RUNS runs, interleaved.
 # Targets (issue 11): dbsage health < 1 s; ratio dbsage / psql <= 1.5.
+# DBSAGE=path picks the binary (default: a release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH=$PWD/bench
 RUNS=${RUNS:-7}
 TABLES=${TABLES:-2000}
-cargo build -q --release -p dbsage-cli
-DBSAGE=$PWD/target/release/dbsage
+if [ -z "${DBSAGE:-}" ]; then
+    cargo build -q --release -p dbsage-cli
+    DBSAGE=$PWD/target/release/dbsage
+fi
+DBSAGE=$(realpath "$DBSAGE")
 PSQL=$(ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1)
 PSQL=${PSQL:-psql}
 
