@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{flush_stats, setup, start};
+use common::{flush_stats, setup, start, start_tuned};
 use std::time::Duration;
 
 use dbsage_tune::findings::{Finding, Severity};
@@ -34,27 +34,6 @@ fn one<'a>(report: &'a TuneReport, check: &str, object: &str) -> &'a Finding {
         .iter()
         .find(|f| f.check == check && f.object == object)
         .unwrap_or_else(|| panic!("no {check} finding on {object}: {:#?}", report.findings))
-}
-
-/// A server configured for its machine: a quarter of RAM as shared buffers, and
-/// random_page_cost for storage that does not seek (throwaway clusters live in memory).
-fn start_tuned() -> (dbsage_cluster::Cluster, Client) {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
-    let ram_kb: i64 = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap();
-    let cluster = dbsage_cluster::Cluster::start_with(&dbsage_cluster::ClusterOptions {
-        settings: vec![
-            ("shared_buffers".into(), format!("{}MB", ram_kb / 4 / 1024)),
-            ("random_page_cost".into(), "1.1".into()),
-        ],
-        ..Default::default()
-    })
-    .expect("start a throwaway cluster");
-    let client = cluster.connect("postgres").expect("connect");
-    (cluster, client)
 }
 
 /// A shop: customers, their orders, the orders' lines, all keyed and indexed properly.

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{setup, start};
+use common::{mem_total_bytes, setup, start};
 
 use dbsage_cluster::{Cluster, ClusterOptions};
 use dbsage_tune::findings::{Finding, Severity};
@@ -17,21 +17,6 @@ fn run(client: &mut Client) -> TuneReport {
 
 fn finding<'a>(report: &'a TuneReport, check: &str) -> Option<&'a Finding> {
     report.findings.iter().find(|f| f.check == check)
-}
-
-/// MemTotal of this machine, read by the test itself (the throwaway server is local).
-fn mem_total_bytes() -> i64 {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
-    let kb: i64 = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
-    kb * 1024
 }
 
 /// A login role with no right to read the server's files or protected settings.
