@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# `dbsage health` on a database of 2,000 tables / 6,000 indexes (primary key + two secondary
-# indexes each, an identity sequence each, a few rows each) on the project's dev cluster,
+# `dbsage health` on a database of 2,000 tables / 6,000 indexes (bench/catalog_schema.sh,
+# shared with bench/tune.sh) on the project's dev cluster,
 # against the same catalog queries sent by psql in one session. The queries are the ones
 # dbsage sent, taken from the server log of one run. Medians over RUNS runs, interleaved.
 # Targets (issue 11): dbsage health < 1 s; ratio dbsage / psql <= 1.5.
+# DBSAGE=path picks the binary (default: a release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH=$PWD/bench
 RUNS=${RUNS:-7}
 TABLES=${TABLES:-2000}
-cargo build -q --release -p dbsage-cli
-DBSAGE=$PWD/target/release/dbsage
+if [ -z "${DBSAGE:-}" ]; then
+    cargo build -q --release -p dbsage-cli
+    DBSAGE=$PWD/target/release/dbsage
+fi
+DBSAGE=$(realpath "$DBSAGE")
 PSQL=$(ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1)
 PSQL=${PSQL:-psql}
 
@@ -25,21 +30,7 @@ cd "$work/project"
 url=$("$DBSAGE" dev url 2>/dev/null)
 
 echo "== generating $TABLES tables, $((TABLES * 3)) indexes"
-"$PSQL" -X -q -v ON_ERROR_STOP=1 "$url" >/dev/null <<SQL
-SELECT format(\$f\$
-  CREATE TABLE public.t%1\$s (
-    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    account_id bigint NOT NULL,
-    status text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now());
-  CREATE INDEX t%1\$s_account_idx ON public.t%1\$s (account_id);
-  CREATE INDEX t%1\$s_status_created_idx ON public.t%1\$s (status, created_at);
-  INSERT INTO public.t%1\$s (account_id, status) SELECT g, 'open' FROM generate_series(1, 5) g;
-\$f\$, i) FROM generate_series(1, $TABLES) i
-\gexec
-ANALYZE;
-SQL
-"$PSQL" -X -At "$url" -c "SELECT count(*) FILTER (WHERE relkind = 'r') || ' tables, ' || count(*) FILTER (WHERE relkind = 'i') || ' indexes' FROM pg_class WHERE relnamespace = 'public'::regnamespace"
+bash "$BENCH/catalog_schema.sh" "$PSQL" "$url" "$TABLES"
 
 # The queries dbsage sends, from the server log of one logged run.
 home=$(python3 -c 'import json; print(json.load(open(".dbsage/dev/cluster.json"))["home"])')

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # tune benchmark (issue 11): `dbsage tune` on a database of 2,000 tables and 6,000 indexes
-# (primary key, unique constraint and a secondary index each; every other table references
-# the previous one; 20 rows each, analysed), against the same catalog queries run through
+# (bench/catalog_schema.sh, shared with bench/health.sh), against the same catalog queries run through
 # psql (`dbsage tune --print-queries`, in one read-only transaction like tune's), medians over
 # RUNS interleaved runs in the same session. Targets: tune <= 1 s, ratio <= 1.5.
 # DBSAGE=path picks the binary (default: a release build); TABLES overrides the table count.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BENCH=$PWD/bench
 RUNS=${RUNS:-7}
 TABLES=${TABLES:-2000}
 if [ -z "${DBSAGE:-}" ]; then
@@ -30,20 +30,9 @@ url=$("$DBSAGE" dev url 2>/dev/null)
 
 echo "== building $TABLES tables / $((TABLES * 3)) indexes"
 t0=$(now_ms)
-"$PSQL" -X -q -v ON_ERROR_STOP=1 "$url" <<SQL >/dev/null
-select format(
-  'create table t%s (id bigint generated always as identity primary key, code text not null unique, parent_id bigint%s, created_at timestamptz not null default now());
-   create index t%s_parent_created_idx on t%s (parent_id, created_at);
-   insert into t%s (code, parent_id) select ''c'' || g, %s from generate_series(1, 20) g;',
-  i, case when i % 2 = 0 then format(' references t%s (id)', i - 1) else '' end, i, i, i,
-  case when i % 2 = 0 then '1 + g % 20' else 'null' end)
-from generate_series(1, $TABLES) i
-\gexec
-analyze;
-SQL
+bash "$BENCH/catalog_schema.sh" "$PSQL" "$url" "$TABLES"
 t1=$(now_ms)
 echo "built in $((t1 - t0)) ms"
-"$PSQL" -X -At "$url" -c "select count(*) || ' tables, ' || (select count(*) from pg_index i join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public') || ' indexes' from pg_tables where schemaname = 'public'"
 
 "$DBSAGE" tune --print-queries > queries.sql
 { echo "begin isolation level repeatable read read only;"; cat queries.sql; echo "commit;"; } > psql_queries.sql

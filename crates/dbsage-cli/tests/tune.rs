@@ -34,6 +34,25 @@ fn shop() -> TestProject {
     p
 }
 
+/// A server configured for its machine (tune's settings findings stay quiet): a quarter of
+/// RAM as shared buffers, random_page_cost for the memory throwaway clusters live in.
+fn tuned_cluster() -> dbsage_cluster::Cluster {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let ram_kb: i64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    dbsage_cluster::Cluster::start_with(&dbsage_cluster::ClusterOptions {
+        settings: vec![
+            ("shared_buffers".into(), format!("{}MB", ram_kb / 4 / 1024)),
+            ("random_page_cost".into(), "1.1".into()),
+        ],
+        ..Default::default()
+    })
+    .expect("start a throwaway cluster")
+}
+
 fn checks(report: &Value) -> Vec<(String, String)> {
     report["findings"]
         .as_array()
@@ -134,7 +153,7 @@ fn tune_write_makes_a_migration_that_passes_lint_and_local_and_fixes_the_finding
 
 #[test]
 fn tune_on_a_healthy_database_is_silent_and_exit_codes_follow_severity() {
-    let p = TestProject::new();
+    let p = TestProject::on_cluster(tuned_cluster(), "");
     p.migration(
         "20260101000000",
         "accounts",

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{flush_stats, setup, start};
+use common::{flush_stats, setup, start, start_tuned};
 use std::time::Duration;
 
 use dbsage_tune::findings::{Finding, Severity};
@@ -70,7 +70,7 @@ analyze;
 
 #[test]
 fn healthy_database_has_no_findings() {
-    let (_cluster, mut client) = start();
+    let (_cluster, mut client) = start_tuned();
     setup(&mut client, SHOP);
     // The application's daily queries, through the indexes.
     for i in 0..200 {

@@ -85,11 +85,14 @@ pub fn run(args: TuneQueriesArgs, out: &Out) -> dbsage_core::Result<i32> {
         }
         _ => None,
     };
+    // Like `tune`, exit 1 when there is something to fix: here every finding is an index the
+    // workload needs.
+    let code = i32::from(!report.findings.is_empty());
     if out.json_mode() {
         let mut value = json!(report);
         value["written"] = json!(written.as_ref().map(|p| p.display().to_string()));
         out.json(&value);
-        return Ok(0);
+        return Ok(code);
     }
     if let Some(reason) = &report.unavailable {
         out_line!("{}", out.paint(reason, Style::Warn));
@@ -136,5 +139,5 @@ pub fn run(args: TuneQueriesArgs, out: &Out) -> dbsage_core::Result<i32> {
     } else if args.write.is_some() {
         out_line!("nothing to write: no index proposed");
     }
-    Ok(0)
+    Ok(code)
 }

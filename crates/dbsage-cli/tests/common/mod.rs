@@ -24,7 +24,14 @@ impl TestProject {
 
     /// Same, with extra TOML appended to dbsage.toml.
     pub fn with_config(extra: &str) -> TestProject {
-        let cluster = Cluster::start().expect("starting a throwaway cluster");
+        Self::on_cluster(
+            Cluster::start().expect("starting a throwaway cluster"),
+            extra,
+        )
+    }
+
+    /// Same, on a cluster the test started (with its own server settings).
+    pub fn on_cluster(cluster: Cluster, extra: &str) -> TestProject {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("migrations")).unwrap();
         std::fs::write(

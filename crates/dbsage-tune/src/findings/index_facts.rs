@@ -23,13 +23,13 @@ pub(crate) const QUERY: &str = concat!(
        i.indexrelid in (select p.index_relid from pg_catalog.pg_stat_progress_create_index p) as being_built,
        -- pages as of the last vacuum or analyse: no file is opened per index
        ic.relpages::int8 * current_setting('block_size')::int8 as size_bytes,
-       coalesce(s.idx_scan, 0) as scans
+       -- the statistics function itself, not the pg_stat_all_indexes view joined per index
+       pg_catalog.pg_stat_get_numscans(i.indexrelid) as scans
   from pg_catalog.pg_index i
   join pg_catalog.pg_class ic on ic.oid = i.indexrelid
   join pg_catalog.pg_class c on c.oid = i.indrelid
   join pg_catalog.pg_namespace n on n.oid = c.relnamespace
   join pg_catalog.pg_am am on am.oid = ic.relam
-  left join pg_catalog.pg_stat_all_indexes s on s.indexrelid = i.indexrelid
  where c.relkind in ('r', 'm', 'p') and ",
     project_relation!(),
     "

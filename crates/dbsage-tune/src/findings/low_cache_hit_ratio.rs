@@ -12,7 +12,7 @@
 use postgres::Client;
 use serde_json::json;
 
-use super::{bytes, finding, Check, Context, Finding, Severity, Withheld};
+use super::{bytes, finding, server_files, Check, Context, Finding, Severity, Withheld};
 use crate::TuneError;
 
 pub(crate) const CHECK: Check = Check {
@@ -77,7 +77,7 @@ fn run(client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneError
             continue;
         }
         let ram = if row.get("can_read_meminfo") {
-            server_ram(client)
+            server_files::ram(client).map(|r| r.bytes)
         } else {
             None
         };
@@ -107,26 +107,4 @@ fn run(client: &mut Client, ctx: &mut Context) -> Result<Vec<Finding>, TuneError
         ));
     }
     Ok(findings)
-}
-
-/// MemTotal from the server's own `/proc/meminfo`, when it lets us read it (a superuser or
-/// `pg_read_server_files`); a savepoint keeps a refusal from ending the transaction.
-fn server_ram(client: &mut Client) -> Option<i64> {
-    client.batch_execute("savepoint dbsage_meminfo").ok()?;
-    let text = client
-        .query_one("select pg_catalog.pg_read_file('/proc/meminfo')", &[])
-        .ok()
-        .map(|r| r.get::<_, String>(0));
-    let end = if text.is_some() {
-        "release savepoint dbsage_meminfo"
-    } else {
-        "rollback to savepoint dbsage_meminfo"
-    };
-    client.batch_execute(end).ok()?;
-    let line = text?
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))?
-        .to_string();
-    let kb: i64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }

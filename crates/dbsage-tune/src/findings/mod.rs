@@ -20,12 +20,14 @@ use crate::TuneError;
 
 /// A condition on `n` (pg_namespace) and `c` (pg_class): objects that are the project's to fix,
 /// not the system's and not an extension's. A macro so that queries stay `concat!` literals.
+/// The extension members are one hashed set (`not in`), not a pg_depend probe per row: on
+/// 6,000 indexes the probe was a third of the index query.
 macro_rules! project_relation {
     () => {
         "n.nspname not in ('pg_catalog', 'information_schema') \
          and n.nspname !~ '^pg_(toast|temp_|toast_temp_)' \
-         and not exists (select 1 from pg_catalog.pg_depend d \
-             where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')"
+         and c.oid not in (select d.objid from pg_catalog.pg_depend d \
+             where d.classid = 'pg_catalog.pg_class'::regclass and d.deptype = 'e')"
     };
 }
 
@@ -38,6 +40,9 @@ mod no_primary_key;
 mod redundant_index;
 mod seq_scan_heavy_table;
 mod sequence_near_limit;
+mod server_files;
+mod setting_random_page_cost;
+mod setting_shared_buffers;
 mod settings;
 mod stale_statistics;
 mod stats_window;
@@ -111,6 +116,8 @@ const CHECKS: &[Check] = &[
     sequence_near_limit::CHECK,
     low_cache_hit_ratio::CHECK,
     settings::CHECK,
+    setting_random_page_cost::CHECK,
+    setting_shared_buffers::CHECK,
 ];
 
 /// The ids of every check, in report order.
@@ -131,6 +138,8 @@ pub fn catalog_queries() -> Vec<&'static str> {
         sequence_near_limit::KEY_QUERY,
         low_cache_hit_ratio::QUERY,
         settings::QUERY,
+        setting_random_page_cost::QUERY,
+        setting_shared_buffers::QUERY,
     ]
 }
 

@@ -1,7 +1,8 @@
 //! `blocking`: sessions waiting on a lock, who blocks them (`pg_blocking_pids`: every holder
 //! and every earlier waiter in the queue, so a session behind several blockers lists them all)
 //! and the sessions at the head of each chain, with their queries. Defaults: warning when a
-//! session has waited 10 s, critical at 2 min (Supabase's "locks older than 2 min").
+//! session has waited 10 s (ten times `deadlock_timeout`'s 1 s, past any lock a healthy
+//! transaction holds briefly), critical at 2 min (Supabase's "locks older than 2 min").
 //! Needs `pg_monitor`.
 
 use std::collections::{BTreeMap, BTreeSet};

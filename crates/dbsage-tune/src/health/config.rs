@@ -11,17 +11,35 @@
 use serde::Deserialize;
 
 use super::{
-    archiving, blocking, cache_hit, connections, database_size, dead_tuples, idle_in_transaction,
-    invalid_indexes, long_running, replication_lag, replication_slots, sequences, vacuum_age,
-    wraparound,
+    archiving, blocking, cache_hit, connections, database_size, dead_tuples, invalid_indexes,
+    replication_lag, replication_slots, sequences, vacuum_age, wraparound,
 };
+
+/// How long a session may stay in a state before a warning and before critical: the shape of
+/// `idle_in_transaction` and `long_running` (defaults 60 s and 5 min; the reasons are on each
+/// check).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecondsThresholds {
+    pub warning_seconds: f64,
+    pub critical_seconds: f64,
+}
+
+impl Default for SecondsThresholds {
+    fn default() -> Self {
+        SecondsThresholds {
+            warning_seconds: 60.0,
+            critical_seconds: 300.0,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HealthConfig {
     pub connections: connections::Config,
-    pub idle_in_transaction: idle_in_transaction::Config,
-    pub long_running: long_running::Config,
+    pub idle_in_transaction: SecondsThresholds,
+    pub long_running: SecondsThresholds,
     pub blocking: blocking::Config,
     pub cache_hit: cache_hit::Config,
     pub database_size: database_size::Config,

@@ -1,6 +1,7 @@
 //! `dead_tuples`: tables where dead rows make up a large share (vacuum is behind: bloat and
 //! slower scans). Defaults: warning at 20 % (autovacuum's own `autovacuum_vacuum_scale_factor`),
-//! critical at 50 %; tables with fewer than 1,000 dead rows are not judged.
+//! critical at 50 % (half of every scan reads dead rows: the table is twice its size); tables
+//! with fewer than 1,000 dead rows are not judged (a few pages, noise on small tables).
 
 use postgres::Client;
 use serde::Deserialize;

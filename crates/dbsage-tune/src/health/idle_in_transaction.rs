@@ -1,30 +1,15 @@
 //! `idle_in_transaction`: sessions that opened a transaction and went quiet, holding their
 //! locks and the xmin horizon (vacuum cannot clean behind them). Defaults: warning after 60 s
-//! (PgHero's long-running threshold), critical after 5 min. Needs `pg_monitor`.
+//! (PgHero's long-running threshold), critical after 5 min (five times that: no client work
+//! legitimately pauses that long inside a transaction, and the locks and horizon it holds
+//! block DDL and vacuum). Needs `pg_monitor`.
 
 use postgres::Client;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{
     finding, human_seconds, needs_monitor, CheckReport, Context, HealthConfig, Metric, Status,
 };
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {
-    pub warning_seconds: f64,
-    pub critical_seconds: f64,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            warning_seconds: 60.0,
-            critical_seconds: 300.0,
-        }
-    }
-}
 
 pub fn check(
     client: &mut Client,

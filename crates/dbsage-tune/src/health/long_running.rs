@@ -1,29 +1,14 @@
-//! `long_running`: statements running for a long time. Defaults: warning at 60 s (PgHero),
-//! critical at 5 min. Needs `pg_monitor`.
+//! `long_running`: statements running for a long time. Defaults: warning at 60 s (PgHero's
+//! long-running queries), critical at 5 min (five times that, and the default of common
+//! reverse proxies' and poolers' query timeouts: the client has likely given up). Needs
+//! `pg_monitor`.
 
 use postgres::Client;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{
     finding, human_seconds, needs_monitor, CheckReport, Context, HealthConfig, Metric, Status,
 };
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {
-    pub warning_seconds: f64,
-    pub critical_seconds: f64,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            warning_seconds: 60.0,
-            critical_seconds: 300.0,
-        }
-    }
-}
 
 pub fn check(
     client: &mut Client,

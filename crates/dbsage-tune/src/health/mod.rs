@@ -29,7 +29,7 @@ use dbsage_catalog::finding::{Finding, Severity};
 use postgres::Client;
 use serde::{Deserialize, Serialize};
 
-pub use config::HealthConfig;
+pub use config::{HealthConfig, SecondsThresholds};
 
 /// A check's state, ordered by how much it needs attention, with the exit codes of monitoring
 /// plugins (Nagios, check_postgres): 0 ok, 1 warning, 2 critical, 3 unknown.

@@ -1,7 +1,9 @@
 //! `replication_lag`: on a primary, how far each standby's replay is behind (bytes of WAL, and
 //! `replay_lag` time when the standby reports it); on a standby, how far its own replay is
-//! behind what it received. Defaults: warning at 16 MB (one WAL segment) or 60 s, critical at
-//! 256 MB or 5 min. Needs `pg_monitor` (pg_stat_replication hides positions otherwise).
+//! behind what it received. Defaults: warning at 16 MB (one WAL segment: the standby is a
+//! whole segment behind) or 60 s (as long-running queries), critical at 256 MB (sixteen
+//! segments, a quarter of the default `max_wal_size`) or 5 min (a failover would lose or wait
+//! for that much). Needs `pg_monitor` (pg_stat_replication hides positions otherwise).
 
 use postgres::Client;
 use serde::Deserialize;

@@ -1,6 +1,7 @@
 //! `replication_slots`: slots nobody consumes keep WAL on the primary's disk (and, for logical
-//! slots, the catalog xmin) until it fills. Defaults: an inactive slot is a warning; a slot
-//! retaining 1 GB of WAL or more is critical.
+//! slots, the catalog xmin) until it fills. Defaults: an inactive slot is a warning (nobody
+//! consumes it: the retained WAL only grows); a slot retaining 1 GB of WAL or more is
+//! critical (the default `max_wal_size`: the slot alone holds a checkpoint cycle's worth).
 
 use postgres::Client;
 use serde::Deserialize;

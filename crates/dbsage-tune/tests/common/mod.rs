@@ -33,3 +33,32 @@ pub fn setup(client: &mut Client, sql: &str) {
         flush_stats(client);
     }
 }
+
+/// MemTotal of this machine (throwaway servers are local).
+pub fn mem_total_bytes() -> i64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap();
+    let kb: i64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// A server configured for its machine, so that tune's settings findings stay quiet: a
+/// quarter of RAM as shared buffers, random_page_cost for the memory throwaway clusters live in.
+pub fn start_tuned() -> (Cluster, Client) {
+    let cluster = Cluster::start_with(&dbsage_cluster::ClusterOptions {
+        settings: vec![
+            (
+                "shared_buffers".into(),
+                format!("{}MB", mem_total_bytes() / 4 / (1024 * 1024)),
+            ),
+            ("random_page_cost".into(), "1.1".into()),
+        ],
+        ..Default::default()
+    })
+    .expect("start a throwaway cluster");
+    let client = cluster.connect("postgres").expect("connect");
+    (cluster, client)
+}
