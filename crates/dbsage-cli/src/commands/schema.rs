@@ -53,5 +53,18 @@ pub fn config_schema() -> Value {
         );
     }
     schema["additionalProperties"] = json!(false);
+    // An environment names its database(s) exactly one way (dbsage_core::fleet::validate):
+    // serde defaults `url` for fleets, so the derive alone would accept an environment with none.
+    for defs in ["$defs", "definitions"] {
+        if let Some(environment) = schema
+            .get_mut(defs)
+            .and_then(|d| d.get_mut("EnvironmentConfig"))
+        {
+            environment["oneOf"] = json!(["url", "urls", "urls_file", "urls_query"]
+                .iter()
+                .map(|key| json!({ "required": [key] }))
+                .collect::<Vec<_>>());
+        }
+    }
     schema
 }
