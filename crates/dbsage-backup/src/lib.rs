@@ -32,21 +32,5 @@ pub use restore::{restore, RestoreOptions, RestoreReport};
 pub use store::{list, locate, BackupSummary};
 pub use verify::{verify, VerifyReport};
 
-/// A failure that is the backup's fault (exit 1), with what to do.
-pub(crate) fn failed(message: impl Into<String>, hint: impl Into<String>) -> dbsage_core::Error {
-    dbsage_core::Error::Failed {
-        message: message.into(),
-        hint: hint.into(),
-    }
-}
-
-/// A usage or configuration problem (exit 2), with what to do.
-pub(crate) fn config_error(
-    message: impl Into<String>,
-    hint: impl Into<String>,
-) -> dbsage_core::Error {
-    dbsage_core::Error::Config {
-        message: message.into(),
-        hint: hint.into(),
-    }
-}
+/// Error constructors shared with the other workflow crates.
+pub(crate) use dbsage_core::error::{config_error, failed};

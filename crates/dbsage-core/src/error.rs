@@ -226,3 +226,19 @@ pub fn hint_for_sqlstate(code: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
+
+/// A failure of the work itself (exit 1), with what to do.
+pub fn failed(message: impl Into<String>, hint: impl Into<String>) -> Error {
+    Error::Failed {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}
+
+/// A usage or configuration problem (exit 2), with what to do.
+pub fn config_error(message: impl Into<String>, hint: impl Into<String>) -> Error {
+    Error::Config {
+        message: message.into(),
+        hint: hint.into(),
+    }
+}

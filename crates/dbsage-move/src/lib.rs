@@ -42,24 +42,8 @@ impl Method {
     }
 }
 
-/// The move's fault (exit 1), with what to do.
-pub(crate) fn failed(message: impl Into<String>, hint: impl Into<String>) -> dbsage_core::Error {
-    dbsage_core::Error::Failed {
-        message: message.into(),
-        hint: hint.into(),
-    }
-}
-
-/// A usage or configuration problem (exit 2).
-pub(crate) fn config_error(
-    message: impl Into<String>,
-    hint: impl Into<String>,
-) -> dbsage_core::Error {
-    dbsage_core::Error::Config {
-        message: message.into(),
-        hint: hint.into(),
-    }
-}
+/// Error constructors shared with the other workflow crates.
+pub(crate) use dbsage_core::error::{config_error, failed};
 
 /// `"name"` for SQL.
 pub(crate) fn quote_ident(name: &str) -> String {
