@@ -6,8 +6,9 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::pitr::{archive_current_wal, Restored};
 use common::{stderr, stdout, TestProject};
 use dbsage_cluster::{Cluster, ClusterOptions};
 
@@ -175,22 +176,6 @@ fn restore_into_on_a_local_throwaway_server_refuses_a_database_holding_only_a_fu
     assert!(stderr(&out).contains("1 functions"), "{}", stderr(&out));
 }
 
-/// Stops a restored server the test started through dbsage (pg_ctl, as the data's owner).
-struct Restored(PathBuf);
-
-impl Drop for Restored {
-    fn drop(&mut self) {
-        if !self.0.join("postmaster.pid").exists() {
-            return;
-        }
-        let install = dbsage_cluster::PgInstall::find().unwrap();
-        let mut cmd = dbsage_cluster::child_command(install.bin("pg_ctl"));
-        cmd.args(["stop", "-m", "immediate", "-D"]).arg(&self.0);
-        dbsage_cluster::RunAs::apply(dbsage_cluster::RunAs::detect().unwrap().as_ref(), &mut cmd);
-        let _ = cmd.output();
-    }
-}
-
 /// Every file under `dir` with its content, sorted: a directory's state to compare.
 fn snapshot_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
@@ -206,25 +191,6 @@ fn snapshot_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     }
     files.sort();
     files
-}
-
-fn archive_current_wal(client: &mut postgres::Client) {
-    let segment: String = client
-        .query_one("select pg_walfile_name(pg_switch_wal())", &[])
-        .unwrap()
-        .get(0);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let archived: Option<String> = client
-            .query_one("select last_archived_wal from pg_stat_archiver", &[])
-            .unwrap()
-            .get(0);
-        if archived.is_some_and(|a| a >= segment) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{segment} was not archived");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
