@@ -2,9 +2,11 @@
 //! content checksum, the same RLS flags and policy counts; every foreign key holds (orphans
 //! counted); every btree index passes `amcheck`'s `bt_index_check`.
 
+use std::collections::HashMap;
+
 use postgres::Client;
 
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, TableEntry};
 use crate::snapshot;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -27,50 +29,166 @@ pub struct Comparison {
     pub problems: Vec<Problem>,
 }
 
-/// Tables on `client`, foreign keys and indexes on `other` at the same time (two sessions on
-/// the same database: the checks are independent and each is one core's work).
+/// One unit of the comparison: each reads one relation, so two sessions can share them.
+enum Check<'m> {
+    /// Row count (and checksum, when the manifest has one) of a table the restore has.
+    Table(&'m TableEntry),
+    /// Orphans behind a `NOT VALID` foreign key.
+    ForeignKey(ForeignKey),
+    /// `bt_index_check` of a btree index.
+    Index { oid: u32, name: String },
+}
+
+/// The checks on two sessions of the restored database at once, largest relation first, each
+/// session taking the next check when it is free: the restored copy is read by two cores, as
+/// `pg_restore -j2` wrote it. Problems are reported in the manifest's order whatever session
+/// found them.
 pub fn compare(
     client: &mut Client,
     other: &mut Client,
     manifest: &Manifest,
 ) -> Result<Comparison, postgres::Error> {
-    let (tables, structure) = std::thread::scope(|scope| {
-        let structure = scope.spawn(move || {
-            let mut c = Comparison::default();
-            check_foreign_keys(other, &mut c)?;
-            check_indexes(other, &mut c)?;
-            Ok::<_, postgres::Error>(c)
-        });
-        let tables = compare_tables(client, manifest);
+    let mut c = Comparison::default();
+    let present = table_flags(client, manifest, &mut c)?;
+    let fks = foreign_keys(client)?;
+    c.foreign_keys = fks.len();
+    let indexes = match prepare_amcheck(client)? {
+        Ok(had_amcheck) => Some((had_amcheck, btree_indexes(client)?)),
+        Err(note) => {
+            c.amcheck_note = Some(note);
+            None
+        }
+    };
+    let mut checks: Vec<(i64, Check)> = present
+        .into_iter()
+        .filter(|t| t.rows.is_some() || t.checksum.is_some())
+        .map(|t| (t.bytes, Check::Table(t)))
+        .collect();
+    checks.extend(
+        fks.into_iter()
+            .filter(|fk| !fk.validated)
+            .map(|fk| (fk.child_bytes, Check::ForeignKey(fk))),
+    );
+    if let Some((_, list)) = &indexes {
+        c.indexes = list.len();
+        checks.extend(list.iter().map(|(oid, name, bytes)| {
+            (
+                *bytes,
+                Check::Index {
+                    oid: *oid,
+                    name: name.clone(),
+                },
+            )
+        }));
+    }
+    // Report order is the list's order; work order is by size, largest first.
+    let mut schedule: Vec<usize> = (0..checks.len()).collect();
+    schedule.sort_by_key(|&i| std::cmp::Reverse(checks[i].0));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let run = |session: &mut Client| -> Result<Vec<(usize, Outcome)>, postgres::Error> {
+        session.batch_execute(snapshot::STABLE_OUTPUT)?;
+        let mut done = Vec::new();
+        loop {
+            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(&i) = schedule.get(at) else {
+                return Ok(done);
+            };
+            done.push((i, run_check(session, &checks[i].1)?));
+        }
+    };
+    let (mine, theirs) = std::thread::scope(|scope| {
+        let theirs = scope.spawn(|| run(other));
+        let mine = run(client);
         (
-            tables,
-            structure
-                .join()
-                .expect("the structure check does not panic"),
+            mine,
+            theirs.join().expect("a comparison session does not panic"),
         )
     });
-    let mut c = tables?;
-    let structure = structure?;
-    c.foreign_keys = structure.foreign_keys;
-    c.indexes = structure.indexes;
-    c.amcheck_note = structure.amcheck_note;
-    c.problems.extend(structure.problems);
+    let mut outcomes: Vec<(usize, Outcome)> = mine?;
+    outcomes.extend(theirs?);
+    outcomes.sort_by_key(|(i, _)| *i);
+    for (_, outcome) in outcomes {
+        c.rows += outcome.rows;
+        c.checksums += outcome.checksums;
+        c.problems.extend(outcome.problem);
+    }
+    if let Some((false, _)) = indexes {
+        client.batch_execute("drop extension amcheck")?;
+    }
     Ok(c)
 }
 
-fn compare_tables(client: &mut Client, manifest: &Manifest) -> Result<Comparison, postgres::Error> {
-    client.batch_execute(snapshot::STABLE_OUTPUT)?;
-    let mut c = Comparison::default();
+/// What one check found.
+#[derive(Default)]
+struct Outcome {
+    rows: i64,
+    checksums: usize,
+    problem: Option<Problem>,
+}
+
+fn run_check(client: &mut Client, check: &Check) -> Result<Outcome, postgres::Error> {
+    let mut outcome = Outcome::default();
+    match check {
+        Check::Table(table) => {
+            let name = table.qualified();
+            let (rows, checksum) = snapshot::count_and_checksum(
+                client,
+                &table.schema,
+                &table.name,
+                table.checksum.is_some(),
+            )?;
+            outcome.rows = rows;
+            if let Some(expected) = table.rows.filter(|&expected| expected != rows) {
+                outcome.problem = Some(Problem {
+                    kind: "rows",
+                    object: name.clone(),
+                    message: format!(
+                        "table {name}: {rows} rows after restore, the manifest counted {expected}"
+                    ),
+                });
+                return Ok(outcome);
+            }
+            if let (Some(expected), Some(checksum)) = (&table.checksum, checksum) {
+                outcome.checksums = 1;
+                if &checksum != expected {
+                    outcome.problem = Some(Problem {
+                        kind: "checksum",
+                        object: name.clone(),
+                        message: format!("table {name}: the rows' content differs from the backup's (checksum {checksum}, manifest {expected})"),
+                    });
+                }
+            }
+        }
+        Check::ForeignKey(fk) => outcome.problem = orphans(client, fk)?,
+        Check::Index { oid, name } => outcome.problem = check_index(client, *oid, name),
+    }
+    Ok(outcome)
+}
+
+/// RLS flags and policy counts of every manifest table, read in one query; the tables the
+/// restored database has (a missing one is a problem, and is not counted).
+fn table_flags<'m>(
+    client: &mut Client,
+    manifest: &'m Manifest,
+    c: &mut Comparison,
+) -> Result<Vec<&'m TableEntry>, postgres::Error> {
+    let rows = client.query(
+        "select n.nspname::text, c.relname::text, c.relrowsecurity, c.relforcerowsecurity,
+                (select count(*) from pg_policy p where p.polrelid = c.oid)
+           from pg_class c join pg_namespace n on n.oid = c.relnamespace
+          where c.relkind = 'r'",
+        &[],
+    )?;
+    let restored: HashMap<(String, String), (bool, bool, i64)> = rows
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), (r.get(2), r.get(3), r.get(4))))
+        .collect();
+    let mut present = Vec::new();
     for table in &manifest.tables {
         let name = table.qualified();
-        let flags = client.query_opt(
-            "select c.relrowsecurity, c.relforcerowsecurity,
-                    (select count(*) from pg_policy p where p.polrelid = c.oid)
-               from pg_class c join pg_namespace n on n.oid = c.relnamespace
-              where n.nspname = $1 and c.relname = $2 and c.relkind = 'r'",
-            &[&table.schema, &table.name],
-        )?;
-        let Some(flags) = flags else {
+        let Some(&(rls, forced, policies)) =
+            restored.get(&(table.schema.clone(), table.name.clone()))
+        else {
             c.problems.push(Problem {
                 kind: "missing-table",
                 object: name.clone(),
@@ -81,7 +199,6 @@ fn compare_tables(client: &mut Client, manifest: &Manifest) -> Result<Comparison
             continue;
         };
         c.tables += 1;
-        let (rls, forced, policies): (bool, bool, i64) = (flags.get(0), flags.get(1), flags.get(2));
         if (rls, forced) != (table.rls_enabled, table.rls_forced) {
             c.problems.push(Problem {
                 kind: "rls",
@@ -102,98 +219,92 @@ fn compare_tables(client: &mut Client, manifest: &Manifest) -> Result<Comparison
                 ),
             });
         }
-        if let Some(expected) = table.rows {
-            let rows = snapshot::row_count(client, &table.schema, &table.name)?;
-            c.rows += rows;
-            if rows != expected {
-                c.problems.push(Problem {
-                    kind: "rows",
-                    object: name.clone(),
-                    message: format!(
-                        "table {name}: {rows} rows after restore, the manifest counted {expected}"
-                    ),
-                });
-                continue;
-            }
-        }
-        if let Some(expected) = &table.checksum {
-            c.checksums += 1;
-            let checksum = snapshot::content_checksum(client, &table.schema, &table.name)?;
-            if &checksum != expected {
-                c.problems.push(Problem {
-                    kind: "checksum",
-                    object: name.clone(),
-                    message: format!("table {name}: the rows' content differs from the backup's (checksum {checksum}, manifest {expected})"),
-                });
-            }
-        }
+        present.push(table);
     }
-    Ok(c)
+    Ok(present)
 }
 
 pub(crate) const USER_SCHEMAS: &str = "n.nspname not in ('pg_catalog', 'information_schema') \
     and n.nspname not like 'pg\\_toast%' and n.nspname not like 'pg\\_temp%'";
 
-/// Orphan rows per foreign key (MATCH SIMPLE: a row with a null key column references nothing).
-/// A validated constraint was checked row by row by the server when pg_restore added it (a
-/// failing one is a restore error), so only `NOT VALID` ones, which the server never checked,
-/// are scanned again here.
-fn check_foreign_keys(client: &mut Client, c: &mut Comparison) -> Result<(), postgres::Error> {
-    let fks = client.query(
+/// A foreign key of the restored database.
+struct ForeignKey {
+    name: String,
+    child: String,
+    parent: String,
+    from: Vec<String>,
+    to: Vec<String>,
+    validated: bool,
+    child_bytes: i64,
+}
+
+/// Every foreign key. A validated constraint was checked row by row by the server when
+/// pg_restore added it (a failing one is a restore error), so only `NOT VALID` ones, which the
+/// server never checked, are scanned again for orphans.
+fn foreign_keys(client: &mut Client) -> Result<Vec<ForeignKey>, postgres::Error> {
+    let rows = client.query(
         &format!(
             "select co.conname::text, co.conrelid::regclass::text, co.confrelid::regclass::text,
                     array(select quote_ident(a.attname) from unnest(co.conkey) with ordinality k(n, o)
                             join pg_attribute a on a.attrelid = co.conrelid and a.attnum = k.n order by k.o),
                     array(select quote_ident(a.attname) from unnest(co.confkey) with ordinality k(n, o)
                             join pg_attribute a on a.attrelid = co.confrelid and a.attnum = k.n order by k.o),
-                    co.convalidated
+                    co.convalidated, pg_relation_size(co.conrelid)
                from pg_constraint co join pg_namespace n on n.oid = co.connamespace
               where co.contype = 'f' and co.conparentid = 0 and {USER_SCHEMAS}
               order by 2, 1"
         ),
         &[],
     )?;
-    for fk in fks {
-        let (name, child, parent): (String, String, String) = (fk.get(0), fk.get(1), fk.get(2));
-        let (from, to): (Vec<String>, Vec<String>) = (fk.get(3), fk.get(4));
-        c.foreign_keys += 1;
-        if fk.get::<_, bool>(5) {
-            continue;
-        }
-        let not_null: Vec<String> = from
-            .iter()
-            .map(|col| format!("c.{col} is not null"))
-            .collect();
-        let joined: Vec<String> = from
-            .iter()
-            .zip(&to)
-            .map(|(f, t)| format!("p.{t} = c.{f}"))
-            .collect();
-        let sql = format!(
-            "select count(*) from {child} c where {} and not exists (select 1 from {parent} p where {})",
-            not_null.join(" and "),
-            joined.join(" and ")
-        );
-        let orphans: i64 = client.query_one(&sql, &[])?.get(0);
-        if orphans > 0 {
-            c.problems.push(Problem {
-                kind: "foreign-key",
-                object: format!("{child}.{name}"),
-                message: format!(
-                    "foreign key {name} on {child}: {orphans} rows reference no row of {parent}"
-                ),
-            });
-        }
-    }
-    Ok(())
+    Ok(rows
+        .iter()
+        .map(|r| ForeignKey {
+            name: r.get(0),
+            child: r.get(1),
+            parent: r.get(2),
+            from: r.get(3),
+            to: r.get(4),
+            validated: r.get(5),
+            child_bytes: r.get(6),
+        })
+        .collect())
 }
 
-/// `bt_index_check` on every valid btree index; amcheck is created for the check and dropped
-/// again when the database did not have it.
-pub(crate) fn check_indexes(
-    client: &mut Client,
-    c: &mut Comparison,
-) -> Result<(), postgres::Error> {
+/// Orphan rows behind one foreign key (MATCH SIMPLE: a row with a null key column references
+/// nothing).
+fn orphans(client: &mut Client, fk: &ForeignKey) -> Result<Option<Problem>, postgres::Error> {
+    let not_null: Vec<String> = fk
+        .from
+        .iter()
+        .map(|col| format!("c.{col} is not null"))
+        .collect();
+    let joined: Vec<String> = fk
+        .from
+        .iter()
+        .zip(&fk.to)
+        .map(|(f, t)| format!("p.{t} = c.{f}"))
+        .collect();
+    let sql = format!(
+        "select count(*) from {} c where {} and not exists (select 1 from {} p where {})",
+        fk.child,
+        not_null.join(" and "),
+        fk.parent,
+        joined.join(" and ")
+    );
+    let orphans: i64 = client.query_one(&sql, &[])?.get(0);
+    Ok((orphans > 0).then(|| Problem {
+        kind: "foreign-key",
+        object: format!("{}.{}", fk.child, fk.name),
+        message: format!(
+            "foreign key {} on {}: {orphans} rows reference no row of {}",
+            fk.name, fk.child, fk.parent
+        ),
+    }))
+}
+
+/// Creates amcheck when the database does not have it: `Ok(had_it)`, or why indexes cannot be
+/// checked.
+fn prepare_amcheck(client: &mut Client) -> Result<Result<bool, String>, postgres::Error> {
     let had_amcheck: bool = client
         .query_one(
             "select exists (select 1 from pg_extension where extname = 'amcheck')",
@@ -202,37 +313,64 @@ pub(crate) fn check_indexes(
         .get(0);
     if !had_amcheck {
         if let Err(e) = client.batch_execute("create extension amcheck") {
-            c.amcheck_note = Some(format!(
+            return Ok(Err(format!(
                 "indexes not checked: amcheck is not available ({})",
                 dbsage_pgerror::headline(&e)
-            ));
-            return Ok(());
+            )));
         }
     }
-    let indexes = client.query(
-        &format!(
-            "select ci.oid, ci.oid::regclass::text
-               from pg_index i join pg_class ci on ci.oid = i.indexrelid
-               join pg_am am on am.oid = ci.relam join pg_namespace n on n.oid = ci.relnamespace
-              where am.amname = 'btree' and i.indisvalid and i.indisready and ci.relpersistence <> 't'
-                and {USER_SCHEMAS}
-              order by 2"
+    Ok(Ok(had_amcheck))
+}
+
+/// Every valid btree index: oid, name, size.
+fn btree_indexes(client: &mut Client) -> Result<Vec<(u32, String, i64)>, postgres::Error> {
+    Ok(client
+        .query(
+            &format!(
+                "select ci.oid, ci.oid::regclass::text, pg_relation_size(ci.oid)
+                   from pg_index i join pg_class ci on ci.oid = i.indexrelid
+                   join pg_am am on am.oid = ci.relam join pg_namespace n on n.oid = ci.relnamespace
+                  where am.amname = 'btree' and i.indisvalid and i.indisready and ci.relpersistence <> 't'
+                    and {USER_SCHEMAS}
+                  order by 2"
+            ),
+            &[],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+fn check_index(client: &mut Client, oid: u32, name: &str) -> Option<Problem> {
+    let failed = client
+        .execute("select bt_index_check($1::oid::regclass)", &[&oid])
+        .err()?;
+    Some(Problem {
+        kind: "index",
+        object: name.to_string(),
+        message: format!(
+            "index {name} fails amcheck: {}",
+            dbsage_pgerror::headline(&failed)
         ),
-        &[],
-    )?;
-    for index in indexes {
-        let (oid, name): (u32, String) = (index.get(0), index.get(1));
-        c.indexes += 1;
-        if let Err(e) = client.execute("select bt_index_check($1::oid::regclass)", &[&oid]) {
-            c.problems.push(Problem {
-                kind: "index",
-                object: name.clone(),
-                message: format!(
-                    "index {name} fails amcheck: {}",
-                    dbsage_pgerror::headline(&e)
-                ),
-            });
+    })
+}
+
+/// `bt_index_check` on every valid btree index; amcheck is created for the check and dropped
+/// again when the database did not have it.
+pub(crate) fn check_indexes(
+    client: &mut Client,
+    c: &mut Comparison,
+) -> Result<(), postgres::Error> {
+    let had_amcheck = match prepare_amcheck(client)? {
+        Ok(had) => had,
+        Err(note) => {
+            c.amcheck_note = Some(note);
+            return Ok(());
         }
+    };
+    for (oid, name, _) in btree_indexes(client)? {
+        c.indexes += 1;
+        c.problems.extend(check_index(client, oid, &name));
     }
     if !had_amcheck {
         client.batch_execute("drop extension amcheck")?;

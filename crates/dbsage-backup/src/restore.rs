@@ -7,7 +7,7 @@ use std::path::Path;
 use dbsage_core::config::Project;
 use dbsage_core::env::Target;
 
-use crate::compare::Comparison;
+use crate::compare::{Comparison, USER_SCHEMAS};
 use crate::dump::{BackupOptions, Progress, SUPABASE_MANAGED_SCHEMAS};
 use crate::endpoint::Endpoint;
 use crate::manifest::{Manifest, DUMP_DIR, ROLES_FILE};
@@ -126,9 +126,7 @@ pub fn restore(
         } else {
             "postgres"
         };
-        let mut admin = target
-            .with_database(maintenance)?
-            .connect(project, "dbsage restore")?;
+        let mut admin = connect_to(project, target, maintenance)?;
         // Two statements: DROP DATABASE cannot share a (multi-statement) transaction.
         for statement in [
             format!("DROP DATABASE {} WITH (FORCE)", quote(&current)),
@@ -157,14 +155,25 @@ pub fn restore(
             .map_err(db("looking for the database"))?
             .get(0);
         if exists {
-            return Err(crate::config_error(
-                format!("database `{name}` already exists on `{}`: restore writes into a new database", target.name),
-                "name another with --into NAME, drop it, or use --replace to restore over the environment's own database",
-            ));
+            // An empty one (made by hand, or by a platform where dbsage may not CREATE DATABASE)
+            // is restored into; one that holds anything is never written over.
+            let held = contents(&mut connect_to(project, target, &name)?)
+                .map_err(db("reading what the database holds"))?;
+            if !held.is_empty() {
+                return Err(crate::config_error(
+                    format!(
+                        "database `{name}` already exists on `{}` and is not empty ({}): restore writes only into a new or empty database",
+                        target.name,
+                        held.join(", ")
+                    ),
+                    "name another with --into NAME, drop it first, or use --replace to restore over the environment's own database (it is backed up first)",
+                ));
+            }
+        } else {
+            client
+                .batch_execute(&format!("CREATE DATABASE {}", quote(&name)))
+                .map_err(db("creating the database to restore into"))?;
         }
-        client
-            .batch_execute(&format!("CREATE DATABASE {}", quote(&name)))
-            .map_err(db("creating the database to restore into"))?;
         name
     };
 
@@ -202,9 +211,8 @@ pub fn restore(
             .partition(|e| e.expected_on_managed(&managed));
 
         progress.step("verifying the restored database");
-        let restored_target = target.with_database(&database)?;
-        let mut restored = restored_target.connect(project, "dbsage restore")?;
-        let mut other = restored_target.connect(project, "dbsage restore")?;
+        let mut restored = connect_to(project, target, &database)?;
+        let mut other = connect_to(project, target, &database)?;
         let comparison = crate::compare::compare(&mut restored, &mut other, &manifest)
             .map_err(db("comparing the restored database"))?;
         Ok((roles, restore_ms, expected_errors, failures, comparison))
@@ -239,4 +247,73 @@ pub fn restore(
         switch,
         ok,
     })
+}
+
+/// A session on another database of the environment's server. The dev cluster has no URL in
+/// dbsage.toml: its own connection settings are used, with that database.
+fn connect_to(
+    project: &Project,
+    target: &Target,
+    database: &str,
+) -> dbsage_core::Result<postgres::Client> {
+    if !target.is_dev() {
+        return target
+            .with_database(database)?
+            .connect(project, "dbsage restore");
+    }
+    let vars = target.libpq_env(project)?;
+    let var = |k: &str| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut config = postgres::Config::new();
+    config
+        .host(&var("PGHOST"))
+        .port(var("PGPORT").parse().unwrap_or(5432))
+        .user(&var("PGUSER"))
+        .password(var("PGPASSWORD"))
+        .dbname(database)
+        .application_name("dbsage restore");
+    config.connect(postgres::NoTls).map_err(|e| {
+        dbsage_core::Error::db(
+            format!("connecting to database `{database}` of the dev cluster"),
+            e,
+        )
+    })
+}
+
+/// What a database holds besides the system's: relations and routines of its own, a few named.
+fn contents(client: &mut postgres::Client) -> Result<Vec<String>, postgres::Error> {
+    let row = client.query_one(
+        &format!(
+            "select (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                      where c.relkind in ('r', 'p', 'v', 'm', 'S', 'f') and {USER_SCHEMAS}
+                        and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass
+                                          and d.objid = c.oid and d.deptype = 'e')),
+                    (select count(*) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                      where {USER_SCHEMAS}
+                        and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass
+                                          and d.objid = p.oid and d.deptype = 'e')),
+                    array(select format('%I.%I', n.nspname, c.relname) from pg_class c
+                            join pg_namespace n on n.oid = c.relnamespace
+                           where c.relkind in ('r', 'p') and {USER_SCHEMAS} order by 1 limit 3)"
+        ),
+        &[],
+    )?;
+    let (relations, routines, some): (i64, i64, Vec<String>) = (row.get(0), row.get(1), row.get(2));
+    let mut held = Vec::new();
+    if relations > 0 {
+        let named = if some.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", some.join(", "))
+        };
+        held.push(format!("{relations} tables, views or sequences{named}"));
+    }
+    if routines > 0 {
+        held.push(format!("{routines} functions"));
+    }
+    Ok(held)
 }

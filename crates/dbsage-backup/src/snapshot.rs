@@ -128,6 +128,40 @@ pub fn content_checksum(
     schema: &str,
     name: &str,
 ) -> Result<String, postgres::Error> {
+    let sql = format!(
+        "select {} from only {} t",
+        checksum_expression(client, schema, name)?,
+        qualified_sql(schema, name)
+    );
+    Ok(client.query_one(&sql, &[])?.get(0))
+}
+
+/// The exact row count and, when `with_checksum`, [`content_checksum`]'s value, in one scan of
+/// the table (both are read from the same rows, so a table is read once, not twice).
+pub fn count_and_checksum(
+    client: &mut Client,
+    schema: &str,
+    name: &str,
+    with_checksum: bool,
+) -> Result<(i64, Option<String>), postgres::Error> {
+    if !with_checksum {
+        return Ok((row_count(client, schema, name)?, None));
+    }
+    let sql = format!(
+        "select count(*), {} from only {} t",
+        checksum_expression(client, schema, name)?,
+        qualified_sql(schema, name)
+    );
+    let row = client.query_one(&sql, &[])?;
+    Ok((row.get(0), Some(row.get(1))))
+}
+
+/// `md5(string_agg(t::text …))` over the rows of alias `t`, in primary-key order.
+fn checksum_expression(
+    client: &mut Client,
+    schema: &str,
+    name: &str,
+) -> Result<String, postgres::Error> {
     let key = client.query(
         "select a.attname::text, a.attcollation <> 0
            from pg_index i
@@ -152,11 +186,9 @@ pub fn content_checksum(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let sql = format!(
-        "select md5(coalesce(string_agg(t::text, E'\\n' order by {order}), '')) from only {} t",
-        qualified_sql(schema, name)
-    );
-    Ok(client.query_one(&sql, &[])?.get(0))
+    Ok(format!(
+        "md5(coalesce(string_agg(t::text, E'\\n' order by {order}), ''))"
+    ))
 }
 
 /// The manifest entries: counts (unless schema-only) and checksums (tables up to
@@ -170,12 +202,8 @@ pub fn describe(
     let mut entries = Vec::with_capacity(tables.len());
     for t in tables {
         let (rows, checksum) = if with_data {
-            let rows = row_count(client, &t.schema, &t.name)?;
-            let checksum = if t.bytes <= checksum_max_bytes {
-                Some(content_checksum(client, &t.schema, &t.name)?)
-            } else {
-                None
-            };
+            let (rows, checksum) =
+                count_and_checksum(client, &t.schema, &t.name, t.bytes <= checksum_max_bytes)?;
             (Some(rows), checksum)
         } else {
             (None, None)

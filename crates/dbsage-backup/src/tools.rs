@@ -22,8 +22,9 @@ impl ClientTools {
 
 /// The oldest installed client programs whose major version is at least `min_major` and which
 /// have every program in `programs` (the one closest to the server; each reads older servers).
-/// Looks in `DBSAGE_PG_BIN`, every installation dbsage knows ([`PgInstall::installed`]) and
-/// `/usr/lib/postgresql/*/bin` (client-only packages have no server there).
+/// Looks in `DBSAGE_PG_BIN`, every installation dbsage knows ([`PgInstall::installed`]),
+/// `/usr/lib/postgresql/*/bin` (client-only packages have no server there) and the client
+/// programs kept in dbsage's cache ([`client_cache_dir`]).
 pub fn find(min_major: u32, programs: &[&str]) -> dbsage_core::Result<ClientTools> {
     let found = candidates(programs);
     let mut fitting: Vec<&ClientTools> = found.iter().filter(|t| t.major >= min_major).collect();
@@ -46,9 +47,17 @@ pub fn find(min_major: u32, programs: &[&str]) -> dbsage_core::Result<ClientTool
             programs[0]
         ),
         format!(
-            "install the client programs: `apt-get install postgresql-client-{min_major}` (Debian/Ubuntu, from apt.postgresql.org), or point DBSAGE_PG_BIN at a PostgreSQL {min_major}+ bin directory"
+            "install the client programs: `apt-get install postgresql-client-{min_major}` (Debian/Ubuntu, from apt.postgresql.org), put a PostgreSQL {min_major}+ build's bin/ and lib/ in {}/<version>/, or point DBSAGE_PG_BIN at a PostgreSQL {min_major}+ bin directory",
+            client_cache_dir().display()
         ),
     ))
+}
+
+/// `<pg_cache_dir>/clients/<version>/{bin,lib}`: client programs of a major no system package
+/// provides here (a server fetched by `dbsage pg install` has no pg_dump); `./x test` puts
+/// PostgreSQL 17's there.
+pub fn client_cache_dir() -> PathBuf {
+    dbsage_cluster::pg_cache_dir().join("clients")
 }
 
 fn candidates(programs: &[&str]) -> Vec<ClientTools> {
@@ -65,6 +74,14 @@ fn candidates(programs: &[&str]) -> Vec<ClientTools> {
         .collect();
     versioned.sort();
     dirs.extend(versioned);
+    let mut cached: Vec<PathBuf> = std::fs::read_dir(client_cache_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .collect();
+    cached.sort();
+    dirs.extend(cached);
     let mut found: Vec<ClientTools> = Vec::new();
     for dir in dirs {
         if found.iter().any(|t| t.bin_dir == dir) {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dbsage_cluster::Cluster;
+use dbsage_cluster::{Cluster, ClusterOptions, PgInstall};
 
 use crate::compare::Comparison;
 use crate::endpoint::Endpoint;
@@ -150,7 +150,10 @@ fn restore_on_throwaway(
     manifest: &Manifest,
     jobs: u32,
 ) -> dbsage_core::Result<Restored> {
-    let cluster = Cluster::start()?;
+    let cluster = Cluster::start_with(&ClusterOptions {
+        major: throwaway_major(manifest.server_major),
+        ..ClusterOptions::default()
+    })?;
     let local = cluster.install().clone();
     if local.major < manifest.server_major {
         return Err(older_server(
@@ -184,6 +187,24 @@ fn restore_on_throwaway(
         roles,
         errors: run.errors,
     })
+}
+
+/// The major version of the throwaway cluster a backup of a `server_major` server restores on:
+/// the usual installation when it is at least that (`None`), else the oldest installed one that
+/// is (PostgreSQL 17 fetched by `dbsage pg install 17` while the system has 15). `DBSAGE_PG_BIN`
+/// names the one to use: an older one there gives [`older_server`]'s error.
+fn throwaway_major(server_major: u32) -> Option<u32> {
+    if std::env::var_os("DBSAGE_PG_BIN").is_some() {
+        return None;
+    }
+    if PgInstall::find_major(None).is_ok_and(|usual| usual.major >= server_major) {
+        return None;
+    }
+    PgInstall::installed()
+        .iter()
+        .map(|install| install.major)
+        .filter(|&major| major >= server_major)
+        .min()
 }
 
 /// "the backup is from PostgreSQL 17 and … is older": restoring into an older major fails on

@@ -4,9 +4,10 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
+use common::pitr::{archive_current_wal, Restored};
 use common::{stderr, TestProject};
 use dbsage_cluster::{Cluster, ClusterOptions};
 
@@ -36,22 +37,6 @@ fn archiving_project() -> TestProject {
     TestProject { dir, cluster }
 }
 
-/// Stops a restored server the test started through dbsage (pg_ctl, as the data's owner).
-struct Restored(PathBuf);
-
-impl Drop for Restored {
-    fn drop(&mut self) {
-        if !self.0.join("postmaster.pid").exists() {
-            return;
-        }
-        let install = dbsage_cluster::PgInstall::find().unwrap();
-        let mut cmd = dbsage_cluster::child_command(install.bin("pg_ctl"));
-        cmd.args(["stop", "-m", "immediate", "-D"]).arg(&self.0);
-        dbsage_cluster::RunAs::apply(dbsage_cluster::RunAs::detect().unwrap().as_ref(), &mut cmd);
-        let _ = cmd.output();
-    }
-}
-
 fn server_time(client: &mut postgres::Client) -> String {
     client
         .query_one(
@@ -60,29 +45,6 @@ fn server_time(client: &mut postgres::Client) -> String {
         )
         .unwrap()
         .get(0)
-}
-
-/// Switches WAL and waits until the archiver has pushed that segment to pgBackRest.
-fn archive_current_wal(client: &mut postgres::Client) {
-    let segment: String = client
-        .query_one("select pg_walfile_name(pg_switch_wal())", &[])
-        .unwrap()
-        .get(0);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let archived: Option<String> = client
-            .query_one("select last_archived_wal from pg_stat_archiver", &[])
-            .unwrap()
-            .get(0);
-        if archived.is_some_and(|a| a >= segment) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "segment {segment} was not archived"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 fn ids(client: &mut postgres::Client) -> Vec<i32> {

@@ -15,6 +15,15 @@ use super::pgbackrest::{give_to, BackupInfo};
 use super::target_time;
 use crate::compare::{Comparison, USER_SCHEMAS};
 
+/// The folder beside `--into DIR` that holds the copy's tablespaces, one folder per tablespace
+/// name: `DIR.tablespaces/<name>` (PostgreSQL refuses a tablespace inside the data directory).
+pub fn tablespaces_dir(into: &Path) -> PathBuf {
+    // Through components: `restored/` must give `restored.tablespaces`, not `restored/.tablespaces`.
+    let mut name = into.components().collect::<PathBuf>().into_os_string();
+    name.push(".tablespaces");
+    PathBuf::from(name)
+}
+
 pub struct PitrRestoreOptions {
     /// `--to`, as typed.
     pub to: String,
@@ -39,6 +48,8 @@ pub struct PitrRestoreReport {
     pub recovery_ms: u64,
     /// The server's own words on where replay stopped ("recovery stopping before commit …").
     pub stopped: Option<String>,
+    /// Where the copy's tablespaces are (all in `<into>.tablespaces/`).
+    pub tablespaces: Vec<TablespaceLocation>,
     pub databases: Vec<DatabaseCheck>,
     pub ok: bool,
     /// How to connect, stop and remove the copy.
@@ -56,6 +67,12 @@ pub struct DatabaseCheck {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
+pub struct TablespaceLocation {
+    pub name: String,
+    pub location: String,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct TableCount {
     pub table: String,
     pub rows: i64,
@@ -70,6 +87,7 @@ pub fn restore(
     let moment = target_time::parse(&options.to)?;
     let into = &options.into;
     refuse_used_dir(into)?;
+    refuse_used_dir(&tablespaces_dir(into))?;
     let tool = super::backup::configured(project, &target.name)?;
     let info = tool.info()?;
     let Some(first) = info.backups.first() else {
@@ -125,6 +143,8 @@ pub fn restore(
     let into = into
         .canonicalize()
         .map_err(|e| dbsage_core::Error::io(format!("reading {}", into.display()), e))?;
+    let tablespaces = tablespaces_dir(&into);
+    create_private_dir(&tablespaces, tool.run_as.as_ref())?;
     let target_text = target_time::for_postgres(moment);
     let started = Instant::now();
     tool.run(
@@ -135,6 +155,9 @@ pub fn restore(
             format!("--target={target_text}"),
             "--target-action=promote".into(),
             "--archive-mode=off".into(),
+            // Tablespaces would otherwise go back to their original directories, which belong
+            // to the running server: the copy keeps its own beside --into.
+            format!("--tablespace-map-all={}", tablespaces.display()),
         ],
     )?;
     let restore_ms = started.elapsed().as_millis() as u64;
@@ -159,6 +182,19 @@ pub fn restore(
             })
     });
 
+    let restored_tablespaces: Vec<TablespaceLocation> = client
+        .query(
+            "select spcname::text, pg_tablespace_location(oid) from pg_tablespace
+              where spcname not in ('pg_default', 'pg_global') order by 1",
+            &[],
+        )
+        .map_err(|e| dbsage_core::Error::db("listing the restored tablespaces", e))?
+        .iter()
+        .map(|r| TablespaceLocation {
+            name: r.get(0),
+            location: r.get(1),
+        })
+        .collect();
     let names: Vec<String> = client
         .query(
             "select datname::text from pg_database where datallowconn and not datistemplate order by 1",
@@ -195,6 +231,7 @@ pub fn restore(
         restore_ms,
         recovery_ms,
         stopped,
+        tablespaces: restored_tablespaces,
         databases,
         ok,
         usage,
@@ -442,6 +479,10 @@ fn usage_lines(
         format!("connect: psql \"postgresql://{user}@127.0.0.1:{port}/{database}\"  (the password is `{}`'s: roles were restored with the data)", target.name),
         format!("copy rows back: pg_dump -h 127.0.0.1 -p {port} -U {user} -d {database} -t TABLE --data-only | psql <{}'s URL>", target.name),
         format!("stop it: {as_owner}{} stop -D {}", pg_ctl.display(), into.display()),
-        format!("then remove it: rm -rf {}", into.display()),
+        format!(
+            "then remove it: rm -rf {} {}",
+            into.display(),
+            tablespaces_dir(into).display()
+        ),
     ]
 }

@@ -184,6 +184,12 @@ pub fn run(args: PitrArgs, out: &Out) -> dbsage_core::Result<i32> {
             if let Some(stopped) = &report.stopped {
                 out.line(&format!("  {stopped}"));
             }
+            for t in &report.tablespaces {
+                out.line(&format!(
+                    "  tablespace {} restored into {}",
+                    t.name, t.location
+                ));
+            }
             out.line(&format!(
                 "  files restored in {:.1} s, recovered and promoted in {:.1} s",
                 report.restore_ms as f64 / 1000.0,
