@@ -12,15 +12,16 @@ fi
 [ -n "$bin" ] || { echo "error: no optimised binary: run ./x dist (or set DBSAGE_BIN)" >&2; exit 2; }
 runs=${RUNS:-200}
 "$bin" --help >/dev/null   # warm the page cache
-# Microseconds per run of "$@", sorted; each run includes one fork/exec of `date` too, so
-# /bin/true is measured the same way as the floor.
+# Microseconds per run of "$@", sorted. Bash's $EPOCHREALTIME reads the clock without a fork
+# (timing with `date` added a fork/exec of its own, ~8 ms under load); /bin/true, measured the
+# same way, shows the fork/exec floor.
 timings() {
     local times=() start end
     for _ in $(seq "$runs"); do
-        start=$(date +%s%N)
+        start=${EPOCHREALTIME/./}
         "$@" >/dev/null
-        end=$(date +%s%N)
-        times+=($(( (end - start) / 1000 )))
+        end=${EPOCHREALTIME/./}
+        times+=($((end - start)))
     done
     printf '%s\n' "${times[@]}" | sort -n
 }

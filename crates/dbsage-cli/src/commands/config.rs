@@ -97,13 +97,14 @@ fn check(root: &Path, out: &Out) -> Result<i32> {
         Ok(p) => p,
         Err(e) => {
             if out.json_mode() {
-                out.json(&json!({"valid": false, "error": crate::output::error_json(&e), "environments": []}));
+                out.json(&json!({"valid": false, "error": crate::output::error_json(&e), "errors": [], "environments": []}));
             } else {
                 out.error(&e);
             }
             return Ok(2);
         }
     };
+    let section_errors = super::config_sections::errors(&project);
     let mut reports = Vec::new();
     let mut unreachable = 0;
     for name in project.config.environments.keys() {
@@ -123,15 +124,30 @@ fn check(root: &Path, out: &Out) -> Result<i32> {
             .iter()
             .map(|(name, ok, detail)| json!({"name": name, "reachable": ok, "detail": detail}))
             .collect();
-        out.json(&json!({"valid": true, "environments": envs}));
+        let errors: Vec<_> = section_errors
+            .iter()
+            .map(|(section, e)| json!({"section": section, "error": crate::output::error_json(e)}))
+            .collect();
+        out.json(&json!({"valid": errors.is_empty(), "errors": errors, "environments": envs}));
     } else {
-        out.line(&format!("{}: valid", root.join(CONFIG_FILE).display()));
+        if section_errors.is_empty() {
+            out.line(&format!("{}: valid", root.join(CONFIG_FILE).display()));
+        }
+        for (_, e) in &section_errors {
+            out.error(e);
+        }
         for (name, ok, detail) in &reports {
             let state = if *ok { "reachable" } else { "UNREACHABLE" };
             out.line(&format!("environment {name}: {state}: {detail}"));
         }
     }
-    Ok(if unreachable > 0 { 1 } else { 0 })
+    Ok(if !section_errors.is_empty() {
+        2
+    } else if unreachable > 0 {
+        1
+    } else {
+        0
+    })
 }
 
 /// Every leaf of the parsed configuration (defaults filled in), with its origin.

@@ -140,7 +140,7 @@ fn run_checks(args: &HealthArgs, out: &Out) -> dbsage_core::Result<i32> {
 }
 
 /// `[alerts] webhook`, expanded and registered as a secret (webhook URLs carry their token).
-fn webhook(project: &Project) -> dbsage_core::Result<Option<String>> {
+pub(crate) fn webhook(project: &Project) -> dbsage_core::Result<Option<String>> {
     let Some(alerts) = project.config.other.get("alerts") else {
         return Ok(None);
     };

@@ -3,6 +3,7 @@
 pub mod backup;
 pub mod backup_drill;
 pub mod config;
+pub mod config_sections;
 pub mod deploy;
 pub mod dev;
 pub mod diff;

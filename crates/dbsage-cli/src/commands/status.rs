@@ -45,11 +45,7 @@ pub fn run(args: StatusArgs, out: &Out) -> dbsage_core::Result<i32> {
         .iter()
         .any(|e| matches!(e.state, State::Modified | State::Missing | State::Partial));
     // Shown, never a reason to fail: status is about the environment.
-    let local = dbsage_core::pg_version::resolve(&project).ok().map(|t| {
-        let install = dbsage_cluster::PgInstall::find_major(Some(t.major)).ok();
-        let differing = dbsage_core::pg_version::differing(&project, t.major);
-        (t, install, differing)
-    });
+    let local = local_version(&project);
     if out.json_mode() {
         let mut value = json!({ "environment": target.name, "migrations": entries });
         if let Some((t, install, differing)) = &local {
@@ -154,4 +150,21 @@ fn partial_note(version: &str, name: &str, p: &PartialRun) -> String {
         ),
     };
     format!("{file} is partial: {what}\n  fix: {}", p.fix)
+}
+
+/// The local clusters' version, its installation (`None`: not installed), and the environments
+/// last reached on another major version.
+pub(crate) type LocalVersion = (
+    dbsage_core::pg_version::TargetVersion,
+    Option<dbsage_cluster::PgInstall>,
+    Vec<(String, dbsage_core::pg_version::KnownVersion)>,
+);
+
+/// Shown by `status` and `status --all`, never a reason to fail.
+pub(crate) fn local_version(project: &dbsage_core::config::Project) -> Option<LocalVersion> {
+    dbsage_core::pg_version::resolve(project).ok().map(|t| {
+        let install = dbsage_cluster::PgInstall::find_major(Some(t.major)).ok();
+        let differing = dbsage_core::pg_version::differing(project, t.major);
+        (t, install, differing)
+    })
 }

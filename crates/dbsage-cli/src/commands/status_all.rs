@@ -15,6 +15,8 @@ use crate::output::{Out, Style};
 struct Row {
     name: String,
     database: String,
+    /// `server_version` of the environment's server, when reached.
+    server_version: Option<String>,
     result: Result<Vec<StatusEntry>, String>,
 }
 
@@ -35,17 +37,26 @@ fn read(project: &Project, files: &[MigrationFile], name: &str) -> Row {
             return Row {
                 name: name.into(),
                 database: String::new(),
+                server_version: None,
                 result: Err(e.to_string()),
             }
         }
     };
+    let mut server_version = None;
     let result = target
         .connect(project, "dbsage status --all")
-        .and_then(|mut client| migrate::status(&mut client, project, files))
+        .and_then(|mut client| {
+            server_version = client
+                .query_one("select current_setting('server_version')", &[])
+                .ok()
+                .map(|row| row.get(0));
+            migrate::status(&mut client, project, files)
+        })
         .map_err(|e| e.to_string());
     Row {
         name: target.name,
         database: target.display,
+        server_version,
         result,
     }
 }
@@ -74,6 +85,8 @@ pub fn run(project: &Project, files: &[MigrationFile], out: &Out) -> i32 {
                 .any(|e| matches!(e.state, State::Modified | State::Missing | State::Partial))
         })
     });
+    // After the connections: each recorded its server's version, which `differing` compares.
+    let local = super::status::local_version(project);
     if out.json_mode() {
         let environments: Vec<_> = rows
             .iter()
@@ -85,6 +98,7 @@ pub fn run(project: &Project, files: &[MigrationFile], out: &Out) -> i32 {
                     }
                     json!({
                         "name": r.name, "database": r.database, "reachable": true,
+                        "server_version": r.server_version,
                         "counts": counts, "newest_applied": newest_applied(entries),
                     })
                 }
@@ -93,15 +107,25 @@ pub fn run(project: &Project, files: &[MigrationFile], out: &Out) -> i32 {
                 }),
             })
             .collect();
-        out.json(&json!({ "environments": environments }));
+        let mut value = json!({ "environments": environments });
+        if let Some((t, install, differing)) = &local {
+            value["local_pg_version"] =
+                super::pg_version::json(t, install.as_ref().map(|i| i.version.as_str()));
+            value["environments_differing"] = super::pg_version::differing_json(differing);
+        }
+        out.json(&value);
     } else {
         let mut table = Table::new();
-        let mut header = vec!["environment", "database"];
+        let mut header = vec!["environment", "database", "postgres"];
         header.extend(COUNTED.iter().map(|(_, word)| *word));
         header.push("newest applied");
         table.load_preset(UTF8_FULL_CONDENSED).set_header(header);
         for r in &rows {
-            let mut cells = vec![r.name.clone(), r.database.clone()];
+            let mut cells = vec![
+                r.name.clone(),
+                r.database.clone(),
+                r.server_version.clone().unwrap_or_default(),
+            ];
             match &r.result {
                 Ok(entries) => {
                     cells.extend(
@@ -119,6 +143,10 @@ pub fn run(project: &Project, files: &[MigrationFile], out: &Out) -> i32 {
             table.add_row(cells);
         }
         out.line(&table.to_string());
+        if let Some((t, install, differing)) = &local {
+            out.line(&super::pg_version::line_or_missing(t, install.as_ref()));
+            super::pg_version::warn_differing(out, differing, t);
+        }
     }
     if inconsistent {
         1

@@ -162,7 +162,7 @@ pub fn run_tune(args: TuneArgs, out: &Out) -> dbsage_core::Result<i32> {
     })
 }
 
-fn maintain_config(project: &Project) -> dbsage_core::Result<MaintainConfig> {
+pub(crate) fn maintain_config(project: &Project) -> dbsage_core::Result<MaintainConfig> {
     match project.config.other.get("maintain") {
         None => Ok(MaintainConfig::default()),
         Some(value) => value.clone().try_into().map_err(|e| Error::Config {

@@ -419,6 +419,18 @@ fn status_all_shows_every_environment_and_an_unreachable_one_as_such() {
         "{all}"
     );
     assert_eq!(test["newest_applied"], "20261120000000");
+    // The server's version beside each reachable environment, and the local clusters' one.
+    let server_version = test["server_version"].as_str().unwrap().to_string();
+    assert!(
+        server_version
+            .split('.')
+            .next()
+            .unwrap()
+            .parse::<u32>()
+            .is_ok(),
+        "{all}"
+    );
+    assert!(all["local_pg_version"].is_object(), "{all}");
     let staging = envs.iter().find(|e| e["name"] == "staging").unwrap();
     assert_eq!(staging["reachable"], false, "{all}");
     assert!(!staging["error"].as_str().unwrap().is_empty(), "{all}");
@@ -427,6 +439,8 @@ fn status_all_shows_every_environment_and_an_unreachable_one_as_such() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let table = stdout(&out);
     assert!(table.contains("unreachable"), "{table}");
+    assert!(table.contains(&server_version), "{table}");
+    assert!(table.contains("local PostgreSQL"), "{table}");
     assert!(
         table.contains("staging") && table.contains("test"),
         "{table}"
