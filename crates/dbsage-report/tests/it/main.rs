@@ -1,0 +1,4 @@
+//! dbsage-report's integration tests: one test binary (one link) for the whole crate; each file
+//! is a module. Add a test file as `tests/it/<name>.rs` and a `mod <name>;` line here.
+
+mod guide_charts;
