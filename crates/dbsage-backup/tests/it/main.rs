@@ -7,4 +7,5 @@ mod backup_failures;
 mod backup_managed;
 mod backup_restore;
 mod backup_workflow;
+mod backupgaps_pg17;
 mod pitr_verify_cost;

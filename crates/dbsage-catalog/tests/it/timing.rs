@@ -1,4 +1,7 @@
-//! Reading must stay cheap: the rollback check reads the catalog after every migration.
+//! A typical 50-table schema read whole, repeatedly, on one connection. The rollback check reads
+//! the catalog after every migration, so reading must stay cheap: that is measured in `bench/`
+//! (`bench/diff.sh` times the catalog reads), not asserted here, where a loaded machine would
+//! make a time bound fail for nothing. The timings are printed for whoever runs this alone.
 
 use crate::common;
 
@@ -45,7 +48,7 @@ fn typical_schema() -> String {
 }
 
 #[test]
-fn reading_fifty_tables_is_fast() {
+fn reading_fifty_tables_gives_the_same_catalog_every_time() {
     let (_cluster, mut client) = common::start();
     client.batch_execute(&typical_schema()).unwrap();
 
@@ -60,7 +63,7 @@ fn reading_fifty_tables_is_fast() {
             let started = Instant::now();
             let catalog = common::read(&mut client);
             let elapsed = started.elapsed();
-            assert_eq!(catalog.tables.len(), 50);
+            assert_eq!(catalog.render(), first.render(), "a second read differs");
             elapsed
         })
         .collect();
@@ -77,8 +80,4 @@ fn reading_fifty_tables_is_fast() {
         timings[timings.len() - 1],
         flatten
     );
-    // Generous bound for a loaded 2-core CI machine and a debug build; typical is far below.
-    // The fastest read is the cost of reading: the crate's other tests share this process and
-    // its cores, and waiting for them only ever adds.
-    assert!(timings[0] < Duration::from_millis(500), "{timings:?}");
 }

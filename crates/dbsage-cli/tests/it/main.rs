@@ -6,6 +6,7 @@ mod common;
 mod adopt;
 mod auditprec;
 mod backup;
+mod backupgaps;
 mod baseline;
 mod clicons;
 mod config_sections;

@@ -2,7 +2,7 @@
 //! server (an empty database is restored into, a non-empty one refused), and `pitr restore` of a
 //! server with a tablespace into a new folder, its tablespace into a new one beside it.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use common::pitr::{archive_current_wal, Restored};
 use common::{stderr, stdout, TestProject};
 use dbsage_cluster::{Cluster, ClusterOptions};
 
-const LIBRARY_SQL: &str = include_str!("fixtures/backupgaps/library.sql");
+const LIBRARY_SQL: &str = include_str!("../fixtures/backupgaps/library.sql");
 
 fn count(client: &mut postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).unwrap().get(0)

@@ -3,7 +3,7 @@
 //! refuses a 17 server), verifies on a throwaway 17 cluster (a 15 one cannot load a 17 dump),
 //! and restores into a new database of the 17 server.
 
-mod common;
+use crate::common;
 
 use dbsage_backup::dump::Silent;
 use dbsage_backup::{backup, restore, verify, BackupOptions, RestoreOptions};
