@@ -346,6 +346,10 @@ fn a_protected_fleet_is_planned_per_tenant_refused_without_confirmation_then_dep
     assert!(err.contains("5 databases"), "{err}");
     assert_eq!(history_of(&p, 1), [M1]);
     assert_eq!(deploy_reports(&p).len(), before);
+    // A rehearsal restores one database's backup: a fleet is a usage error, said so.
+    let out = p.run(&["deploy", "--env", "tenants", "--rehearse"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--rehearse"), "{}", stderr(&out));
 
     let (v, code) = p.json(&["deploy", "--env", "tenants", "--yes"]);
     assert_eq!(code, 0, "{v:#}");
