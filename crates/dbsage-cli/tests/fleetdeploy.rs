@@ -5,11 +5,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 
+use common::fleet::{display, history_of, target, targets, tenant};
+use common::webhook::webhook_server;
 use common::{stderr, stdout, TestProject};
 use serde_json::Value;
 
@@ -33,14 +32,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
-}
-
-fn tenant(i: usize) -> String {
-    format!("tenant_{i:02}")
-}
-
-fn display(p: &TestProject, i: usize) -> String {
-    format!("{}@127.0.0.1:{}", tenant(i), p.cluster.port())
 }
 
 /// The `tenants` fleet in `tenants.txt` (password from `.env.local`), with `extra` TOML.
@@ -110,27 +101,6 @@ fn fix_duplicate(p: &TestProject, i: usize) {
         .unwrap()
         .batch_execute("delete from accounts where name = 'Ada L.'")
         .unwrap();
-}
-
-fn history_of(p: &TestProject, i: usize) -> Vec<String> {
-    let mut c = p.cluster.connect(&tenant(i)).unwrap();
-    c.query(
-        "select version from dbsage.schema_migrations order by version",
-        &[],
-    )
-    .map(|rows| rows.iter().map(|r| r.get(0)).collect())
-    .unwrap_or_default()
-}
-
-fn targets(v: &Value) -> &Vec<Value> {
-    v["targets"].as_array().expect("targets")
-}
-
-fn target<'a>(v: &'a Value, name: &str) -> &'a Value {
-    targets(v)
-        .iter()
-        .find(|t| t["target"] == name)
-        .unwrap_or_else(|| panic!("no target {name} in {v:#}"))
 }
 
 /// The JSON deploy reports under .dbsage/deploys.
@@ -368,44 +338,6 @@ fn a_protected_fleet_is_planned_per_tenant_refused_without_confirmation_then_dep
         gate["message"].as_str().unwrap().contains("once"),
         "{gate:#}"
     );
-}
-
-/// A local webhook: answers 200 to every POST and keeps the bodies.
-fn webhook_server() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "http://{}/hooks/T000/B000/fleet-s3cr3t",
-        listener.local_addr().unwrap()
-    );
-    let bodies = Arc::new(Mutex::new(Vec::new()));
-    let kept = bodies.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0usize;
-            let mut request_line = String::new();
-            reader.read_line(&mut request_line).unwrap();
-            loop {
-                let mut header = String::new();
-                reader.read_line(&mut header).unwrap();
-                if header == "\r\n" || header.is_empty() {
-                    break;
-                }
-                if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap();
-                }
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            assert!(request_line.starts_with("POST /hooks/"), "{request_line}");
-            kept.lock().unwrap().push(String::from_utf8(body).unwrap());
-            stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-                .unwrap();
-        }
-    });
-    (url, bodies)
 }
 
 fn growth_of(t: &Value) -> Option<f64> {

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod fleet;
 pub mod layouts;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
