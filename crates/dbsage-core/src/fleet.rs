@@ -59,7 +59,7 @@ pub fn not_one_database(name: &str) -> Error {
         message: format!(
             "environment `{name}` is a fleet (many databases): this command works on one database"
         ),
-        hint: "fleets run `migrate`, `status`, `health` and `tune`; for one of its databases, add an environment with that database's url".into(),
+        hint: "fleets run `migrate`, `deploy`, `status`, `health`, `tune` and `drift`; for one of its databases, add an environment with that database's url".into(),
     }
 }
 
@@ -205,6 +205,38 @@ pub fn resolve(project: &Project, name: Option<&str>) -> Result<Option<Fleet>> {
         source,
         targets,
     }))
+}
+
+/// A database found protected is written by a fleet command only under the gates the fleet
+/// passed (`gated`: a protected fleet, asked once), and only when it is protected under the
+/// fleet's own name (or not yet marked): a database protected as another environment keeps that
+/// environment's gates. `verb` is the command's (`migrate`, `deploy to`).
+pub fn refuse_unless_gated(
+    fleet: &str,
+    target: &Target,
+    found: &crate::protection::Protection,
+    gated: bool,
+    verb: &str,
+) -> Result<()> {
+    if gated && found.name == fleet {
+        return Ok(());
+    }
+    let why = if gated {
+        format!("the fleet's confirmation was for `{fleet}`")
+    } else {
+        format!("the fleet `{fleet}` is not configured `protected = true`, so no gate was asked")
+    };
+    Err(Error::Refused {
+        message: format!(
+            "refusing to {verb} {}: {}, and {why}",
+            target.display,
+            found.describe()
+        ),
+        hint: format!(
+            "add `protected = true` to [environments.{fleet}] (its gates are then asked once for the fleet), or {verb} this database through `{}`",
+            found.name
+        ),
+    })
 }
 
 /// `urls_file`: one URL a line; blank lines and `#` comments skipped; `${VAR}` expanded.

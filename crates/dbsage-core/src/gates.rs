@@ -78,26 +78,9 @@ pub fn check(
         .filter(|f| planned.iter().any(|p| p.version == f.version))
         .filter(|f| !crate::baseline::at_or_before_baseline(project, f))
         .collect();
-    let errors: Vec<_> = findings
-        .iter()
-        .filter(|f| f.severity == dbsage_lint::Severity::Error)
-        .filter(|f| gated.iter().any(|g| g.path == f.file))
-        .collect();
+    let errors = gating_lint_errors(project, &findings, &gated);
     if !errors.is_empty() {
-        let listed: Vec<String> = errors
-            .iter()
-            .take(5)
-            .map(|f| {
-                format!(
-                    "{}:{}:{}: [{}] {}",
-                    f.file.display(),
-                    f.line,
-                    f.column,
-                    f.rule,
-                    f.message
-                )
-            })
-            .collect();
+        let listed: Vec<String> = errors.iter().take(5).map(|f| lint_error_line(f)).collect();
         if options.skip_lint {
             outcome.lint_skipped = gated
                 .iter()
@@ -155,6 +138,37 @@ pub fn check(
     outcome.confirmation =
         confirm_protected(target, protection, what, &plan, options.yes, confirm)?;
     Ok(outcome)
+}
+
+/// The lint errors that stop a change: error-severity findings in the `pending` files, except
+/// files at or before the baseline (adopted history is context). `migrate`'s gate and
+/// `deploy`'s preflight judge with this one filter.
+pub fn gating_lint_errors<'a>(
+    project: &Project,
+    findings: &'a [dbsage_lint::Finding],
+    pending: &[&MigrationFile],
+) -> Vec<&'a dbsage_lint::Finding> {
+    let gated: Vec<&&MigrationFile> = pending
+        .iter()
+        .filter(|f| !crate::baseline::at_or_before_baseline(project, f))
+        .collect();
+    findings
+        .iter()
+        .filter(|f| f.severity == dbsage_lint::Severity::Error)
+        .filter(|f| gated.iter().any(|g| g.path == f.file))
+        .collect()
+}
+
+/// `file:line:column: [rule] message`, how a gating lint error is listed.
+pub fn lint_error_line(f: &dbsage_lint::Finding) -> String {
+    format!(
+        "{}:{}:{}: [{}] {}",
+        f.file.display(),
+        f.line,
+        f.column,
+        f.rule,
+        f.message
+    )
 }
 
 /// The pending migrations with their transaction mode and lint hazards, one line each.

@@ -10,6 +10,7 @@
 
 pub mod backup;
 pub mod config;
+pub mod fleet;
 pub mod migrate;
 pub mod pipeline;
 pub mod postcheck;
@@ -21,6 +22,6 @@ pub mod smoke;
 pub mod step;
 
 pub use config::DeployConfig;
-pub use pipeline::{deploy, DeployOptions};
+pub use pipeline::{deploy, deploy_to, DeployOptions, FleetShare};
 pub use report::{DeployReport, Outcome};
 pub use step::{Event, StepReport, StepStatus};

@@ -32,6 +32,19 @@ pub struct DeployOptions {
     pub skip_backup: bool,
     /// Why `--skip-backup`: recorded with it.
     pub reason: Option<String>,
+    /// One database of a fleet deploy: what was done once for the whole fleet.
+    pub fleet: Option<FleetShare>,
+}
+
+/// What a fleet deploy did once for all its databases, handed to each database's pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct FleetShare {
+    /// The preflight steps that do not depend on the database (lint, local pass, `requires`,
+    /// the replay's audit, policy tests and pgTAP), all passed: recorded in each report.
+    pub steps: Vec<StepReport>,
+    /// The audit events of the gate the protected fleet passed; `None` for a fleet that is not
+    /// protected (a database marked protected is then refused).
+    pub gate_audit: Option<Vec<(String, String)>>,
 }
 
 /// Runs the deploy of `environment` and writes its report. An `Err` is a failure before the
@@ -44,9 +57,21 @@ pub fn deploy(
     confirm: &mut Confirm,
     events: &mut dyn FnMut(Event),
 ) -> Result<DeployReport> {
+    let target = Target::resolve(project, environment)?;
+    deploy_to(project, target, options, confirm, events)
+}
+
+/// [`deploy`] on a resolved target (a single environment's, or one database of a fleet with
+/// `options.fleet` set).
+pub fn deploy_to(
+    project: &Project,
+    target: Target,
+    options: &DeployOptions,
+    confirm: &mut Confirm,
+    events: &mut dyn FnMut(Event),
+) -> Result<DeployReport> {
     let config = DeployConfig::of(project)?;
     let files = dbsage_core::migrations::discover_project(project)?;
-    let target = Target::resolve(project, environment)?;
     let (mut client, protection) = target.connect_protected(project, "dbsage deploy")?;
     let stamp = utc_stamp();
     let started = Instant::now();
@@ -82,6 +107,7 @@ pub fn deploy(
             rolled_back: Vec::new(),
             rollback_commands: Vec::new(),
             lock_method: None,
+            fleet_member: options.fleet.is_some(),
             files: Vec::new(),
         },
     };
@@ -169,7 +195,17 @@ impl Deploy<'_> {
             .filter(|f| !pending.iter().any(|p| p.version == f.version))
             .cloned()
             .collect();
-        if !self.step("preflight.lint", |d| {
+        if let Some(share) = &self.options.fleet {
+            // Passed once for the whole fleet: recorded, not run again.
+            for step in share.steps.clone() {
+                self.record(step);
+            }
+            if !self.step("preflight.drift", |d| {
+                drift_step(client, d.project, &applied)
+            }) {
+                return;
+            }
+        } else if !self.step("preflight.lint", |d| {
             lint::lint(d.project, &d.files, &pending_refs)
         }) || !self.step("preflight.local", |d| {
             Ok(lint::local_pass(d.project, &d.files))
@@ -214,6 +250,9 @@ impl Deploy<'_> {
         }
         let mut audit = Vec::new();
         if !self.step("gate", |d| {
+            if let Some(share) = &d.options.fleet {
+                return fleet_gate(client, d.project, &d.target, protection, share, &mut audit);
+            }
             let Some(protection) = protection else {
                 return Ok(StepReport::new(
                     "gate",
@@ -544,6 +583,38 @@ impl Deploy<'_> {
     }
 }
 
+/// A fleet's database: the gate was asked once for the fleet; a database found protected is
+/// written only under it (and marked, as `migrate` marks it).
+fn fleet_gate(
+    client: &mut Client,
+    project: &Project,
+    target: &Target,
+    protection: Option<&Protection>,
+    share: &FleetShare,
+    audit: &mut Vec<(String, String)>,
+) -> Result<StepReport> {
+    if let Some(found) = protection {
+        dbsage_core::fleet::refuse_unless_gated(
+            &target.name,
+            target,
+            found,
+            share.gate_audit.is_some(),
+            "deploy to",
+        )?;
+        dbsage_core::protection::mark(client, project, target)?;
+    }
+    *audit = share.gate_audit.clone().unwrap_or_default();
+    Ok(StepReport::new(
+        "gate",
+        StepStatus::Passed,
+        if share.gate_audit.is_some() {
+            "the protected fleet's gate was passed once for all its databases"
+        } else {
+            "not a protected fleet: no confirmation asked"
+        },
+    ))
+}
+
 /// What `migrate` would apply now (a dry run: nothing is written).
 fn planned(
     client: &mut Client,
@@ -591,7 +662,7 @@ fn drift_step(
     })
 }
 
-fn error_step(name: &str, e: &dbsage_core::Error) -> StepReport {
+pub(crate) fn error_step(name: &str, e: &dbsage_core::Error) -> StepReport {
     let status = if e.exit_code() == dbsage_core::error::exit::REFUSED {
         StepStatus::Refused
     } else {

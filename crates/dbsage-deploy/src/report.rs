@@ -51,6 +51,9 @@ pub struct DeployReport {
     /// How the rehearsal learnt the locks each migration took.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lock_method: Option<String>,
+    /// One database of a fleet deploy: its report files are named after the database too.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fleet_member: bool,
     /// The report files, once written.
     pub files: Vec<PathBuf>,
 }
@@ -69,7 +72,23 @@ impl DeployReport {
         let dir = project.state_dir().join("deploys");
         std::fs::create_dir_all(&dir)
             .map_err(|e| dbsage_core::Error::io("creating .dbsage/deploys", e))?;
-        let base = format!("{stamp}-{}", self.environment);
+        let base = if self.fleet_member {
+            // `database@host:port` made a file name: unique per database, no password.
+            let database: String = self
+                .database
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            format!("{stamp}-{}-{database}", self.environment)
+        } else {
+            format!("{stamp}-{}", self.environment)
+        };
         let json = dir.join(format!("{base}.json"));
         let md = dir.join(format!("{base}.md"));
         self.files = vec![json.clone(), md.clone()];

@@ -26,7 +26,7 @@ pub use audit::{audit, fix_migration, AuditFinding, AuditOptions, Severity};
 pub use error::SecureError;
 pub use explain::{explain, explain_with_settings, Explanation};
 pub use facts::COMMANDS;
-pub use pgtap::{parse_tap, run_pgtap, TapFile, TapReport, TapTest};
+pub use pgtap::{parse_tap, run_pgtap, test_files, TapFile, TapReport, TapTest};
 pub use policy_tests::coverage::{coverage, Coverage, CoverageCell};
 pub use policy_tests::file::{load_tests, parse_test_file, Actor, Expect, TestCase, TestFile};
 pub use policy_tests::runner::{run_tests, CaseResult, TestReport};

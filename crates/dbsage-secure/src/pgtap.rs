@@ -14,7 +14,7 @@
 //! sees only the project's functions), with its functions executable by every role a test
 //! switches to, even when the project's migrations revoked the default EXECUTE grant.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use postgres::SimpleQueryMessage;
 use regex::Regex;
@@ -64,6 +64,44 @@ pub struct TapReport {
     pub files_passed: usize,
     pub files_failed: usize,
     pub ok: bool,
+}
+
+/// The pgTAP files `dbsage test` runs: each root that is a file as it is, each directory's
+/// `.sql` files (recursively, sorted), without the `exclude`d ones (`[test] setup` files often
+/// sit among the tests, as supabase/tests/setup.sql does: they are not tests).
+pub fn test_files(roots: &[PathBuf], exclude: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for root in roots {
+        if root.is_file() {
+            files.push(root.clone());
+        } else {
+            collect_sql(root, &mut files);
+        }
+    }
+    files.retain(|f| !exclude.iter().any(|x| same_file(x, f)));
+    files
+}
+
+fn collect_sql(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths {
+        if p.is_dir() {
+            collect_sql(&p, out);
+        } else if p.extension().is_some_and(|e| e == "sql") {
+            out.push(p);
+        }
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 /// Runs each file in a new session from `open_session`, in a transaction that is rolled back.

@@ -28,11 +28,17 @@ pub struct DeployArgs {
     /// Why --skip-backup: recorded with it in the audit log.
     #[arg(long, value_name = "TEXT", requires = "skip_backup")]
     pub reason: Option<String>,
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
 }
 
 pub fn run(args: DeployArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
+    if let Some(fleet) = dbsage_core::fleet::resolve(&project, args.env.as_deref())? {
+        return super::fleet_deploy::run(&args, &project, &fleet, out);
+    }
     let target = dbsage_core::env::Target::resolve(&project, args.env.as_deref())?;
+    args.fleet.refuse_on_single(&target.name)?;
     super::announce(out, &target);
     if args.skip_backup {
         out.warn("--skip-backup: this deploy takes NO backup; if it goes wrong there is nothing to restore from (recorded in the audit log)");
@@ -43,37 +49,14 @@ pub fn run(args: DeployArgs, out: &Out) -> dbsage_core::Result<i32> {
         yes: args.yes,
         skip_backup: args.skip_backup,
         reason: args.reason,
+        fleet: None,
     };
     let report = dbsage_deploy::deploy(
         &project,
         Some(&target.name),
         &options,
         &mut |prompt| out.ask(prompt),
-        &mut |event| match event {
-            Event::Started(_) => {}
-            Event::Note(note) => out.status("", &note),
-            Event::Done(step) => {
-                let (verb, style) = match step.status {
-                    StepStatus::Passed => ("ok", Style::Good),
-                    StepStatus::Failed => ("FAILED", Style::Bad),
-                    StepStatus::Refused => ("REFUSED", Style::Bad),
-                    StepStatus::Skipped => ("skipped", Style::Warn),
-                    StepStatus::Planned => ("would", Style::Dim),
-                };
-                if !out.json_mode() {
-                    err_line!(
-                        "{:>12} {}: {} ({} ms)",
-                        out.paint_err(verb, style),
-                        step.step,
-                        dbsage_core::redact::redact(&step.message),
-                        step.duration_ms
-                    );
-                    for d in &step.details {
-                        err_line!("{:>12}   - {}", "", dbsage_core::redact::redact(d));
-                    }
-                }
-            }
-        },
+        &mut |event| show_event(out, event),
     )?;
     if out.json_mode() {
         out.json(&serde_json::to_value(&report).unwrap());
@@ -119,4 +102,33 @@ pub fn run(args: DeployArgs, out: &Out) -> dbsage_core::Result<i32> {
         out.line(&format!("report: {}", super::display_path(f)));
     }
     Ok(report.exit_code())
+}
+
+/// A step's progress on stderr, as it happens.
+pub fn show_event(out: &Out, event: Event) {
+    match event {
+        Event::Started(_) => {}
+        Event::Note(note) => out.status("", &note),
+        Event::Done(step) => {
+            let (verb, style) = match step.status {
+                StepStatus::Passed => ("ok", Style::Good),
+                StepStatus::Failed => ("FAILED", Style::Bad),
+                StepStatus::Refused => ("REFUSED", Style::Bad),
+                StepStatus::Skipped => ("skipped", Style::Warn),
+                StepStatus::Planned => ("would", Style::Dim),
+            };
+            if !out.json_mode() {
+                err_line!(
+                    "{:>12} {}: {} ({} ms)",
+                    out.paint_err(verb, style),
+                    step.step,
+                    dbsage_core::redact::redact(&step.message),
+                    step.duration_ms
+                );
+                for d in &step.details {
+                    err_line!("{:>12}   - {}", "", dbsage_core::redact::redact(d));
+                }
+            }
+        }
+    }
 }

@@ -70,6 +70,55 @@ fn fleet_gates(
     fleet: &Fleet,
     out: &Out,
 ) -> Result<Vec<(String, String)>> {
+    let plan = |target: &Target| -> Result<Vec<Planned>> {
+        let (mut client, _) = target.connect_protected(project, "dbsage migrate")?;
+        Ok(dry_run(&mut client, args, project, files)?.planned)
+    };
+    let planned = plan_fleet(files, fleet, args.fleet.parallel, &plan, out);
+    let gate = gate_fleet(
+        project,
+        files,
+        fleet,
+        &planned,
+        &GateOptions {
+            yes: args.yes,
+            skip_local_check: args.skip_local_check,
+            skip_lint: args.skip_lint,
+        },
+        &format!(
+            "migrate {} of",
+            dbsage_core::wording::plural(fleet.targets.len(), "database")
+        ),
+        out,
+    )?;
+    for (_, reason) in &gate.overrides {
+        out.warn(reason);
+    }
+    Ok(super::override_reason::with_override_reason(
+        gate.audit_events(),
+        &gate.overrides,
+        args.reason.as_deref(),
+    ))
+}
+
+/// What the databases of a fleet would apply, read before its gate.
+pub struct FleetPlan {
+    /// Every version pending somewhere, once, in file order: what lint and the plan judge.
+    pub union: Vec<Planned>,
+    /// Databases with something pending.
+    pub pending_on: usize,
+    /// Databases that could not be planned now (their rows say why later).
+    pub unreachable: Vec<String>,
+}
+
+/// Plans every database of the fleet with `plan` (read only), `parallel` at a time.
+pub fn plan_fleet(
+    files: &[MigrationFile],
+    fleet: &Fleet,
+    parallel: Option<u16>,
+    plan: &(dyn Fn(&Target) -> Result<Vec<Planned>> + Sync),
+    out: &Out,
+) -> FleetPlan {
     out.status(
         "Planning",
         &format!(
@@ -77,21 +126,16 @@ fn fleet_gates(
             dbsage_core::wording::plural(fleet.targets.len(), "database")
         ),
     );
-    let plan = |target: &Target| -> Result<Vec<Planned>> {
-        let (mut client, _) = target.connect_protected(project, "dbsage migrate")?;
-        Ok(dry_run(&mut client, args, project, files)?.planned)
-    };
     let planned = dbsage_core::fan_out::run(
         &fleet.targets,
         &fleet_cli::FleetArgs {
-            parallel: args.fleet.parallel,
+            parallel,
             ..Default::default()
         }
         .options(),
-        &plan,
+        plan,
         &|_| {},
     );
-    // Every version pending somewhere, once, in file order: what lint and the plan judge.
     let mut union: Vec<Planned> = Vec::new();
     let mut pending_on = 0;
     let mut unreachable = Vec::new();
@@ -114,16 +158,34 @@ fn fleet_gates(
         let pos = |v: &str| files.iter().position(|f| f.version == v);
         pos(&a.version).cmp(&pos(&b.version))
     });
+    FleetPlan {
+        union,
+        pending_on,
+        unreachable,
+    }
+}
+
+/// The protected fleet's gates, asked once: `gates::check` showing the fleet's size and
+/// `plan.union`, with the fleet's name to type.
+pub fn gate_fleet(
+    project: &Project,
+    files: &[MigrationFile],
+    fleet: &Fleet,
+    plan: &FleetPlan,
+    options: &GateOptions,
+    what: &str,
+    out: &Out,
+) -> Result<gates::GateOutcome> {
     let mut gate_target = fleet.targets[0].clone();
     gate_target.display = format!(
         "fleet of {} from {}: {} with pending migrations{}",
         dbsage_core::wording::plural(fleet.targets.len(), "database"),
         fleet.source,
-        pending_on,
-        if unreachable.is_empty() {
+        plan.pending_on,
+        if plan.unreachable.is_empty() {
             String::new()
         } else {
-            format!(", {} not reachable now", unreachable.len())
+            format!(", {} not reachable now", plan.unreachable.len())
         }
     );
     let fleet_protection = Protection {
@@ -131,31 +193,16 @@ fn fleet_gates(
         marked_as: Vec::new(),
         configured: true,
     };
-    let gate = gates::check(
+    gates::check(
         project,
         &gate_target,
         &fleet_protection,
         files,
-        &union,
-        &GateOptions {
-            yes: args.yes,
-            skip_local_check: args.skip_local_check,
-            skip_lint: args.skip_lint,
-        },
-        &format!(
-            "migrate {} of",
-            dbsage_core::wording::plural(fleet.targets.len(), "database")
-        ),
+        &plan.union,
+        options,
+        what,
         &mut |prompt| out.ask(prompt),
-    )?;
-    for (_, reason) in &gate.overrides {
-        out.warn(reason);
-    }
-    Ok(super::override_reason::with_override_reason(
-        gate.audit_events(),
-        &gate.overrides,
-        args.reason.as_deref(),
-    ))
+    )
 }
 
 fn dry_run(
@@ -211,7 +258,13 @@ fn migrate_one(
 ) -> Result<Row> {
     let (mut client, found) = target.connect_protected(project, "dbsage migrate")?;
     if let Some(found) = &found {
-        refuse_unless_gated(fleet, target, found, gate_audit)?;
+        dbsage_core::fleet::refuse_unless_gated(
+            &fleet.name,
+            target,
+            found,
+            gate_audit.is_some(),
+            "migrate",
+        )?;
         protection::mark(&mut client, project, target)?;
     }
     let waiting_since: Cell<Option<Instant>> = Cell::new(None);
@@ -252,39 +305,6 @@ fn migrate_one(
     row.lock_wait_ms = Some(lock_wait_ms.get().unwrap_or(0));
     row.json.insert("applied".into(), json!(applied));
     Ok(row)
-}
-
-/// A protected database is written only under the gates the fleet passed, and only when it is
-/// protected under the fleet's own name (or not yet marked): a database protected as another
-/// environment keeps that environment's gates.
-fn refuse_unless_gated(
-    fleet: &Fleet,
-    target: &Target,
-    found: &Protection,
-    gate_audit: Option<&[(String, String)]>,
-) -> Result<()> {
-    if gate_audit.is_some() && found.name == fleet.name {
-        return Ok(());
-    }
-    let why = if gate_audit.is_none() {
-        format!(
-            "the fleet `{}` is not configured `protected = true`, so no gate was asked",
-            fleet.name
-        )
-    } else {
-        format!("the fleet's confirmation was for `{}`", fleet.name)
-    };
-    Err(Error::Refused {
-        message: format!(
-            "refusing to migrate {}: {}, and {why}",
-            target.display,
-            found.describe()
-        ),
-        hint: format!(
-            "add `protected = true` to [environments.{}] (its gates are then asked once for the fleet), or migrate this database through `{}`",
-            fleet.name, found.name
-        ),
-    })
 }
 
 /// The newest applied migration of the database, for the table's version column.

@@ -1,4 +1,4 @@
-//! `status`, `health`, `tune` and `drift` on a fleet environment: read-only closures per database for
+//! `status`, `tune` and `drift` on a fleet environment (`health`: `fleet_health`): read-only closures per database for
 //! the fan-out runner, each connecting as the single-environment command does.
 
 use serde_json::json;
@@ -8,8 +8,7 @@ use dbsage_core::env::Target;
 use dbsage_core::fleet::Fleet;
 use dbsage_core::migrate::{self, State};
 use dbsage_core::migrations::MigrationFile;
-use dbsage_core::{Error, Result};
-use dbsage_tune::health::{self, HealthConfig, Status};
+use dbsage_core::Result;
 
 use super::fleet::{self as fleet_cli, FleetArgs, Row};
 use crate::output::Out;
@@ -47,58 +46,6 @@ pub fn status(
     };
     let report = fleet_cli::run(out, fleet, args, &work);
     fleet_cli::render(out, fleet, "status", &report)
-}
-
-/// `dbsage health --env FLEET`: each database's checks. Exit codes stay those of monitoring
-/// plugins: the worst database's (a database that cannot be reached is unknown, 3).
-pub fn health(
-    project: &Project,
-    config: &HealthConfig,
-    fleet: &Fleet,
-    args: &FleetArgs,
-    out: &Out,
-) -> i32 {
-    fleet_cli::announce(out, fleet);
-    let work = |target: &Target| -> Result<Row> {
-        let mut client = target.connect(project, "dbsage health")?;
-        let report = health::run(&mut client, config, None)
-            .map_err(|e| Error::db("running the health checks", e))?;
-        let not_ok: Vec<String> = report
-            .checks
-            .iter()
-            .filter(|c| c.status != Status::Ok)
-            .map(|c| format!("{} {}", c.check, c.status.as_str()))
-            .collect();
-        let mut row = Row::ok(if not_ok.is_empty() {
-            "every check ok".into()
-        } else {
-            not_ok.join(", ")
-        });
-        row.result = report.status.as_str().to_string();
-        row.failed = matches!(report.status, Status::Critical | Status::Unknown);
-        row.json
-            .insert("status".into(), json!(report.status.as_str()));
-        row.json.insert("exit_code".into(), json!(report.exit_code));
-        row.json.insert("checks".into(), json!(report.checks));
-        Ok(row)
-    };
-    let report = fleet_cli::run(out, fleet, args, &work);
-    fleet_cli::render(out, fleet, "health", &report);
-    report
-        .runs
-        .iter()
-        .map(|run| match &run.outcome {
-            dbsage_core::fan_out::Outcome::Done(row) => row
-                .json
-                .get("exit_code")
-                .and_then(|c| c.as_i64())
-                .unwrap_or(3) as i32,
-            dbsage_core::fan_out::Outcome::Failed(_) => Status::Unknown.exit_code(),
-            // Not looked at: a canary or --fail-fast stopped the round.
-            dbsage_core::fan_out::Outcome::Skipped(_) => Status::Unknown.exit_code(),
-        })
-        .max()
-        .unwrap_or(0)
 }
 
 /// `dbsage tune --env FLEET`: each database's findings; error-severity findings fail it.

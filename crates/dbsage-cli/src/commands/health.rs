@@ -44,11 +44,11 @@ pub struct HealthArgs {
     pub fleet: super::fleet::FleetArgs,
 }
 
-/// What `.dbsage/health-<environment>.json` remembers.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Remembered {
-    size: Option<Reading>,
-    statuses: BTreeMap<String, Status>,
+/// What `.dbsage/health-<environment>.json` remembers (a fleet's: one per database).
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+pub(super) struct Remembered {
+    pub size: Option<Reading>,
+    pub statuses: BTreeMap<String, Status>,
 }
 
 pub fn run(args: HealthArgs, out: &Out) -> dbsage_core::Result<i32> {
@@ -80,13 +80,14 @@ fn run_checks(args: &HealthArgs, out: &Out) -> dbsage_core::Result<i32> {
                 hint: "run `dbsage health --env FLEET` from your scheduler".into(),
             });
         }
-        return Ok(super::fleet_reads::health(
+        return super::fleet_health::health(
             &project,
             &config,
+            webhook.as_deref(),
             &fleet,
             &args.fleet,
             out,
-        ));
+        );
     }
     let target = Target::resolve(&project, args.env.as_deref())?;
     args.fleet.refuse_on_single(&target.name)?;
@@ -198,14 +199,19 @@ fn round(
             }
         }
     }
-    // A new size reading only when the last one is a day old: growth is then per day, not per run.
-    let size = match (remembered.size, current_size(&report)) {
-        (Some(old), Some(new)) if new.at - old.at < 86_400.0 => Some(old),
-        (_, new) => new.or(remembered.size),
-    };
+    let size = next_size(remembered.size, &report);
     let text = serde_json::to_string_pretty(&Remembered { size, statuses }).expect("serialisable");
     project.write_state_file(&state_file, &text)?;
     Ok(report)
+}
+
+/// The size reading to remember: a new one only when the last one is a day old, so growth is
+/// per day, not per run.
+pub(super) fn next_size(remembered: Option<Reading>, report: &HealthReport) -> Option<Reading> {
+    match (remembered, current_size(report)) {
+        (Some(old), Some(new)) if new.at - old.at < 86_400.0 => Some(old),
+        (_, new) => new.or(remembered),
+    }
 }
 
 /// The size reading the `database_size` check took.
@@ -226,7 +232,7 @@ fn current_size(report: &HealthReport) -> Option<Reading> {
     })
 }
 
-fn file_safe(name: &str) -> String {
+pub(super) fn file_safe(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {

@@ -11,6 +11,8 @@ pub mod dry_run_sql;
 pub mod explain;
 pub mod findings;
 pub mod fleet;
+pub mod fleet_deploy;
+pub mod fleet_health;
 pub mod fleet_migrate;
 pub mod fleet_reads;
 pub mod gen;

@@ -379,21 +379,6 @@ fn parse_settings(settings: &[String]) -> dbsage_core::Result<BTreeMap<String, S
         .collect()
 }
 
-fn collect_sql(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    paths.sort();
-    for p in paths {
-        if p.is_dir() {
-            collect_sql(&p, out);
-        } else if p.extension().is_some_and(|e| e == "sql") {
-            out.push(p);
-        }
-    }
-}
-
 pub fn run_pgtap(args: TestArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
     let roots = if args.paths.is_empty() {
@@ -404,15 +389,6 @@ pub fn run_pgtap(args: TestArgs, out: &Out) -> dbsage_core::Result<i32> {
     } else {
         args.paths.clone()
     };
-    let mut files = Vec::new();
-    for r in &roots {
-        if r.is_file() {
-            files.push(r.clone());
-        } else {
-            collect_sql(r, &mut files);
-        }
-    }
-    // `[test] setup` files often sit among the tests (supabase/tests/setup.sql): they are not tests.
     let setup: Vec<PathBuf> = project
         .config
         .test
@@ -420,7 +396,7 @@ pub fn run_pgtap(args: TestArgs, out: &Out) -> dbsage_core::Result<i32> {
         .iter()
         .map(|p| project.root.join(p))
         .collect();
-    files.retain(|f| !setup.iter().any(|s| same_file(s, f)));
+    let files = dbsage_secure::test_files(&roots, &setup);
     if files.is_empty() {
         return Err(Error::Config {
             message: "no pgTAP files found (looked in supabase/tests and tests/pgtap)".into(),
@@ -463,13 +439,6 @@ pub fn run_pgtap(args: TestArgs, out: &Out) -> dbsage_core::Result<i32> {
         );
     }
     Ok(if report.ok { 0 } else { 1 })
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }
 
 /// Runs the pgTAP files, each in a session of its own: on a throwaway database with the

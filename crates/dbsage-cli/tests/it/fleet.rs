@@ -3,8 +3,8 @@
 
 use crate::common;
 
+use common::fleet::{display, history_of, target, targets, tenant};
 use common::{stderr, stdout, TestProject};
-use serde_json::Value;
 
 const M1: &str = "20260301090000";
 const M2: &str = "20260302090000";
@@ -53,40 +53,11 @@ fn fleet_project(protected: bool) -> TestProject {
     p
 }
 
-fn tenant(i: usize) -> String {
-    format!("tenant_{i:02}")
-}
-
-fn display(p: &TestProject, i: usize) -> String {
-    format!("{}@127.0.0.1:{}", tenant(i), p.cluster.port())
-}
-
 /// A tenant where someone created `invoices` by hand: the second migration fails there.
 fn break_tenant(p: &TestProject, i: usize) {
     let mut c = p.cluster.connect(&tenant(i)).unwrap();
     c.batch_execute("create table invoices (id int primary key, note text)")
         .unwrap();
-}
-
-fn history_of(p: &TestProject, i: usize) -> Vec<String> {
-    let mut c = p.cluster.connect(&tenant(i)).unwrap();
-    c.query(
-        "select version from dbsage.schema_migrations order by version",
-        &[],
-    )
-    .map(|rows| rows.iter().map(|r| r.get(0)).collect())
-    .unwrap_or_default()
-}
-
-fn targets(v: &Value) -> &Vec<Value> {
-    v["targets"].as_array().expect("targets")
-}
-
-fn target<'a>(v: &'a Value, name: &str) -> &'a Value {
-    targets(v)
-        .iter()
-        .find(|t| t["target"] == name)
-        .unwrap_or_else(|| panic!("no target {name} in {v:#}"))
 }
 
 #[test]

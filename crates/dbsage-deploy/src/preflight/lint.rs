@@ -12,25 +12,9 @@ pub fn lint(
     pending: &[&MigrationFile],
 ) -> dbsage_core::Result<StepReport> {
     let findings = dbsage_core::lint::lint_migrations(project, files)?;
-    let errors: Vec<String> = findings
-        .iter()
-        .filter(|f| f.severity == dbsage_lint::Severity::Error)
-        .filter(|f| pending.iter().any(|p| p.path == f.file))
-        .filter(|f| {
-            !pending.iter().any(|p| {
-                p.path == f.file && dbsage_core::baseline::at_or_before_baseline(project, p)
-            })
-        })
-        .map(|f| {
-            format!(
-                "{}:{}:{}: [{}] {}",
-                f.file.display(),
-                f.line,
-                f.column,
-                f.rule,
-                f.message
-            )
-        })
+    let errors: Vec<String> = dbsage_core::gates::gating_lint_errors(project, &findings, pending)
+        .into_iter()
+        .map(dbsage_core::gates::lint_error_line)
         .collect();
     Ok(if errors.is_empty() {
         StepReport::new(

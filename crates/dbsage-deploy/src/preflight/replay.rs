@@ -2,7 +2,7 @@
 //! migration (and the seed): `secure audit` has no errors, the policy tests (tests/rls) and the
 //! pgTAP files (tests/pgtap, supabase/tests) pass, as `secure test` and `dbsage test` run them.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use dbsage_core::config::Project;
 use dbsage_core::migrations::MigrationFile;
@@ -134,36 +134,8 @@ fn pgtap_files(project: &Project) -> Vec<PathBuf> {
         .iter()
         .map(|p| project.root.join(p))
         .collect();
-    let mut files = Vec::new();
-    for dir in ["supabase/tests", "tests/pgtap"] {
-        collect_sql(&project.root.join(dir), &mut files);
-    }
-    files.retain(|f| !setup.iter().any(|s| same_file(s, f)));
-    files
-}
-
-fn collect_sql(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            collect_sql(&path, out);
-        } else if path.extension().is_some_and(|e| e == "sql") {
-            out.push(path);
-        }
-    }
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
+    let roots = ["supabase/tests", "tests/pgtap"].map(|dir| project.root.join(dir));
+    dbsage_secure::test_files(&roots, &setup)
 }
 
 pub(crate) fn secure_error(e: SecureError) -> dbsage_core::Error {

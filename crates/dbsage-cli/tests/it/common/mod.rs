@@ -3,8 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod fleet;
 pub mod layouts;
 pub mod pitr;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
