@@ -15,6 +15,7 @@ mod diff;
 mod environments;
 mod extpgtap;
 mod fleet;
+mod fleetdeploy;
 mod gaps10;
 mod gaps9;
 mod gaps9_extensions;

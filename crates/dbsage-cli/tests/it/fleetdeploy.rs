@@ -3,7 +3,7 @@
 //! listed by `urls_file`, one tenant whose data breaks a migration; health's webhook and growth
 //! memory across the tenants.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
