@@ -82,6 +82,15 @@ impl Clinic {
         c
     }
 
+    /// `production` (the source, protected) and `newprod` (the target, unprotected).
+    fn production_and_newprod(&self) {
+        self.write_config(&format!(
+            "[environments.production]\nurl = \"{}\"\nprotected = true\n\n[environments.newprod]\nurl = \"{}\"\n",
+            self.source.url("clinic"),
+            self.target.url("clinic")
+        ));
+    }
+
     fn write_config(&self, environments: &str) {
         std::fs::write(self.dir.path().join("dbsage.toml"), environments).unwrap();
     }
@@ -236,11 +245,7 @@ fn a_protected_target_reached_by_another_spelling_of_its_url_needs_its_gate() {
 #[test]
 fn a_protected_source_reached_by_url_needs_its_gate_and_the_move_is_audited_on_both_sides() {
     let c = Clinic::new(Cluster::start().unwrap(), Cluster::start().unwrap(), true);
-    c.write_config(&format!(
-        "[environments.production]\nurl = \"{}\"\nprotected = true\n\n[environments.newprod]\nurl = \"{}\"\n",
-        c.source.url("clinic"),
-        c.target.url("clinic")
-    ));
+    c.production_and_newprod();
     let before = events(&mut c.source_db()).len();
     // DATABASE_URL reaches production's database: its mark protects it.
     let prod_url = c.source.url("clinic");
@@ -333,11 +338,7 @@ fn a_protected_source_reached_by_url_needs_its_gate_and_the_move_is_audited_on_b
 #[test]
 fn a_dry_run_leaves_the_protected_source_alone_and_records_only_on_the_target() {
     let c = Clinic::new(Cluster::start().unwrap(), Cluster::start().unwrap(), true);
-    c.write_config(&format!(
-        "[environments.production]\nurl = \"{}\"\nprotected = true\n\n[environments.newprod]\nurl = \"{}\"\n",
-        c.source.url("clinic"),
-        c.target.url("clinic")
-    ));
+    c.production_and_newprod();
     let before = events(&mut c.source_db());
     let (v, code, err) = c.json(
         &[
@@ -366,11 +367,7 @@ fn a_dry_run_leaves_the_protected_source_alone_and_records_only_on_the_target() 
 #[test]
 fn replication_cutover_and_abort_ask_for_the_protected_source_and_are_audited() {
     let c = Clinic::new(logical(), Cluster::start().unwrap(), true);
-    c.write_config(&format!(
-        "[environments.production]\nurl = \"{}\"\nprotected = true\n\n[environments.newprod]\nurl = \"{}\"\n",
-        c.source.url("clinic"),
-        c.target.url("clinic")
-    ));
+    c.production_and_newprod();
     let before = events(&mut c.source_db()).len();
     let args = [
         "move",
@@ -451,11 +448,7 @@ fn replication_cutover_and_abort_ask_for_the_protected_source_and_are_audited() 
 #[test]
 fn abort_with_yes_is_recorded_on_the_protected_source() {
     let c = Clinic::new(logical(), Cluster::start().unwrap(), true);
-    c.write_config(&format!(
-        "[environments.production]\nurl = \"{}\"\nprotected = true\n\n[environments.newprod]\nurl = \"{}\"\n",
-        c.source.url("clinic"),
-        c.target.url("clinic")
-    ));
+    c.production_and_newprod();
     let out = c.run(
         &[
             "move",

@@ -18,6 +18,7 @@ use dbsage_core::env::Target;
 use dbsage_core::gates::Protection;
 use dbsage_core::protection;
 
+use crate::gates::Approval;
 use crate::Method;
 
 /// The facts every move event carries.
@@ -78,6 +79,30 @@ impl Log<'_> {
         }
         protection::record_event(client, self.project, event, reason, details)?;
         Ok(true)
+    }
+}
+
+impl Approval {
+    /// The source's log, with the source's protection and confirmation of this run.
+    pub(crate) fn source_log<'a>(&'a self, project: &'a Project, from: &'a Target) -> Log<'a> {
+        Log {
+            project,
+            target: from,
+            protection: self.source.as_ref(),
+            confirmation: self.source_confirmation.as_deref(),
+            create: false,
+        }
+    }
+
+    /// The target's log, created when missing: call once the data is in.
+    pub(crate) fn target_log<'a>(&'a self, project: &'a Project, to: &'a Target) -> Log<'a> {
+        Log {
+            project,
+            target: to,
+            protection: self.target.as_ref(),
+            confirmation: self.target_confirmation.as_deref(),
+            create: true,
+        }
     }
 }
 

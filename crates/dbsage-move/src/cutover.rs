@@ -14,7 +14,7 @@ use dbsage_backup::snapshot;
 use dbsage_core::config::Project;
 use dbsage_core::env::Target;
 
-use crate::audit::{self, Log};
+use crate::audit;
 use crate::compare::Comparison;
 use crate::dump::Progress;
 use crate::gates::{Approval, Ask, Request};
@@ -91,13 +91,7 @@ pub fn cutover(
     };
     let approval = crate::gates::approve(project, &mut source, &mut target, &request, ask)?;
     let facts = audit::details(&from, &to, crate::Method::Replicate);
-    let source_log = Log {
-        project,
-        target: &from,
-        protection: approval.source.as_ref(),
-        confirmation: approval.source_confirmation.as_deref(),
-        create: false,
-    };
+    let source_log = approval.source_log(project, &from);
 
     progress.step("waiting for the initial copy of every table");
     wait_for_initial_copy(&mut target.client, &state.subscription, options.wait)?;
@@ -220,13 +214,7 @@ pub fn cutover(
         comparison.tables.len(),
         comparison.rows
     );
-    let target_log = Log {
-        project,
-        target: &to,
-        protection: approval.target.as_ref(),
-        confirmation: approval.target_confirmation.as_deref(),
-        create: true,
-    };
+    let target_log = approval.target_log(project, &to);
     let recorded = |e| {
         crate::with_note(
             e,

@@ -12,7 +12,7 @@ use dbsage_backup::snapshot;
 use dbsage_core::config::Project;
 use dbsage_core::env::Target;
 
-use crate::audit::{self, Log};
+use crate::audit;
 use crate::compare::Comparison;
 use crate::gates::{Approval, Ask, Request};
 use crate::preflight::Preflight;
@@ -111,13 +111,7 @@ pub fn dump(
     .map_err(|e| dbsage_core::Error::io("creating a directory for the dump", e))?;
 
     let facts = audit::details(from, to, Method::Dump);
-    let source_log = Log {
-        project,
-        target: from,
-        protection: approval.source.as_ref(),
-        confirmation: approval.source_confirmation.as_deref(),
-        create: false,
-    };
+    let source_log = approval.source_log(project, from);
     let mut audit_logs = Vec::new();
     // Before the snapshot: the target's copy of the source's log holds the start too.
     if changes_source
@@ -254,13 +248,7 @@ pub fn dump(
         comparison.tables.len(),
         comparison.rows
     );
-    let target_log = Log {
-        project,
-        target: to,
-        protection: approval.target.as_ref(),
-        confirmation: approval.target_confirmation.as_deref(),
-        create: true,
-    };
+    let target_log = approval.target_log(project, to);
     let recorded = |e| {
         crate::with_note(
             e,

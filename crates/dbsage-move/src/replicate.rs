@@ -11,7 +11,7 @@ use serde::Serialize;
 use dbsage_core::config::Project;
 use dbsage_core::env::Target;
 
-use crate::audit::{self, Log};
+use crate::audit;
 use crate::dump::Progress;
 use crate::gates::{Approval, Ask, Request};
 use crate::preflight::Preflight;
@@ -75,13 +75,7 @@ pub fn start(
         .tempdir()
         .map_err(|e| dbsage_core::Error::io("creating a directory for the schema dump", e))?;
     let facts = audit::details(from, to, Method::Replicate);
-    let source_log = Log {
-        project,
-        target: from,
-        protection: approval.source.as_ref(),
-        confirmation: approval.source_confirmation.as_deref(),
-        create: false,
-    };
+    let source_log = approval.source_log(project, from);
     // Before the schema is copied: the log's tables are then replicated like the others.
     let mut audit_logs = Vec::new();
     if source_log.record(
@@ -440,13 +434,7 @@ pub fn abort(
     let mut audit_logs = Vec::new();
     // The source's log only: the target keeps a partial copy to be dropped, and its log's
     // rows came by replication (its identity sequence was never copied).
-    let source_log = Log {
-        project,
-        target: &from,
-        protection: approval.source.as_ref(),
-        confirmation: approval.source_confirmation.as_deref(),
-        create: false,
-    };
+    let source_log = approval.source_log(project, &from);
     if source_log.record(&mut source.client, "move_aborted", &reason, facts, true)? {
         audit_logs.push("source");
     }
