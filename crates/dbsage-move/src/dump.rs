@@ -166,13 +166,25 @@ pub fn dump(
             Some(&snapshot_id),
             false,
         )?;
+        // The source is counted in the dump's snapshot while pg_restore loads the target: its
+        // half of the comparison is off the critical path (another server, in a real move).
         progress.step("pg_restore");
-        let restored = crate::program::pg_restore(&tools, &target_endpoint, &dir, options.jobs)?;
+        let source_client = &mut source.client;
+        let (restored, source_counts) = std::thread::scope(|scope| {
+            let counting =
+                scope.spawn(|| crate::compare::count_side(source_client, &tables, "source"));
+            let restored = crate::program::pg_restore(&tools, &target_endpoint, &dir, options.jobs);
+            (restored, counting.join().expect("counting does not panic"))
+        });
+        let restored = restored?;
         // The dump is no longer needed: free the disk before counting.
         let _ = std::fs::remove_dir_all(&dir);
         progress.step("comparing row counts");
         let counting = Instant::now();
-        let comparison = crate::compare::compare(
+        let target_counts = crate::compare::count_side(&mut target.client, &tables, "target")?;
+        let comparison = crate::compare::compare_counts(
+            source_counts?,
+            target_counts,
             &mut source.client,
             &mut target.client,
             &tables,
