@@ -60,6 +60,7 @@ pub struct DumpReport {
     pub pg_dump_version: String,
     pub dump_ms: u64,
     pub restore_ms: u64,
+    /// The target's count and the comparison (the source is counted during pg_restore).
     pub compare_ms: u64,
     pub total_ms: u64,
     pub comparison: Comparison,
