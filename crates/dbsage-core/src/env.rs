@@ -139,6 +139,15 @@ impl Target {
         matches!(self.kind, Kind::Dev)
     }
 
+    /// The database it reaches as `host:port/database` (loopback spellings made one), as
+    /// [`same_database_environments`] compares them; None for the dev cluster.
+    pub fn database_address(&self) -> Option<String> {
+        match &self.kind {
+            Kind::Remote(spec) => spec_identity(spec),
+            Kind::Dev => None,
+        }
+    }
+
     /// Connects, starting the dev cluster first when needed. `application_name` lets other
     /// sessions see who holds a lock.
     pub fn connect(&self, project: &Project, application_name: &str) -> Result<Client> {
@@ -241,7 +250,10 @@ pub fn same_database_environments(project: &Project) -> Vec<(Vec<String>, String
 
 /// `host:port/database`, with the loopback spellings made one.
 fn database_identity(url: &str) -> Option<String> {
-    let spec = ConnectSpec::parse(url).ok()?;
+    spec_identity(&ConnectSpec::parse(url).ok()?)
+}
+
+fn spec_identity(spec: &ConnectSpec) -> Option<String> {
     let (host, port) = spec.target.rsplit_once(':')?;
     let host = match host.to_ascii_lowercase().as_str() {
         "127.0.0.1" | "::1" | "[::1]" | "localhost" => "localhost".to_string(),

@@ -39,6 +39,7 @@ pub mod pg_version;
 pub mod plpgsql_check;
 pub mod project_file;
 pub mod protection;
+pub mod protection_address;
 pub mod rerun_hint;
 pub mod reverse;
 pub mod rollback;

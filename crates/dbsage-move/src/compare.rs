@@ -44,6 +44,20 @@ struct Counted {
     checksum: Option<String>,
 }
 
+/// One side's row counts (and small tables' checksums), in the order of the table list.
+pub struct Counts(Vec<Counted>);
+
+/// Counts `tables` on one side; `side` names it in the error (`source`, `target`).
+pub fn count_side(
+    client: &mut Client,
+    tables: &[TableInfo],
+    side: &str,
+) -> dbsage_core::Result<Counts> {
+    count(client, tables)
+        .map(Counts)
+        .map_err(|e| dbsage_core::Error::db(format!("counting rows on the {side}"), e))
+}
+
 /// Counts `tables` (as listed on the source) on both clients at once. The source client may be
 /// inside the dump's snapshot transaction. Sequences are not transactional: on a source that
 /// kept taking writes (`source_frozen` false, a dry run) they may have moved on since pg_dump
@@ -55,16 +69,32 @@ pub fn compare(
     source_frozen: bool,
 ) -> dbsage_core::Result<Comparison> {
     let (source_counts, target_counts) = std::thread::scope(|scope| {
-        let t = scope.spawn(|| count(target, tables));
-        let s = count(source, tables);
+        let t = scope.spawn(|| count_side(target, tables, "target"));
+        let s = count_side(source, tables, "source");
         (s, t.join().expect("counting does not panic"))
     });
-    let source_counts =
-        source_counts.map_err(|e| dbsage_core::Error::db("counting rows on the source", e))?;
-    let target_counts =
-        target_counts.map_err(|e| dbsage_core::Error::db("counting rows on the target", e))?;
+    compare_counts(
+        source_counts?,
+        target_counts?,
+        source,
+        target,
+        tables,
+        source_frozen,
+    )
+}
+
+/// [`compare`] with both sides already counted (the dump method counts the source in its
+/// snapshot while pg_restore loads the target).
+pub fn compare_counts(
+    source_counts: Counts,
+    target_counts: Counts,
+    source: &mut Client,
+    target: &mut Client,
+    tables: &[TableInfo],
+    source_frozen: bool,
+) -> dbsage_core::Result<Comparison> {
     let mut c = Comparison::default();
-    for ((table, s), t) in tables.iter().zip(source_counts).zip(target_counts) {
+    for ((table, s), t) in tables.iter().zip(source_counts.0).zip(target_counts.0) {
         let name = table.qualified();
         let source_rows = s.rows.unwrap_or(0);
         c.rows += source_rows;

@@ -14,8 +14,10 @@ use dbsage_backup::snapshot;
 use dbsage_core::config::Project;
 use dbsage_core::env::Target;
 
+use crate::audit;
 use crate::compare::Comparison;
 use crate::dump::Progress;
+use crate::gates::{Approval, Ask, Request};
 use crate::quote_ident;
 use crate::read_only::{self, Drained};
 use crate::side::Side;
@@ -50,6 +52,9 @@ pub struct CutoverReport {
     pub comparison: Comparison,
     pub total_ms: u64,
     pub cutover_steps: Vec<String>,
+    pub gates: Approval,
+    /// The audit logs the cutover was recorded in (`source`, `target`).
+    pub audit_logs: Vec<&'static str>,
 }
 
 fn db(what: &'static str) -> impl Fn(postgres::Error) -> dbsage_core::Error {
@@ -61,6 +66,7 @@ pub fn cutover(
     state: &MoveState,
     options: &CutoverOptions,
     progress: &dyn Progress,
+    ask: &mut Ask,
 ) -> dbsage_core::Result<CutoverReport> {
     if state.phase == "cut-over" {
         return Err(crate::config_error(
@@ -74,12 +80,36 @@ pub fn cutover(
         ));
     }
     let started = Instant::now();
-    let mut source = Side::connect(project, &Target::resolve(project, Some(&state.from))?)?;
-    let mut target = Side::connect(project, &Target::resolve(project, Some(&state.to))?)?;
+    let from = Target::resolve(project, Some(&state.from))?;
+    let to = Target::resolve(project, Some(&state.to))?;
+    let mut source = Side::connect(project, &from)?;
+    let mut target = Side::connect(project, &to)?;
+    let request = Request {
+        changes_source: true,
+        confirm_source_name: true,
+        plan: crate::gates::cutover_plan(&state.from, &state.to, options.drain.as_secs()),
+    };
+    let approval = crate::gates::approve(project, &mut source, &mut target, &request, ask)?;
+    let facts = audit::details(&from, &to, crate::Method::Replicate);
+    let source_log = approval.source_log(project, &from);
 
     progress.step("waiting for the initial copy of every table");
     wait_for_initial_copy(&mut target.client, &state.subscription, options.wait)?;
 
+    let mut audit_logs = Vec::new();
+    // Before the read-only step and the final WAL position: it reaches the target's log too.
+    if source_log.record(
+        &mut source.client,
+        "move_cutover",
+        &format!(
+            "cutting over `{}` → `{}`: the source goes read-only",
+            state.from, state.to
+        ),
+        facts.clone(),
+        true,
+    )? {
+        audit_logs.push("source");
+    }
     progress.step("setting the source read-only");
     let drained = read_only::set(&mut source.client, options.drain)?;
     crate::interrupt::begin(
@@ -126,6 +156,13 @@ pub fn cutover(
                 &drained,
                 &source.database,
             );
+            let _ = source_log.record(
+                &mut source.client,
+                "move_failed",
+                &audit::failure_reason(&e),
+                audit::with(facts, serde_json::json!({ "state": note })),
+                false,
+            );
             return Err(crate::with_note(
                 e,
                 &format!("{note}; replication keeps running, the cutover can be run again"),
@@ -162,6 +199,41 @@ pub fn cutover(
     done.phase = "cut-over".into();
     done.cut_over_at = Some(state::now());
     state::save(project, &done)?;
+    let result = audit::with(
+        facts,
+        serde_json::json!({
+            "final_lsn": final_lsn, "catch_up_ms": catch_up_ms,
+            "sequences_copied": sequences_copied,
+            "tables": comparison.tables.len(), "rows": comparison.rows,
+        }),
+    );
+    let reason = format!(
+        "moved `{}` → `{}` (replicate, cut over): {} tables, {} rows compared",
+        state.from,
+        state.to,
+        comparison.tables.len(),
+        comparison.rows
+    );
+    let target_log = approval.target_log(project, &to);
+    let recorded = |e| {
+        crate::with_note(
+            e,
+            "the move is cut over, but it could not be recorded in the audit log",
+        )
+    };
+    target_log
+        .record(
+            &mut target.client,
+            "move_finished",
+            &reason,
+            result.clone(),
+            true,
+        )
+        .map_err(recorded)?;
+    audit_logs.push("target");
+    source_log
+        .record(&mut source.client, "move_finished", &reason, result, false)
+        .map_err(recorded)?;
     let cutover_steps = crate::dump::cutover_steps(&source, &target, true);
     Ok(CutoverReport {
         from: state.from.clone(),
@@ -173,6 +245,8 @@ pub fn cutover(
         comparison,
         total_ms: started.elapsed().as_millis() as u64,
         cutover_steps,
+        gates: approval,
+        audit_logs,
     })
 }
 

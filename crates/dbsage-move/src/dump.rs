@@ -12,7 +12,9 @@ use dbsage_backup::snapshot;
 use dbsage_core::config::Project;
 use dbsage_core::env::Target;
 
+use crate::audit;
 use crate::compare::Comparison;
+use crate::gates::{Approval, Ask, Request};
 use crate::preflight::Preflight;
 use crate::read_only::{self, Drained};
 use crate::side::Side;
@@ -58,10 +60,15 @@ pub struct DumpReport {
     pub pg_dump_version: String,
     pub dump_ms: u64,
     pub restore_ms: u64,
+    /// The target's count and the comparison (the source is counted during pg_restore).
     pub compare_ms: u64,
     pub total_ms: u64,
     pub comparison: Comparison,
     pub cutover_steps: Vec<String>,
+    /// The protection each side was found under and how it was confirmed.
+    pub gates: Approval,
+    /// The audit logs the move was recorded in (`source`, `target`).
+    pub audit_logs: Vec<&'static str>,
 }
 
 pub fn dump(
@@ -70,6 +77,7 @@ pub fn dump(
     to: &Target,
     options: &DumpOptions,
     progress: &dyn Progress,
+    ask: &mut Ask,
 ) -> dbsage_core::Result<DumpReport> {
     let started = Instant::now();
     let mut source = Side::connect(project, from)?;
@@ -79,6 +87,18 @@ pub fn dump(
     if let Some(refusal) = preflight.refusal() {
         return Err(refusal);
     }
+    let changes_source = !options.keep_source_writable;
+    let request = Request {
+        changes_source,
+        confirm_source_name: true,
+        plan: crate::gates::dump_plan(
+            &from.name,
+            &to.name,
+            options.keep_source_writable,
+            options.drain.as_secs(),
+        ),
+    };
+    let approval = crate::gates::approve(project, &mut source, &mut target, &request, ask)?;
     let tools =
         dbsage_backup::tools::find(source.major.max(target.major), &["pg_dump", "pg_restore"])?;
     let source_endpoint = source.endpoint(project)?;
@@ -91,6 +111,24 @@ pub fn dump(
     }
     .map_err(|e| dbsage_core::Error::io("creating a directory for the dump", e))?;
 
+    let facts = audit::details(from, to, Method::Dump);
+    let source_log = approval.source_log(project, from);
+    let mut audit_logs = Vec::new();
+    // Before the snapshot: the target's copy of the source's log holds the start too.
+    if changes_source
+        && source_log.record(
+            &mut source.client,
+            "move_started",
+            &format!(
+                "moving `{}` → `{}` (dump): the source goes read-only",
+                from.name, to.name
+            ),
+            facts.clone(),
+            true,
+        )?
+    {
+        audit_logs.push("source");
+    }
     let drained = if options.keep_source_writable {
         None
     } else {
@@ -129,13 +167,25 @@ pub fn dump(
             Some(&snapshot_id),
             false,
         )?;
+        // The source is counted in the dump's snapshot while pg_restore loads the target: its
+        // half of the comparison is off the critical path (another server, in a real move).
         progress.step("pg_restore");
-        let restored = crate::program::pg_restore(&tools, &target_endpoint, &dir, options.jobs)?;
+        let source_client = &mut source.client;
+        let (restored, source_counts) = std::thread::scope(|scope| {
+            let counting =
+                scope.spawn(|| crate::compare::count_side(source_client, &tables, "source"));
+            let restored = crate::program::pg_restore(&tools, &target_endpoint, &dir, options.jobs);
+            (restored, counting.join().expect("counting does not panic"))
+        });
+        let restored = restored?;
         // The dump is no longer needed: free the disk before counting.
         let _ = std::fs::remove_dir_all(&dir);
         progress.step("comparing row counts");
         let counting = Instant::now();
-        let comparison = crate::compare::compare(
+        let target_counts = crate::compare::count_side(&mut target.client, &tables, "target")?;
+        let comparison = crate::compare::compare_counts(
+            source_counts?,
+            target_counts,
             &mut source.client,
             &mut target.client,
             &tables,
@@ -179,9 +229,60 @@ pub fn dump(
                 "{note}; the target database {} may hold part of the data: drop and recreate it before running the move again",
                 target.database
             );
+            if changes_source {
+                let _ = source_log.record(
+                    &mut source.client,
+                    "move_failed",
+                    &audit::failure_reason(&e),
+                    audit::with(facts, serde_json::json!({ "state": note })),
+                    false,
+                );
+            }
             return Err(crate::with_note(e, &note));
         }
     };
+    let result = audit::with(
+        facts,
+        serde_json::json!({
+            "keep_source_writable": options.keep_source_writable,
+            "dump_ms": dump_ms, "restore_ms": restore_ms, "compare_ms": compare_ms,
+            "tables": comparison.tables.len(), "rows": comparison.rows,
+        }),
+    );
+    let reason = format!(
+        "moved `{}` → `{}` (dump{}): {} tables, {} rows compared",
+        from.name,
+        to.name,
+        if options.keep_source_writable {
+            ", a dry run: the source stayed writable"
+        } else {
+            ""
+        },
+        comparison.tables.len(),
+        comparison.rows
+    );
+    let target_log = approval.target_log(project, to);
+    let recorded = |e| {
+        crate::with_note(
+            e,
+            "the data is moved and compared, but the move could not be recorded in the audit log",
+        )
+    };
+    target_log
+        .record(
+            &mut target.client,
+            "move_finished",
+            &reason,
+            result.clone(),
+            true,
+        )
+        .map_err(recorded)?;
+    audit_logs.push("target");
+    if changes_source {
+        source_log
+            .record(&mut source.client, "move_finished", &reason, result, false)
+            .map_err(recorded)?;
+    }
     let cutover_steps = cutover_steps(&source, &target, drained.is_some());
     Ok(DumpReport {
         preflight,
@@ -193,6 +294,8 @@ pub fn dump(
         total_ms: started.elapsed().as_millis() as u64,
         comparison,
         cutover_steps,
+        gates: approval,
+        audit_logs,
     })
 }
 

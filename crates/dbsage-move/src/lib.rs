@@ -7,9 +7,11 @@
 //! database read-only and always gives the way back; `compare` counts both sides; `state` is
 //! the in-progress move under `.dbsage/moves/`.
 
+pub mod audit;
 pub mod compare;
 pub mod cutover;
 pub mod dump;
+pub mod gates;
 pub mod interrupt;
 pub mod preflight;
 pub mod program;

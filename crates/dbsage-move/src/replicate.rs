@@ -11,7 +11,9 @@ use serde::Serialize;
 use dbsage_core::config::Project;
 use dbsage_core::env::Target;
 
+use crate::audit;
 use crate::dump::Progress;
+use crate::gates::{Approval, Ask, Request};
 use crate::preflight::Preflight;
 use crate::side::Side;
 use crate::state::{self, MoveState};
@@ -33,6 +35,10 @@ pub struct ReplicateReport {
     pub subscription: String,
     pub tables: Vec<String>,
     pub state_file: String,
+    pub gates: Approval,
+    /// The audit logs the start was recorded in (`source`; the target's log gets the result at
+    /// the cutover).
+    pub audit_logs: Vec<&'static str>,
 }
 
 fn db(what: &'static str) -> impl Fn(postgres::Error) -> dbsage_core::Error {
@@ -45,6 +51,7 @@ pub fn start(
     to: &Target,
     options: &ReplicateOptions,
     progress: &dyn Progress,
+    ask: &mut Ask,
 ) -> dbsage_core::Result<ReplicateReport> {
     refuse_in_progress(project, from, to)?;
     let mut source = Side::connect(project, from)?;
@@ -54,6 +61,12 @@ pub fn start(
     if let Some(refusal) = preflight.refusal() {
         return Err(refusal);
     }
+    let request = Request {
+        changes_source: true,
+        confirm_source_name: true,
+        plan: crate::gates::replicate_plan(&from.name, &to.name),
+    };
+    let approval = crate::gates::approve(project, &mut source, &mut target, &request, ask)?;
     let tools =
         dbsage_backup::tools::find(source.major.max(target.major), &["pg_dump", "pg_restore"])?;
     progress.step("copying the schema");
@@ -61,10 +74,107 @@ pub fn start(
         .prefix("dbsage-move-schema-")
         .tempdir()
         .map_err(|e| dbsage_core::Error::io("creating a directory for the schema dump", e))?;
+    let facts = audit::details(from, to, Method::Replicate);
+    let source_log = approval.source_log(project, from);
+    // Before the schema is copied: the log's tables are then replicated like the others.
+    let mut audit_logs = Vec::new();
+    if source_log.record(
+        &mut source.client,
+        "move_started",
+        &format!(
+            "moving `{}` → `{}` (replicate): publication and subscription",
+            from.name, to.name
+        ),
+        facts.clone(),
+        true,
+    )? {
+        audit_logs.push("source");
+    }
+    let subscribed = copy_and_subscribe(
+        project,
+        from,
+        &mut source,
+        &mut target,
+        &tools,
+        work.path(),
+        options,
+        progress,
+    );
+    let (schema_ms, tables) = match subscribed {
+        Ok(done) => done,
+        Err(e) => {
+            if !audit_logs.is_empty() {
+                let _ = source_log.record(
+                    &mut source.client,
+                    "move_failed",
+                    &audit::failure_reason(&e),
+                    facts,
+                    false,
+                );
+            }
+            return Err(e);
+        }
+    };
+    if !audit_logs.is_empty() {
+        source_log.record(
+            &mut source.client,
+            "move_replicating",
+            &format!(
+                "`{}` subscribed to `{}` ({} tables)",
+                to.name,
+                from.name,
+                tables.len()
+            ),
+            audit::with(
+                facts,
+                serde_json::json!({ "tables": tables.len(), "schema_ms": schema_ms }),
+            ),
+            false,
+        )?;
+    }
+    let state = MoveState {
+        from: from.name.clone(),
+        to: to.name.clone(),
+        method: Method::Replicate,
+        publication: NAME.into(),
+        subscription: NAME.into(),
+        tables: tables.clone(),
+        started_at: state::now(),
+        phase: "replicating".into(),
+        cut_over_at: None,
+    };
+    state::save(project, &state)?;
+    Ok(ReplicateReport {
+        preflight,
+        schema_ms,
+        publication: NAME.into(),
+        subscription: NAME.into(),
+        tables,
+        state_file: state::path(project, &from.name, &to.name)
+            .display()
+            .to_string(),
+        gates: approval,
+        audit_logs,
+    })
+}
+
+/// The schema copied, the publication on the source and the subscription on the target: the
+/// schema's milliseconds and the published tables.
+#[allow(clippy::too_many_arguments)]
+fn copy_and_subscribe(
+    project: &Project,
+    from: &Target,
+    source: &mut Side,
+    target: &mut Side,
+    tools: &dbsage_backup::tools::ClientTools,
+    work: &std::path::Path,
+    options: &ReplicateOptions,
+    progress: &dyn Progress,
+) -> dbsage_core::Result<(u64, Vec<String>)> {
     let started = Instant::now();
-    let dir = work.path().join("schema");
-    crate::program::pg_dump(&tools, &source.endpoint(project)?, &dir, 1, None, true)?;
-    crate::program::pg_restore(&tools, &target.endpoint(project)?, &dir, options.jobs)
+    let dir = work.join("schema");
+    crate::program::pg_dump(tools, &source.endpoint(project)?, &dir, 1, None, true)?;
+    crate::program::pg_restore(tools, &target.endpoint(project)?, &dir, options.jobs)
         .map_err(|e| crate::with_note(e, &format!("nothing was changed on the source; the target database {} holds part of the schema: drop and recreate it before running the move again", target.database)))?;
     let schema_ms = started.elapsed().as_millis() as u64;
 
@@ -119,28 +229,7 @@ pub fn start(
             ),
         ));
     }
-    let state = MoveState {
-        from: from.name.clone(),
-        to: to.name.clone(),
-        method: Method::Replicate,
-        publication: NAME.into(),
-        subscription: NAME.into(),
-        tables: tables.clone(),
-        started_at: state::now(),
-        phase: "replicating".into(),
-        cut_over_at: None,
-    };
-    state::save(project, &state)?;
-    Ok(ReplicateReport {
-        preflight,
-        schema_ms,
-        publication: NAME.into(),
-        subscription: NAME.into(),
-        tables,
-        state_file: state::path(project, &from.name, &to.name)
-            .display()
-            .to_string(),
-    })
+    Ok((schema_ms, tables))
 }
 
 /// A second replication move between the same environments while one runs is a usage error.
@@ -291,11 +380,17 @@ pub struct AbortReport {
     pub to: String,
     /// What the target database still holds (the copied schema and rows).
     pub target_database: String,
+    pub gates: Approval,
+    pub audit_logs: Vec<&'static str>,
 }
 
 /// `move abort`: replication stopped and its objects dropped on both servers (subscription,
 /// slot, publication), the state file removed; the source is left as it was, writable.
-pub fn abort(project: &Project, state: &MoveState) -> dbsage_core::Result<AbortReport> {
+pub fn abort(
+    project: &Project,
+    state: &MoveState,
+    ask: &mut Ask,
+) -> dbsage_core::Result<AbortReport> {
     if state.phase == "cut-over" {
         return Err(crate::config_error(
             format!(
@@ -305,8 +400,16 @@ pub fn abort(project: &Project, state: &MoveState) -> dbsage_core::Result<AbortR
             "the source is the read-only fallback; to use it again: ALTER DATABASE … RESET default_transaction_read_only",
         ));
     }
-    let mut target = Side::connect(project, &Target::resolve(project, Some(&state.to))?)?;
-    let mut source = Side::connect(project, &Target::resolve(project, Some(&state.from))?)?;
+    let to = Target::resolve(project, Some(&state.to))?;
+    let from = Target::resolve(project, Some(&state.from))?;
+    let mut target = Side::connect(project, &to)?;
+    let mut source = Side::connect(project, &from)?;
+    let request = Request {
+        changes_source: true,
+        confirm_source_name: false,
+        plan: crate::gates::abort_plan(&state.from, &state.to),
+    };
+    let approval = crate::gates::approve(project, &mut source, &mut target, &request, ask)?;
     target
         .client
         .batch_execute(&format!(
@@ -323,6 +426,18 @@ pub fn abort(project: &Project, state: &MoveState) -> dbsage_core::Result<AbortR
             quote_ident(&state.publication)
         ))
         .map_err(db("dropping the slot and publication on the source"))?;
+    let facts = audit::details(&from, &to, Method::Replicate);
+    let reason = format!(
+        "aborted the move `{}` → `{}`: subscription, slot and publication dropped",
+        state.from, state.to
+    );
+    let mut audit_logs = Vec::new();
+    // The source's log only: the target keeps a partial copy to be dropped, and its log's
+    // rows came by replication (its identity sequence was never copied).
+    let source_log = approval.source_log(project, &from);
+    if source_log.record(&mut source.client, "move_aborted", &reason, facts, true)? {
+        audit_logs.push("source");
+    }
     let path = state::path(project, &state.from, &state.to);
     std::fs::remove_file(&path)
         .map_err(|e| dbsage_core::Error::io(format!("removing {}", path.display()), e))?;
@@ -330,5 +445,7 @@ pub fn abort(project: &Project, state: &MoveState) -> dbsage_core::Result<AbortR
         from: state.from.clone(),
         to: state.to.clone(),
         target_database: target.database.clone(),
+        gates: approval,
+        audit_logs,
     })
 }

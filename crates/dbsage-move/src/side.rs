@@ -57,6 +57,8 @@ impl Side {
             "PGDATABASE" => Some("dbname"),
             "PGPASSWORD" => Some("password"),
             "PGSSLMODE" => Some("sslmode"),
+            // The CA a verify-ca / verify-full source is checked against.
+            "PGSSLROOTCERT" => Some("sslrootcert"),
             _ => None,
         };
         let mut parts: Vec<String> = Vec::new();

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use dbsage_core::config::{parse_duration, Project};
 use dbsage_core::env::Target;
+use dbsage_move::gates::{Approval, Ask};
 use dbsage_move::preflight::Preflight;
 use dbsage_move::{CutoverOptions, DumpOptions, Method, ReplicateOptions};
 
@@ -67,7 +68,7 @@ pub enum MoveAction {
     /// End a replication move: source read-only, lag 0, sequences, counts, subscription dropped.
     Cutover(CutoverArgs),
     /// Stop a replication move: subscription, slot and publication dropped; the source untouched.
-    Abort(Pair),
+    Abort(AbortArgs),
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +77,15 @@ pub struct PreflightArgs {
     pub pair: Pair,
     #[arg(long, value_enum, default_value_t = MethodArg::Dump)]
     pub method: MethodArg,
+}
+
+#[derive(Args, Debug)]
+pub struct AbortArgs {
+    #[command(flatten)]
+    pub pair: Pair,
+    /// Do not ask on a protected source or target (for scripts).
+    #[arg(long, short)]
+    pub yes: bool,
 }
 
 #[derive(Args, Debug)]
@@ -146,23 +156,6 @@ pub fn run(args: MoveArgs, out: &Out) -> dbsage_core::Result<i32> {
         }
         return Err(refusal);
     }
-    let what = match (method, args.keep_source_writable) {
-        (Method::Dump, false) => format!(
-            "would set `{}` read-only (sessions ended after {} s), copy it into `{}` with pg_dump/pg_restore and compare every table",
-            from.name,
-            args.drain.as_secs(),
-            to.name
-        ),
-        (Method::Dump, true) => format!(
-            "would copy `{}` into `{}` (the source stays writable: a dry run)",
-            from.name, to.name
-        ),
-        (Method::Replicate, _) => format!(
-            "would copy `{}`'s schema into `{}`, publish every table on `{}` and subscribe `{}` to it",
-            from.name, to.name, from.name, to.name
-        ),
-    };
-    confirm(out, &from, &what, args.yes)?;
     let steps = Steps(out);
     match method {
         Method::Dump => {
@@ -172,7 +165,14 @@ pub fn run(args: MoveArgs, out: &Out) -> dbsage_core::Result<i32> {
                 drain: args.drain,
                 work_dir: None,
             };
-            let report = dbsage_move::dump(&project, &from, &to, &options, &steps)?;
+            let report = dbsage_move::dump(
+                &project,
+                &from,
+                &to,
+                &options,
+                &steps,
+                &mut ask(out, args.yes),
+            )?;
             if out.json_mode() {
                 out.json(&serde_json::to_value(&report).expect("a report serialises"));
                 return Ok(0);
@@ -191,6 +191,7 @@ pub fn run(args: MoveArgs, out: &Out) -> dbsage_core::Result<i32> {
                 report.pg_dump_version
             ));
             render_comparison(out, &report.comparison);
+            render_gates(out, &report.gates, &report.audit_logs);
             render_steps(out, &report.cutover_steps);
         }
         Method::Replicate => {
@@ -200,6 +201,7 @@ pub fn run(args: MoveArgs, out: &Out) -> dbsage_core::Result<i32> {
                 &to,
                 &ReplicateOptions { jobs: args.jobs },
                 &steps,
+                &mut ask(out, args.yes),
             )?;
             if out.json_mode() {
                 out.json(&serde_json::to_value(&report).expect("a report serialises"));
@@ -213,6 +215,7 @@ pub fn run(args: MoveArgs, out: &Out) -> dbsage_core::Result<i32> {
                 report.subscription,
                 report.tables.len()
             ));
+            render_gates(out, &report.gates, &report.audit_logs);
             out.line(&format!(
                 "  the source stays writable; follow the initial copy with `dbsage move status`, then `dbsage move cutover --from {} --to {}`",
                 from.name, to.name
@@ -236,29 +239,29 @@ fn resolve(project: &Project, pair: &Pair) -> dbsage_core::Result<(Target, Targe
     ))
 }
 
-/// The source's name typed on a terminal, or --yes; otherwise refused (exit 3).
-fn confirm(out: &Out, source: &Target, what: &str, yes: bool) -> dbsage_core::Result<()> {
-    if yes {
-        return Ok(());
+/// The gates ask on the terminal (the source's or the protection's name typed), or --yes.
+fn ask(out: &Out, yes: bool) -> Ask<'_> {
+    Ask {
+        yes,
+        confirm: Box::new(move |prompt| out.ask(prompt)),
     }
-    let prompt = format!("{what}.\nType `{}` to confirm", source.name);
-    match out.ask(&prompt) {
-        Some(answer) if answer.trim() == source.name => Ok(()),
-        Some(_) => Err(dbsage_core::Error::Refused {
-            message: format!(
-                "the name typed does not match `{}`: nothing was changed",
-                source.name
-            ),
-            hint: String::new(),
-        }),
-        None => Err(dbsage_core::Error::Refused {
-            message: format!(
-                "refusing to move `{}` without confirmation (no terminal to ask on): {what}",
-                source.name
-            ),
-            hint: "run it in a terminal and type the source's name, or pass --yes in scripts"
-                .into(),
-        }),
+}
+
+/// Which audit logs recorded the run, and who confirmed a protected side.
+fn render_gates(out: &Out, gates: &Approval, logs: &[&str]) {
+    for (side, confirmation) in [
+        ("source", &gates.source_confirmation),
+        ("target", &gates.target_confirmation),
+    ] {
+        if let Some(how) = confirmation {
+            out.line(&format!("  protected {side} confirmed: {how}"));
+        }
+    }
+    if !logs.is_empty() {
+        out.line(&format!(
+            "  recorded in the audit log of: {}",
+            logs.join(", ")
+        ));
     }
 }
 
@@ -478,23 +481,17 @@ fn cutover(args: CutoverArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
     let state =
         dbsage_move::state::find(&project, args.pair.from.as_deref(), args.pair.to.as_deref())?;
-    let from = Target::resolve(&project, Some(&state.from))?;
-    confirm(
-        out,
-        &from,
-        &format!(
-            "would set `{}` read-only (sessions ended after {} s), wait for `{}` to catch up, copy sequences, compare every table and drop the subscription",
-            state.from,
-            args.drain.as_secs(),
-            state.to
-        ),
-        args.yes,
-    )?;
     let options = CutoverOptions {
         drain: args.drain,
         wait: args.wait,
     };
-    let report = dbsage_move::cutover(&project, &state, &options, &Steps(out))?;
+    let report = dbsage_move::cutover(
+        &project,
+        &state,
+        &options,
+        &Steps(out),
+        &mut ask(out, args.yes),
+    )?;
     if out.json_mode() {
         out.json(&serde_json::to_value(&report).expect("a report serialises"));
         return Ok(0);
@@ -510,14 +507,16 @@ fn cutover(args: CutoverArgs, out: &Out) -> dbsage_core::Result<i32> {
         report.sequences_copied
     ));
     render_comparison(out, &report.comparison);
+    render_gates(out, &report.gates, &report.audit_logs);
     render_steps(out, &report.cutover_steps);
     Ok(0)
 }
 
-fn abort(pair: Pair, out: &Out) -> dbsage_core::Result<i32> {
+fn abort(args: AbortArgs, out: &Out) -> dbsage_core::Result<i32> {
     let project = super::project()?;
+    let pair = &args.pair;
     let state = dbsage_move::state::find(&project, pair.from.as_deref(), pair.to.as_deref())?;
-    let report = dbsage_move::replicate::abort(&project, &state)?;
+    let report = dbsage_move::replicate::abort(&project, &state, &mut ask(out, args.yes))?;
     if out.json_mode() {
         out.json(&serde_json::to_value(&report).expect("a report serialises"));
         return Ok(0);
@@ -530,6 +529,7 @@ fn abort(pair: Pair, out: &Out) -> dbsage_core::Result<i32> {
         "  the target database {} keeps what was copied: drop and recreate it before moving again",
         report.target_database
     ));
+    render_gates(out, &report.gates, &report.audit_logs);
     Ok(0)
 }
 

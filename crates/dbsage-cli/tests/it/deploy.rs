@@ -7,42 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use dbsage_cluster::{Cluster, ClusterOptions, RunAs};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+use dbsage_cluster::{Cluster, ClusterOptions};
 use serde_json::Value;
 
-const APPLIED_BEFORE: &str = "20260105090100";
+use crate::common::tls::{self, certificates};
 
-/// A CA and a server certificate for localhost signed by it.
-fn certificates() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "shop deploy test CA");
-    let ca_key = KeyPair::generate().unwrap();
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let mut params = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    params
-        .subject_alt_names
-        .push(SanType::IpAddress("127.0.0.1".parse().unwrap()));
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(dir.path().join("server.crt"), cert.pem()).unwrap();
-    let key_path = dir.path().join("server.key");
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    if let Some(r) = RunAs::detect().unwrap() {
-        for f in ["server.crt", "server.key"] {
-            std::os::unix::fs::chown(dir.path().join(f), Some(r.uid), Some(r.gid)).unwrap();
-        }
-    }
-    dir
-}
+const APPLIED_BEFORE: &str = "20260105090100";
 
 struct Shop {
     dir: tempfile::TempDir,

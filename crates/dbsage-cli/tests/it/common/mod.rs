@@ -6,6 +6,7 @@
 pub mod fleet;
 pub mod layouts;
 pub mod pitr;
+pub mod tls;
 pub mod webhook;
 
 use std::path::{Path, PathBuf};
