@@ -34,6 +34,7 @@ mod migrate;
 // `move` is a keyword.
 #[path = "move.rs"]
 mod move_command;
+mod movegates;
 mod pgbin;
 mod pgversion;
 mod pitr;

@@ -6,9 +6,8 @@
 //! with a password and TLS `verify-full` works, while a wrong CA is refused without leaking
 //! the password. The clinic project is in tests/fixtures/movegates/clinic.
 
-mod common;
-#[path = "common/tls.rs"]
-mod tls;
+use crate::common;
+use crate::common::tls;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
