@@ -5,14 +5,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
+use common::pty::{answer, finish, guided_with_timeout, DOWN, ENTER};
 use common::TestProject;
-use rexpect::process::WaitStatus;
-use rexpect::session::{spawn_command, PtySession};
-
-const DOWN: &str = "\x1b[B";
-const ENTER: &str = "\r";
+use rexpect::session::PtySession;
 
 /// The menu's entries, in order (see `guide::WORKFLOWS`).
 const SECURE: usize = 4;
@@ -20,22 +16,9 @@ const TUNE: usize = 5;
 const DEPLOY: usize = 6;
 const ADVANCED: usize = 7;
 
-/// `dbsage` alone in `dir`, on a pseudo-terminal.
+/// `dbsage` alone in `dir`: these flows start clusters and take backups, hence 2 minutes.
 fn guided(dir: &Path) -> PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbsage"));
-    cmd.current_dir(dir)
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL");
-    spawn_command(cmd, Some(120_000)).expect("starting dbsage on a pseudo-terminal")
-}
-
-fn answer(session: &mut PtySession, question: &str, keys: &str) {
-    session
-        .exp_string(question)
-        .unwrap_or_else(|e| panic!("waiting for {question:?}: {e}"));
-    session.send(keys).unwrap();
-    session.flush().unwrap();
+    guided_with_timeout(dir, 120_000)
 }
 
 /// Picks the menu entry `index`.
@@ -45,15 +28,6 @@ fn choose_workflow(session: &mut PtySession, index: usize) {
         "What do you want to do?",
         &format!("{}{ENTER}", DOWN.repeat(index)),
     );
-}
-
-/// Everything up to the end, and the exit code.
-fn finish(mut session: PtySession) -> (String, i32) {
-    let rest = session.exp_eof().expect("dbsage to finish");
-    match session.process_mut().wait().unwrap() {
-        WaitStatus::Exited(_, code) => (rest, code),
-        other => panic!("dbsage did not exit normally: {other:?}\n{rest}"),
-    }
 }
 
 /// The lines printed under "Next time, the same without questions:".

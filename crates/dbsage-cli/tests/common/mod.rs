@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod layouts;
+pub mod pty;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
