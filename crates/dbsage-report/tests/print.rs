@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use dbsage_report::{
-    Backup, CoverageCell, CoverageMatrix, FindingRow, Report, Section, TimelineEntry,
+    Backup, Bar, BarChart, CoverageCell, CoverageMatrix, FindingRow, Report, Section, TimelineEntry,
 };
 
 /// An invoicing service's report as `dbsage report` fills it: long file paths and index names
@@ -120,7 +120,22 @@ fn invoicing_report() -> Report {
             commands: commands.iter().map(|s| s.to_string()).collect(),
             cells,
         }),
-        charts: Vec::new(),
+        charts: ["table-sizes", "index-usage"]
+            .into_iter()
+            .map(|id| BarChart {
+                id: id.into(),
+                title: format!("{id} of invoicing"),
+                unit: if id == "table-sizes" { "kB" } else { "scans" }.into(),
+                bars: tables
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| Bar {
+                        label: t.to_string(),
+                        value: (4096 >> i) as f64,
+                    })
+                    .collect(),
+            })
+            .collect(),
         backups: vec![Backup {
             id: "20260301T020000Z-production".into(),
             state: "complete".into(),
@@ -245,6 +260,16 @@ fn the_printed_report_keeps_every_finding_and_matrix_cell_on_the_paper() {
             printed.count(table) >= matrix.roles.len(),
             "{table}: a matrix row is missing"
         );
+    }
+
+    // Both charts, side by side on screen, with every bar's label and value.
+    for chart in &report.charts {
+        assert!(all.contains(&squeeze(&chart.title)), "{}", chart.title);
+        for bar in &chart.bars {
+            let label: String = bar.label.chars().take(26).collect();
+            let expected = format!("{label}{}{}", bar.value, chart.unit);
+            assert!(all.contains(&expected), "{expected} not printed");
+        }
     }
 
     // The timeline and the backups are printed too.
