@@ -88,7 +88,7 @@ fn findings(page: &mut String, section: &Section) {
         page.push_str("</section>\n");
         return;
     }
-    page.push_str("<table><tr><th>severity</th><th>check</th><th>object</th><th>message</th><th>fix</th></tr>");
+    page.push_str("<table class=\"findings\"><tr><th>severity</th><th>check</th><th>object</th><th>message</th><th>fix</th></tr>");
     for f in &section.findings {
         page.push_str(&format!(
             "<tr class=\"finding\" data-check=\"{c}\"><td class=\"sev-{s}\">{s}</td><td><code>{c}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
@@ -133,7 +133,7 @@ fn coverage(page: &mut String, report: &Report) {
                         e(role),
                         e(table),
                         e(command),
-                        if c.allowed { "allowed" } else { "denied" }
+                        cell_text(c)
                     )),
                     None => page.push_str("<td></td>"),
                 }
@@ -142,6 +142,16 @@ fn coverage(page: &mut String, report: &Report) {
         }
     }
     page.push_str("</table></section>\n");
+}
+
+/// The verdict in words: paper loses the cell's colour, the text keeps it.
+fn cell_text(cell: &crate::model::CoverageCell) -> &'static str {
+    match (cell.tested, cell.allowed) {
+        (true, true) => "allowed",
+        (true, false) => "denied",
+        (false, true) => "allowed (untested)",
+        (false, false) => "denied (untested)",
+    }
 }
 
 fn charts(page: &mut String, report: &Report) {

@@ -7,8 +7,15 @@ body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
 h1 { font-size: 24px; margin: 0 0 4px; } h2 { font-size: 19px; margin: 28px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 .meta, .note { color: var(--muted); } .note { font-style: italic; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; }
-th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
+th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; overflow-wrap: break-word; }
 th { background: #f6f8fa; }
+/* Findings: fixed columns, long paths and index names wrap inside them instead of pushing
+   the fix column off the paper. */
+table.findings { table-layout: fixed; }
+table.findings th:nth-child(1) { width: 12%; } table.findings th:nth-child(2) { width: 18%; }
+table.findings th:nth-child(3) { width: 21%; } table.findings th:nth-child(4) { width: 26%; }
+table.findings th:nth-child(5) { width: 23%; }
+table.findings td + td { overflow-wrap: anywhere; }
 code, pre { font: 13px ui-monospace, SFMono-Regular, Menlo, monospace; }
 pre { white-space: pre-wrap; margin: 0; background: #f6f8fa; padding: 4px 6px; }
 .state-applied { color: var(--ok); } .state-pending { color: var(--warn); }

@@ -6,6 +6,8 @@ use crate::model::BarChart;
 const WIDTH: f64 = 460.0;
 const LABEL: f64 = 170.0;
 const ROW: f64 = 22.0;
+/// Labels longer than this may not fit the label column at their natural width.
+const LONG_LABEL: usize = 20;
 
 /// The chart, or `None` when it has no bars.
 pub fn bar_chart(chart: &BarChart) -> Option<String> {
@@ -28,8 +30,18 @@ pub fn bar_chart(chart: &BarChart) -> Option<String> {
             0.0
         };
         let label: String = bar.label.chars().take(26).collect();
+        // A long label drawn at its natural width starts left of the chart and is cut off
+        // (on screen and on paper): squeeze it into the label column instead.
+        let fit = if label.chars().count() > LONG_LABEL {
+            format!(
+                r#" textLength="{:.0}" lengthAdjust="spacingAndGlyphs""#,
+                LABEL - 10.0
+            )
+        } else {
+            String::new()
+        };
         svg.push_str(&format!(
-            r#"<g><title>{title}: {value} {unit}</title><text x="{lx}" y="{ty}" text-anchor="end">{label}</text><rect x="{LABEL}" y="{y}" width="{width:.1}" height="{h}" rx="2"/><text x="{vx:.1}" y="{ty}">{value} {unit}</text></g>"#,
+            r#"<g><title>{title}: {value} {unit}</title><text x="{lx}" y="{ty}" text-anchor="end"{fit}>{label}</text><rect x="{LABEL}" y="{y}" width="{width:.1}" height="{h}" rx="2"/><text x="{vx:.1}" y="{ty}">{value} {unit}</text></g>"#,
             title = html(&bar.label),
             value = format_value(bar.value),
             unit = html(&chart.unit),

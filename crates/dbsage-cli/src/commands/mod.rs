@@ -37,6 +37,7 @@ pub mod psql;
 pub mod repair;
 pub mod report;
 pub mod review;
+pub mod review_live;
 pub mod rollback;
 pub mod schema;
 pub mod secure;

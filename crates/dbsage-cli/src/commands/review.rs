@@ -1,5 +1,6 @@
 //! `dbsage review`: the KISS gate. Replays the history without the proposed files on a
-//! throwaway cluster, applies them, and hands both catalogs to `dbsage_review`.
+//! throwaway cluster (with `--env`: rebuilds that environment's live schema there instead,
+//! see `review_live`), applies them, and hands both catalogs to `dbsage_review`.
 
 use std::path::{Path, PathBuf};
 
@@ -23,7 +24,8 @@ pub struct ReviewArgs {
     /// Review the migrations not yet applied on the environment (--env, else the default one).
     #[arg(long, conflicts_with = "files")]
     pub pending: bool,
-    /// Also read evidence from this environment: empty tables, columns no statement uses.
+    /// Judge the change against this environment's live schema (a throwaway copy of it), with
+    /// its evidence: empty tables, columns no statement uses.
     #[arg(long, short)]
     pub env: Option<String>,
     /// Exit 1 when a red flag has no `-- dbsage:justify "…"` (a CI gate).
@@ -50,27 +52,45 @@ pub fn run(args: ReviewArgs, out: &Out) -> dbsage_core::Result<i32> {
         std::env::current_dir().unwrap_or_default()
     };
     let proposed = read_proposed(&proposed_paths, &paths_from)?;
-    let options = ReadOptions {
-        exclude_schemas: vec![project.history_table().schema],
+    // With --env the change goes on a copy of that environment's live schema; else on the
+    // history replayed without the proposed files.
+    let (opened, live, options, base) = match &args.env {
+        Some(name) => {
+            let live = super::review_live::copy_of(&project, name, out)?;
+            let base = format!("a copy of `{name}`'s schema");
+            (live.copy, Some(live.evidence), live.options, base)
+        }
+        None => {
+            let (cluster, client) = dbsage_core::local::replayed(&project, &history)?;
+            let opened = dbsage_diff::sides::Opened {
+                cluster: Some(cluster),
+                client,
+            };
+            let options = ReadOptions {
+                exclude_schemas: vec![project.history_table().schema],
+            };
+            (opened, None, options, "the replayed schema".to_string())
+        }
     };
-    let (cluster, mut client) = dbsage_core::local::replayed(&project, &history)?;
+    let mut client = opened.client;
     let read = |client: &mut postgres::Client| {
-        Catalog::read(client, &options).map_err(|e| Error::db("reading the replayed schema", e))
+        Catalog::read(client, &options).map_err(|e| Error::db(format!("reading {base}"), e))
     };
-    let before = read(&mut client)?;
-    dbsage_review::apply(&mut client, &proposed).map_err(|message| Error::Failed {
-        message: format!("a proposed file fails on the replayed schema: {message}"),
-        hint:
-            "fix the file (`dbsage migrate --local` shows the failing statement), then review again"
-                .into(),
-    })?;
-    let after = read(&mut client)?;
+    let judged = (|| {
+        let before = read(&mut client)?;
+        dbsage_review::apply(&mut client, &proposed).map_err(|message| Error::Failed {
+            message: format!("a proposed file fails on {base}: {message}"),
+            hint:
+                "fix the file (`dbsage migrate --local` shows the failing statement), then review again"
+                    .into(),
+        })?;
+        Ok::<_, Error>((before, read(&mut client)?))
+    })();
     drop(client);
-    cluster.stop();
-    let live = match &args.env {
-        Some(name) => Some(live_evidence(&project, name, &options, out)?),
-        None => None,
-    };
+    if let Some(cluster) = opened.cluster {
+        cluster.stop();
+    }
+    let (before, after) = judged?;
     let report = dbsage_review::review(&proposed, &before, &after, live);
     match out.format {
         Format::Json => out.json(&json!(report)),
@@ -153,21 +173,6 @@ fn read_proposed(paths: &[PathBuf], base: &Path) -> dbsage_core::Result<Vec<Prop
             })
         })
         .collect()
-}
-
-fn live_evidence(
-    project: &Project,
-    name: &str,
-    options: &ReadOptions,
-    out: &Out,
-) -> dbsage_core::Result<dbsage_review::LiveEvidence> {
-    let target = Target::resolve(project, Some(name))?;
-    super::announce(out, &target);
-    let (mut client, _) = target.connect_protected(project, "dbsage review")?;
-    let catalog = Catalog::read(&mut client, options)
-        .map_err(|e| Error::db(format!("reading the schema of `{name}`"), e))?;
-    dbsage_review::live::gather(&mut client, &catalog)
-        .map_err(|e| Error::db(format!("reading evidence from `{name}`"), e))
 }
 
 /// `::warning file=…,line=…,col=…,title=…::message` per unjustified red flag.

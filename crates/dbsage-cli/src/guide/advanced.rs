@@ -11,7 +11,18 @@ pub fn run(out: &Out) -> i32 {
     if line.is_empty() {
         return 0;
     }
-    let words: Vec<&str> = line.split_whitespace().collect();
+    // Split as a shell would: the "Next time" line quotes arguments the same way.
+    let words = match shell_words::split(&line) {
+        Ok(words) => words,
+        Err(e) => {
+            out.error_text(
+                &format!("{e} in `{line}`"),
+                Some("close the quote, then run it again"),
+            );
+            return 2;
+        }
+    };
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let step = Step::new("your command", &words);
     let code = run_step(out, 1, 1, &step);
     super::finish(out, &[&step], code)

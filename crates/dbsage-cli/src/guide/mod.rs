@@ -161,6 +161,31 @@ pub fn run_steps(out: &Out, steps: &[Step]) -> i32 {
     finish(out, &ran, code)
 }
 
+/// Runs report steps (audits, findings) in order: exit 1 means a step found something, which
+/// is what the flow is for, so the next report still runs; any other failure stops the flow.
+pub fn run_reports(out: &Out, steps: &[Step]) -> i32 {
+    let mut ran = Vec::new();
+    let mut found = false;
+    for (i, step) in steps.iter().enumerate() {
+        let code = run_step(out, i + 1, steps.len(), step);
+        ran.push(step);
+        match code {
+            0 => {}
+            1 => found = true,
+            _ => return finish(out, &ran, code),
+        }
+    }
+    if !found {
+        return finish(out, &ran, 0);
+    }
+    err_line!(
+        "\n{} (exit 1): each says how to fix it",
+        out.paint_err("findings above", Style::Bold)
+    );
+    next_time(&ran);
+    1
+}
+
 /// "Next time: …" with the command lines of the steps that ran.
 pub fn finish(out: &Out, ran: &[&Step], code: i32) -> i32 {
     if code != 0 {
@@ -169,13 +194,17 @@ pub fn finish(out: &Out, ran: &[&Step], code: i32) -> i32 {
             out.paint_err("stopped: that step failed", Style::Bold)
         );
     }
+    next_time(ran);
+    code
+}
+
+fn next_time(ran: &[&Step]) {
     if !ran.is_empty() {
         err_line!("\nNext time, the same without questions:");
         for step in ran {
             err_line!("  {}", step.command_line());
         }
     }
-    code
 }
 
 /// Environment names to offer: the default first, then `dev` and the configured ones.

@@ -1,6 +1,6 @@
 //! Secure tables: the RLS audit, the policy tests when there are some, the coverage matrix.
 
-use super::{ask, run_steps, Step};
+use super::{ask, run_reports, Step};
 use crate::output::Out;
 
 const THROWAWAY: &str = "a throwaway database built from the migrations (safe)";
@@ -34,5 +34,5 @@ pub fn run(out: &Out) -> i32 {
         what: "role × table × command coverage".into(),
         args: with_env(&["secure", "coverage"]),
     });
-    run_steps(out, &steps)
+    run_reports(out, &steps)
 }

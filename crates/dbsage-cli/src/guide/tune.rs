@@ -1,6 +1,6 @@
 //! Tune performance: findings, monitoring checks, and optionally the real workload.
 
-use super::{ask, choose_environment, run_steps, Step};
+use super::{ask, choose_environment, run_reports, Step};
 use crate::output::Out;
 
 pub fn run(out: &Out) -> i32 {
@@ -21,5 +21,5 @@ pub fn run(out: &Out) -> i32 {
             &["tune", "queries", "--env", &env],
         ));
     }
-    run_steps(out, &steps)
+    run_reports(out, &steps)
 }

@@ -6,38 +6,13 @@ use crate::common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::pty::{answer, finish, guided_with_timeout, DOWN, ENTER};
 use common::{stdout, TestProject};
-use rexpect::process::WaitStatus;
-use rexpect::session::{spawn_command, PtySession};
-
-const DOWN: &str = "\x1b[B";
-const ENTER: &str = "\r";
+use rexpect::session::PtySession;
 
 /// `dbsage` alone in `dir`, on a pseudo-terminal.
 fn guided(dir: &Path) -> PtySession {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dbsage"));
-    cmd.current_dir(dir)
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .env_remove("DATABASE_URL");
-    spawn_command(cmd, Some(60_000)).expect("starting dbsage on a pseudo-terminal")
-}
-
-fn answer(session: &mut PtySession, question: &str, keys: &str) {
-    session
-        .exp_string(question)
-        .unwrap_or_else(|e| panic!("waiting for {question:?}: {e}"));
-    session.send(keys).unwrap();
-    session.flush().unwrap();
-}
-
-/// Everything up to the end, and the exit code.
-fn finish(mut session: PtySession) -> (String, i32) {
-    let rest = session.exp_eof().expect("dbsage to finish");
-    match session.process_mut().wait().unwrap() {
-        WaitStatus::Exited(_, code) => (rest, code),
-        other => panic!("dbsage did not exit normally: {other:?}\n{rest}"),
-    }
+    guided_with_timeout(dir, 60_000)
 }
 
 #[test]

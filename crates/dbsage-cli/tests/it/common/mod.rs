@@ -6,6 +6,7 @@
 pub mod fleet;
 pub mod layouts;
 pub mod pitr;
+pub mod pty;
 pub mod tls;
 pub mod webhook;
 
