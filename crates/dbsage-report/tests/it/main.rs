@@ -2,3 +2,4 @@
 //! is a module. Add a test file as `tests/it/<name>.rs` and a `mod <name>;` line here.
 
 mod guide_charts;
+mod print;

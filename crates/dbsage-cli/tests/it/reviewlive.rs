@@ -1,7 +1,7 @@
 //! `dbsage review --env E` judges the change against E's live schema (a throwaway copy built
 //! from E's catalog), not the replayed history: a table made by hand in production counts.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -2,7 +2,7 @@
 //! each driven through the menu to its end, checked for the command lines it prints and for
 //! what it did.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
