@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use dbsage_cluster::{Cluster, ClusterOptions};
 use serde_json::Value;
 
-use crate::common::tls::{self, certificates};
+use crate::common::tls::certificates;
 
 const APPLIED_BEFORE: &str = "20260105090100";
 

@@ -2,7 +2,6 @@
 //! 127.0.0.1 signed by it (for `sslmode=verify-full`). Test files take it with
 //! `use crate::common::tls;`.
 
-
 use std::path::Path;
 
 use dbsage_cluster::{Cluster, ClusterOptions, RunAs};
