@@ -145,24 +145,29 @@ pub fn open(project: &Project, side: &Side) -> Result<Opened> {
             })
         }
         Side::SqlFile(path) => {
-            let path = if path.is_absolute() {
-                path.clone()
-            } else {
-                project.root.join(path)
-            };
-            let sql = std::fs::read_to_string(&path)
-                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
             let mut opened = throwaway(project)?;
-            if let Err(message) = crate::schema_file::apply(&mut opened.client, &sql, &path) {
+            if let Err(e) = apply_schema_file(&mut opened.client, project, path) {
                 opened.close();
-                return Err(Error::Failed {
-                    message,
-                    hint: "a schema file for `dbsage diff` must build its schema from nothing (roles it grants to must exist: create them in the file)".into(),
-                });
+                return Err(e);
             }
             Ok(opened)
         }
     }
+}
+
+/// A `.sql` side (relative to the project) applied on `client`'s empty database.
+fn apply_schema_file(client: &mut Client, project: &Project, path: &Path) -> Result<()> {
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        project.root.join(path)
+    };
+    let sql = std::fs::read_to_string(&path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    crate::schema_file::apply(client, &sql, &path).map_err(|message| Error::Failed {
+        message,
+        hint: "a schema file for `dbsage diff` must build its schema from nothing (roles it grants to must exist: create them in the file)".into(),
+    })
 }
 
 fn read(client: &mut Client, options: &ReadOptions, what: &str) -> Result<Catalog> {
@@ -451,19 +456,7 @@ fn build(
             client
         }
         (Side::SqlFile(path), Some(mut client)) => {
-            let path = if path.is_absolute() {
-                path.clone()
-            } else {
-                project.root.join(path)
-            };
-            let sql = std::fs::read_to_string(&path)
-                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-            crate::schema_file::apply(&mut client, &sql, &path).map_err(|message| {
-                Error::Failed {
-                    message,
-                    hint: "a schema file for `dbsage diff` must build its schema from nothing (roles it grants to must exist: create them in the file)".into(),
-                }
-            })?;
+            apply_schema_file(&mut client, project, path)?;
             client
         }
         (_, None) => unreachable!("prepare gives every built side a database"),

@@ -188,52 +188,7 @@ fn recreate_enum(b: &mut Builder, new: &EnumType, before: &Catalog, to: &Catalog
         &[NotReversible],
     );
     create_enum(b, Phase::AlterTypes, new);
-    let type_name = qualified(&new.schema, &new.name);
-    for table in &to.tables {
-        let Some(old_table) = before.table(&table.schema, &table.name) else {
-            continue;
-        };
-        if table.partition_of.is_some() {
-            continue;
-        }
-        for column in &table.columns {
-            let existed = old_table
-                .columns
-                .iter()
-                .any(|c| c.name == column.name && names_type(&c.data_type, &new.schema, &new.name));
-            if !existed || !names_type(&column.data_type, &new.schema, &new.name) {
-                continue;
-            }
-            let array = if column.data_type.ends_with("[]") {
-                "[]"
-            } else {
-                ""
-            };
-            let target = qualified(&table.schema, &table.name);
-            let col = ident(&column.name);
-            let mut sql = format!("ALTER TABLE {target} ");
-            if column.default.is_some() {
-                sql.push_str(&format!("ALTER COLUMN {col} DROP DEFAULT, "));
-            }
-            sql.push_str(&format!(
-                "ALTER COLUMN {col} TYPE {type_name}{array} USING {col}::text{array}::{type_name}{array}"
-            ));
-            if let Some(default) = &column.default {
-                sql.push_str(&format!(", ALTER COLUMN {col} SET DEFAULT {default}"));
-            }
-            b.push(
-                Phase::AlterTypes,
-                format!("column {}.{}.{}", table.schema, table.name, column.name),
-                sql,
-                &[
-                    DeletesData,
-                    RewritesTable,
-                    AccessExclusiveLock,
-                    NotReversible,
-                ],
-            );
-        }
-    }
+    convert_columns(b, before, to, (&new.schema, &new.name), "text");
     b.push(
         Phase::AlterTypes,
         object,
@@ -369,7 +324,28 @@ fn recreate_domain(
         &[NotReversible],
     );
     b.push(Phase::AlterTypes, object.clone(), domain_sql(new), &[]);
-    let mut retyped = Vec::new();
+    let retyped = convert_columns(b, before, to, (&new.schema, &new.name), &new.base_type);
+    b.push(
+        Phase::AlterTypes,
+        object,
+        format!("DROP DOMAIN {}", qualified(&new.schema, &old_name)),
+        &[NotReversible],
+    );
+    retyped
+}
+
+/// Every column of type `schema.name` (or an array of it) in both catalogs converted to the
+/// recreated type through `through` (rows that do not fit make it fail: nothing is lost
+/// silently); returns the tables changed.
+fn convert_columns(
+    b: &mut Builder,
+    before: &Catalog,
+    to: &Catalog,
+    (schema, name): (&str, &str),
+    through: &str,
+) -> Vec<(String, String)> {
+    let type_name = qualified(schema, name);
+    let mut converted = Vec::new();
     for table in &to.tables {
         let Some(old_table) = before.table(&table.schema, &table.name) else {
             continue;
@@ -381,8 +357,8 @@ fn recreate_domain(
             let existed = old_table
                 .columns
                 .iter()
-                .any(|c| c.name == column.name && names_type(&c.data_type, &new.schema, &new.name));
-            if !existed || !names_type(&column.data_type, &new.schema, &new.name) {
+                .any(|c| c.name == column.name && names_type(&c.data_type, schema, name));
+            if !existed || !names_type(&column.data_type, schema, name) {
                 continue;
             }
             let array = if column.data_type.ends_with("[]") {
@@ -396,8 +372,7 @@ fn recreate_domain(
                 sql.push_str(&format!("ALTER COLUMN {col} DROP DEFAULT, "));
             }
             sql.push_str(&format!(
-                "ALTER COLUMN {col} TYPE {type_name}{array} USING {col}::{}{array}::{type_name}{array}",
-                new.base_type
+                "ALTER COLUMN {col} TYPE {type_name}{array} USING {col}::{through}{array}::{type_name}{array}"
             ));
             if let Some(default) = &column.default {
                 sql.push_str(&format!(", ALTER COLUMN {col} SET DEFAULT {default}"));
@@ -413,16 +388,10 @@ fn recreate_domain(
                     NotReversible,
                 ],
             );
-            retyped.push((table.schema.clone(), table.name.clone()));
+            converted.push((table.schema.clone(), table.name.clone()));
         }
     }
-    b.push(
-        Phase::AlterTypes,
-        object,
-        format!("DROP DOMAIN {}", qualified(&new.schema, &old_name)),
-        &[NotReversible],
-    );
-    retyped
+    converted
 }
 
 fn composites(b: &mut Builder, before: &Catalog, to: &Catalog) {
