@@ -1,25 +1,39 @@
 #!/usr/bin/env bash
-# `dbsage diff --from a.sql --to b.sql` on two generated schemas of TABLES tables each, a view
-# on every tenth table; every tenth table differs in B (a column retyped under its view, one
-# added, an index, a grant). Changing all 2,000 in one migration's transaction would need more
-# lock slots than max_locks_per_transaction gives: the proof reports that, as `migrate` would.
-# Reports the engine's own time (plan_ms: planning from the two catalogs) and the whole
-# command (two throwaway clusters, both schemas applied, the proof). Medians over RUNS runs.
+# `dbsage diff` on two generated schemas of TABLES tables each, a view on every tenth table;
+# every tenth table differs in B (a column retyped under its view, one added, an index, a
+# grant). Two cases:
+#   files: `--from a.sql --to b.sql`: both schemas built on one throwaway cluster (two
+#          databases, concurrently), the plan proven on A's database;
+#   live:  `--from env_a --to env_b`: two databases already built on the dev cluster (the
+#          live-schema case), read concurrently; A rebuilt through the engine for the proof.
+# Prints, as medians over RUNS runs, the command's own `timings` (cluster start, build and
+# catalog read of each side, plan, proof, its total) and the wall time of the whole command.
 # Target (issue 13): the diff of two 2,000-table schemas under 2 s.
+# DBSAGE=path/to/dbsage skips the release build (TABLES=200 with a debug build to validate).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 TABLES=${TABLES:-2000}
-cargo build -q --release -p dbsage-cli
-DBSAGE=$PWD/target/release/dbsage
+if [ -z "${DBSAGE:-}" ]; then
+    cargo build -q --release -p dbsage-cli
+    DBSAGE=$PWD/target/release/dbsage
+fi
+PSQL=$(ls /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -1)
+PSQL=${PSQL:-psql}
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 now_ms() { date +%s%3N; }
 
 work=$(mktemp -d /tmp/dbsage-bench-diff-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '(cd "$work" 2>/dev/null && "$DBSAGE" dev stop >/dev/null 2>&1) || true; rm -rf "$work"' EXIT
 mkdir -p "$work/migrations"
-: > "$work/dbsage.toml"
+cat > "$work/dbsage.toml" <<'TOML'
+[environments.env_a]
+url = "${BENCH_A_URL}"
+
+[environments.env_b]
+url = "${BENCH_B_URL}"
+TOML
 echo "CREATE ROLE reader NOLOGIN;" > "$work/a.sql"
 echo "CREATE ROLE reader NOLOGIN;" > "$work/b.sql"
 for i in $(seq 1 "$TABLES"); do
@@ -46,15 +60,34 @@ SQL
   fi
 done
 
-plan=(); whole=(); statements=0
-for run in $(seq 1 "$RUNS"); do
-  start=$(now_ms)
-  json=$(cd "$work" && "$DBSAGE" diff --from a.sql --to b.sql --format json)
-  end=$(now_ms)
-  whole+=($((end - start)))
-  plan+=($(echo "$json" | python3 -c 'import json,sys; print(json.load(sys.stdin)["timings"]["plan_ms"])'))
-  statements=$(echo "$json" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["proof"]["clean"], r["proof"]; print(len(r["statements"]))')
-done
-echo "tables: $TABLES per side, statements: $statements, proof clean"
-echo "plan (engine): median $(printf '%s\n' "${plan[@]}" | median) ms"
-echo "whole command (2 clusters, apply both, proof): median $(printf '%s\n' "${whole[@]}" | median) ms"
+# The live case: both schemas built once on the dev cluster, as databases side_a and side_b.
+(cd "$work" && "$DBSAGE" dev start >/dev/null 2>&1)
+url=$(cd "$work" && "$DBSAGE" dev url 2>/dev/null)
+base=${url%/*}
+"$PSQL" -X -q -v ON_ERROR_STOP=1 "$url" -c "CREATE DATABASE side_a" -c "CREATE DATABASE side_b" >/dev/null
+"$PSQL" -X -q -v ON_ERROR_STOP=1 "$base/side_a" -f "$work/a.sql" >/dev/null
+grep -v '^CREATE ROLE' "$work/b.sql" | "$PSQL" -X -q -v ON_ERROR_STOP=1 "$base/side_b" >/dev/null
+export BENCH_A_URL="$base/side_a" BENCH_B_URL="$base/side_b"
+
+FIELDS="cluster_ms build_from_ms build_to_ms read_from_ms read_to_ms plan_ms proof_ms total_ms"
+run_case() {
+  local label=$1 from=$2 to=$3
+  local whole=() timings="" statements=0
+  for run in $(seq 1 "$RUNS"); do
+    start=$(now_ms)
+    json=$(cd "$work" && "$DBSAGE" diff --from "$from" --to "$to" --format json 2>/dev/null)
+    end=$(now_ms)
+    whole+=($((end - start)))
+    statements=$(echo "$json" | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["proof"]["clean"], r["proof"]; print(len(r["statements"]))')
+    timings+=$(echo "$json" | python3 -c "import json,sys; t=json.load(sys.stdin)['timings']; print(' '.join(str(t[f]) for f in '$FIELDS'.split()))")$'\n'
+  done
+  echo "== $label: --from $from --to $to ($TABLES tables per side, $statements statements, proof clean, $RUNS runs)"
+  local column=1
+  for field in $FIELDS; do
+    printf '  %-14s median %s ms\n' "$field" "$(printf '%s' "$timings" | awk -v c=$column 'NF {print $c}' | median)"
+    column=$((column + 1))
+  done
+  printf '  %-14s median %s ms\n' "whole command" "$(printf '%s\n' "${whole[@]}" | median)"
+}
+run_case "files" a.sql b.sql
+run_case "live" env_a env_b

@@ -94,7 +94,117 @@ pub(crate) fn groups(catalog: &Catalog) -> Vec<Group> {
             .map(default_privilege)
             .collect(),
     );
+    push_kind(catalog.publications.iter().map(publication).collect());
+    push_kind(catalog.event_triggers.iter().map(event_trigger).collect());
+    push_kind(catalog.casts.iter().map(cast).collect());
+    push_kind(catalog.foreign_servers.iter().map(foreign_server).collect());
     all
+}
+
+fn publication(publication: &crate::Publication) -> Group {
+    let key = format!("publication {}", publication.name);
+    let mut value = if publication.all_tables {
+        "for all tables".to_string()
+    } else {
+        "for listed tables".to_string()
+    };
+    value.push_str(&format!(" publish {}", publication.publish.join(", ")));
+    if publication.via_root {
+        value.push_str(" via partition root");
+    }
+    let mut group = Group::new(key.clone(), value);
+    for table in &publication.tables {
+        let mut value = if table.columns.is_empty() {
+            "all columns".to_string()
+        } else {
+            format!("columns ({})", table.columns.join(", "))
+        };
+        if let Some(filter) = &table.row_filter {
+            value.push_str(&format!(" where {filter}"));
+        }
+        group.part(
+            format!(
+                "publication table {} {}.{}",
+                publication.name, table.schema, table.name
+            ),
+            format!("table {}.{}", table.schema, table.name),
+            value,
+        );
+    }
+    for schema in &publication.schemas {
+        group.part(
+            format!("publication schema {} {schema}", publication.name),
+            format!("tables in schema {schema}"),
+            "all tables",
+        );
+    }
+    group.owner(&publication.owner);
+    group.comment(&key, "comment", &publication.comment);
+    group
+}
+
+fn event_trigger(trigger: &crate::EventTrigger) -> Group {
+    let key = format!("event trigger {}", trigger.name);
+    let mut value = format!("on {}", trigger.event);
+    if !trigger.tags.is_empty() {
+        let tags: Vec<String> = trigger.tags.iter().map(|t| quote_literal(t)).collect();
+        value.push_str(&format!(" when tag in ({})", tags.join(", ")));
+    }
+    value.push_str(&format!(" execute function {}()", trigger.function));
+    match trigger.enabled.as_str() {
+        "D" => value.push_str(" (disabled)"),
+        "R" => value.push_str(" (enabled replica)"),
+        "A" => value.push_str(" (enabled always)"),
+        _ => {}
+    }
+    let mut group = Group::new(key.clone(), value);
+    group.owner(&trigger.owner);
+    group.comment(&key, "comment", &trigger.comment);
+    group
+}
+
+fn cast(cast: &crate::Cast) -> Group {
+    let key = cast.key();
+    let mut value = match (&cast.function, cast.method.as_str()) {
+        (Some(function), _) => format!("with function {function}"),
+        (None, "binary") => "without function".to_string(),
+        (None, _) => "with inout".to_string(),
+    };
+    match cast.context.as_str() {
+        "assignment" => value.push_str(" as assignment"),
+        "implicit" => value.push_str(" as implicit"),
+        _ => {}
+    }
+    let mut group = Group::new(key.clone(), value);
+    group.comment(&key, "comment", &cast.comment);
+    group
+}
+
+/// User mappings show their option names only: the values are credentials.
+fn foreign_server(server: &crate::ForeignServer) -> Group {
+    let key = format!("server {}", server.name);
+    let mut value = format!("foreign data wrapper {}", server.wrapper);
+    if let Some(server_type) = &server.server_type {
+        value.push_str(&format!(" type {}", quote_literal(server_type)));
+    }
+    if let Some(version) = &server.version {
+        value.push_str(&format!(" version {}", quote_literal(version)));
+    }
+    if !server.options.is_empty() {
+        value.push_str(&format!(" options ({})", server.options.join(", ")));
+    }
+    let mut group = Group::new(key.clone(), value);
+    for mapping in &server.user_mappings {
+        let names: Vec<&str> = mapping.options.iter().map(|o| o.name.as_str()).collect();
+        group.part(
+            format!("user mapping for {} server {}", mapping.user, server.name),
+            format!("user mapping for {}", mapping.user),
+            format!("options ({})", names.join(", ")),
+        );
+    }
+    group.owner(&server.owner);
+    group.comment(&key, "comment", &server.comment);
+    group
 }
 
 fn extension(extension: &Extension) -> Group {

@@ -8,8 +8,9 @@
 //!
 //! What is covered: schemas, tables (columns, constraints, indexes, row-level security,
 //! policies, triggers, grants), views and materialized views, functions and procedures,
-//! sequences, enums, domains, composite types and extensions. System schemas and every object
-//! that belongs to an extension are left out. Nothing here holds an OID or depends on the
+//! sequences, enums, domains, composite types, extensions, publications, event triggers, casts
+//! and foreign servers with their user mappings (option names only: the values are secrets).
+//! System schemas and every object that belongs to an extension are left out. Nothing here holds an OID or depends on the
 //! order objects were created in, so two databases built the same way render identically.
 //!
 //! ```no_run
@@ -23,6 +24,7 @@
 //! # Ok(()) }
 //! ```
 
+mod database_objects;
 mod diff;
 mod entries;
 pub mod finding;
@@ -34,6 +36,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use database_objects::*;
 pub use diff::{diff, DiffKind, Difference};
 pub use model::*;
 pub use parameter::*;
@@ -65,6 +68,17 @@ pub struct Catalog {
     /// `ALTER DEFAULT PRIVILEGES` entries.
     #[serde(default)]
     pub default_privileges: Vec<DefaultPrivilege>,
+    #[serde(default)]
+    pub publications: Vec<Publication>,
+    /// Event triggers, except the platform's (their function in an excluded schema).
+    #[serde(default)]
+    pub event_triggers: Vec<EventTrigger>,
+    /// Casts made with `CREATE CAST`.
+    #[serde(default)]
+    pub casts: Vec<Cast>,
+    /// Foreign servers with their user mappings (whose option values are never kept).
+    #[serde(default)]
+    pub foreign_servers: Vec<ForeignServer>,
 }
 
 impl Catalog {

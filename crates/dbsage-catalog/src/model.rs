@@ -388,8 +388,8 @@ pub struct Function {
     pub strict: bool,
     /// `proconfig`: settings such as `search_path=public, pg_temp`.
     pub config: Vec<String>,
-    /// `pg_get_functiondef`: the complete `CREATE OR REPLACE` statement; `None` for aggregates,
-    /// which PostgreSQL cannot print.
+    /// `pg_get_functiondef`: the complete `CREATE OR REPLACE` statement; for an aggregate (which
+    /// PostgreSQL cannot print) a `CREATE OR REPLACE AGGREGATE` built from `pg_aggregate`.
     pub definition: Option<String>,
     pub owner: String,
     /// Effective grants: the default (PUBLIC may execute) is spelled out.

@@ -616,8 +616,16 @@ pub fn replayed(
     if project.is_supabase() {
         crate::supabase_layer::install(&mut client, project)?;
     }
+    replay_into(&mut client, project, files)?;
+    Ok((cluster, client))
+}
+
+/// Every migration and the seed applied on `client`'s (throwaway) database, which already has
+/// the Supabase layer when the project needs it: [`replayed`] on a database of a cluster the
+/// caller shares with other work (`dbsage diff` builds both sides on one cluster).
+pub fn replay_into(client: &mut Client, project: &Project, files: &[MigrationFile]) -> Result<()> {
     migrate::run(
-        &mut client,
+        client,
         project,
         files,
         &mut RunOptions {
@@ -626,8 +634,8 @@ pub fn replayed(
         },
         &mut |_| {},
     )?;
-    apply_seed(&mut client, project)?;
-    Ok((cluster, client))
+    apply_seed(client, project)?;
+    Ok(())
 }
 
 /// The applied files the idempotency check did not re-run because they hold BEGIN/COMMIT of

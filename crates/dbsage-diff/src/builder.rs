@@ -84,6 +84,8 @@ fn join<'a>(statements: impl Iterator<Item = &'a Statement>) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Phase {
     Prelude,
+    /// Publications, event triggers, casts and user mappings that go or are replaced.
+    DropDatabaseObjects,
     DropPolicies,
     DropTriggers,
     DropViews,
@@ -91,12 +93,16 @@ pub(crate) enum Phase {
     DropRoutinesChanged,
     DropColumns,
     DropTables,
+    /// After the foreign tables on them.
+    DropServers,
     DropRoutines,
     DropTypes,
     DropExtensions,
     DropSchemas,
     CreateSchemas,
     CreateExtensions,
+    /// Foreign servers and user mappings: after the wrappers' extensions, before foreign tables.
+    CreateServers,
     DefaultPrivileges,
     CreateTypes,
     AlterTypes,
@@ -118,6 +124,9 @@ pub(crate) enum Phase {
     Owners,
     Grants,
     Comments,
+    /// Publications (over the tables), event triggers (last, so they do not fire on the plan's
+    /// own statements), casts (after their functions and types).
+    DatabaseObjects,
     /// Runs after the transactional part, one statement at a time.
     NoTransaction,
 }

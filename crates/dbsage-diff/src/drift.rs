@@ -40,7 +40,9 @@ pub fn check(
     let history = Catalog::read(&mut client, &options);
     drop(client);
     cluster.stop();
-    let history = history.map_err(|e| Error::db("reading the replayed history's schema", e))?;
+    let mut history = history.map_err(|e| Error::db("reading the replayed history's schema", e))?;
+    let mut live_schema = live_schema;
+    crate::sides::align_managed_publications(project, &mut history, &mut live_schema);
     let creator = PlanOptions::default();
     Ok(DriftReport {
         differences: diff(&history, &live_schema),

@@ -17,6 +17,9 @@ pub enum Hazard {
     ChangesPrivileges,
     /// Cannot be undone from the schema alone.
     NotReversible,
+    /// Holds a placeholder where a credential goes (a user mapping's options): the catalog
+    /// never holds the value; put the real one in before running the statement.
+    NeedsSecret,
 }
 
 impl Hazard {
@@ -29,6 +32,7 @@ impl Hazard {
             Hazard::BuildsIndex => "builds-index",
             Hazard::ChangesPrivileges => "changes-privileges",
             Hazard::NotReversible => "not-reversible",
+            Hazard::NeedsSecret => "needs-secret",
         }
     }
 }

@@ -13,6 +13,7 @@
 
 mod builder;
 mod comments;
+pub mod database_objects;
 pub mod drift;
 mod hazard;
 mod privileges;
@@ -20,6 +21,7 @@ mod prove;
 pub mod pull;
 mod renames;
 mod routines;
+mod schema_file;
 mod sequences;
 pub mod sides;
 mod sql;
@@ -41,14 +43,16 @@ pub fn plan(from: &Catalog, to: &Catalog, options: &PlanOptions) -> Plan {
     // owner: later steps compare against this copy of `from`, without them.
     let mut before = from.clone();
     builder.prelude();
-    types::plan(&mut builder, &mut before, to);
+    let retyped = types::plan(&mut builder, &mut before, to);
     sequences::plan(&mut builder, &before, to);
     routines::plan(&mut builder, &mut before, to);
-    let dirty = tables::plan(&mut builder, &before, to);
+    let mut dirty = tables::plan(&mut builder, &before, to);
+    dirty.extend(retyped);
     views::plan(&mut builder, &mut before, to, &dirty);
     tables::plan_triggers_and_policies(&mut builder, &before, to);
     privileges::plan(&mut builder, &before, to);
     comments::plan(&mut builder, &before, to);
+    database_objects::plan(&mut builder, &before, to);
     builder.possible_renames = renames::find(from, to);
     builder.finish()
 }

@@ -145,6 +145,7 @@ pub(crate) fn plan(b: &mut Builder, before: &Catalog, to: &Catalog) {
         let start = old
             .map(|o| o.grants.clone())
             .unwrap_or_else(|| implied("functions", Some(&new.schema), &new.owner));
+        let target = crate::routines::grant_signature(new);
         grants(b, &object, &target, &start, &new.grants, &new.owner, None);
     }
     for new in &to.enums {

@@ -22,25 +22,70 @@ pub type Applied = Result<(), ApplyFailure>;
 /// Runs the plan: the transactional part in one transaction, then the no-transaction part one
 /// statement at a time (as `dbsage migrate` runs the two files).
 pub fn apply(client: &mut postgres::Client, plan: &Plan) -> Applied {
-    let failure = |index: usize, e: postgres::Error| ApplyFailure {
+    let transactional: Vec<usize> = (0..plan.statements.len())
+        .filter(|&i| plan.statements[i].transactional)
+        .collect();
+    apply_transaction(client, plan, &transactional)?;
+    apply_one_by_one(client, plan, |s| !s.transactional)
+}
+
+/// Like [`apply`], committing every few hundred statements: how a schema is rebuilt from
+/// nothing, where one transaction for thousands of tables would run out of lock slots.
+pub(crate) fn apply_in_chunks(client: &mut postgres::Client, plan: &Plan) -> Applied {
+    const STATEMENTS_PER_TRANSACTION: usize = 256;
+    let transactional: Vec<usize> = (0..plan.statements.len())
+        .filter(|&i| plan.statements[i].transactional)
+        .collect();
+    // The prelude's settings are session settings: they hold for every chunk.
+    for chunk in transactional.chunks(STATEMENTS_PER_TRANSACTION) {
+        apply_transaction(client, plan, chunk)?;
+    }
+    apply_one_by_one(client, plan, |s| !s.transactional)
+}
+
+fn failure(plan: &Plan, index: usize, e: &postgres::Error) -> ApplyFailure {
+    ApplyFailure {
         statement: index,
         sql: plan.statements[index].sql.clone(),
-        error: dbsage_pgerror::describe(&e),
-    };
-    let mut transaction = client.transaction().map_err(|e| failure(0, e))?;
-    for (index, statement) in plan.statements.iter().enumerate() {
-        if statement.transactional {
-            transaction
-                .batch_execute(&statement.sql)
-                .map_err(|e| failure(index, e))?;
-        }
+        error: dbsage_pgerror::describe(e),
     }
-    transaction.commit().map_err(|e| failure(0, e))?;
+}
+
+/// The statements `indexes` in one transaction, sent as one batch (one round trip); when the
+/// batch fails, once more one statement at a time, to say which one PostgreSQL refused.
+fn apply_transaction(client: &mut postgres::Client, plan: &Plan, indexes: &[usize]) -> Applied {
+    let Some(&first) = indexes.first() else {
+        return Ok(());
+    };
+    let batch: String = indexes
+        .iter()
+        .map(|&i| plan.statements[i].sql.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut transaction = client.transaction().map_err(|e| failure(plan, first, &e))?;
+    if transaction.batch_execute(&batch).is_ok() {
+        return transaction.commit().map_err(|e| failure(plan, first, &e));
+    }
+    drop(transaction);
+    let mut transaction = client.transaction().map_err(|e| failure(plan, first, &e))?;
+    for &index in indexes {
+        transaction
+            .batch_execute(&plan.statements[index].sql)
+            .map_err(|e| failure(plan, index, &e))?;
+    }
+    transaction.commit().map_err(|e| failure(plan, first, &e))
+}
+
+fn apply_one_by_one(
+    client: &mut postgres::Client,
+    plan: &Plan,
+    runs: impl Fn(&crate::Statement) -> bool,
+) -> Applied {
     for (index, statement) in plan.statements.iter().enumerate() {
-        if !statement.transactional {
+        if runs(statement) {
             client
                 .batch_execute(&statement.sql)
-                .map_err(|e| failure(index, e))?;
+                .map_err(|e| failure(plan, index, &e))?;
         }
     }
     Ok(())

@@ -25,11 +25,21 @@ pub(crate) fn signature(f: &Function) -> String {
         FunctionKind::Aggregate => "AGGREGATE",
         _ => "FUNCTION",
     };
-    format!(
-        "{word} {}({})",
-        qualified(&f.schema, &f.name),
-        f.argument_types
-    )
+    // An aggregate of no arguments (`count(*)`-like) is spelled with `*`.
+    let arguments = if f.kind == FunctionKind::Aggregate && f.argument_types.is_empty() {
+        "*"
+    } else {
+        &f.argument_types
+    };
+    format!("{word} {}({arguments})", qualified(&f.schema, &f.name))
+}
+
+/// The routine in GRANT position: GRANT has no `ON AGGREGATE`, aggregates are functions there.
+pub(crate) fn grant_signature(f: &Function) -> String {
+    match f.kind {
+        FunctionKind::Aggregate => signature(f).replacen("AGGREGATE", "FUNCTION", 1),
+        _ => signature(f),
+    }
 }
 
 fn find<'a>(catalog: &'a Catalog, f: &Function) -> Option<&'a Function> {
@@ -40,8 +50,9 @@ pub(crate) fn plan(b: &mut Builder, before: &mut Catalog, to: &Catalog) {
     let mut recreated = Vec::new();
     for old in &before.functions {
         let Some(new) = find(to, old) else {
-            // One taking or returning a row type goes before its table.
-            let phase = if uses_a_table_type(old, before) {
+            // One taking or returning a row type goes before its table; an aggregate before
+            // the functions it calls.
+            let phase = if old.kind == FunctionKind::Aggregate || uses_a_table_type(old, before) {
                 Phase::DropRoutinesChanged
             } else {
                 Phase::DropRoutines
@@ -72,10 +83,10 @@ pub(crate) fn plan(b: &mut Builder, before: &mut Catalog, to: &Catalog) {
             continue;
         }
         let Some(definition) = &new.definition else {
-            // Aggregates: PostgreSQL cannot print them; the proof reports them.
             continue;
         };
-        let phase = if uses_a_table_type(new, to) {
+        // An aggregate calls functions of the plan: after them.
+        let phase = if new.kind == FunctionKind::Aggregate || uses_a_table_type(new, to) {
             Phase::CreateRoutinesLate
         } else {
             Phase::CreateRoutines

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use dbsage_catalog::{Catalog, Difference, ReadOptions};
 use dbsage_cluster::Cluster;
@@ -34,6 +35,29 @@ pub const SUPABASE_MANAGED_SCHEMAS: &[&str] = &[
     "_analytics",
     "cron",
 ];
+
+/// Publications Supabase creates on every project database (Realtime's).
+pub const SUPABASE_MANAGED_PUBLICATIONS: &[&str] = &[
+    "supabase_realtime",
+    "supabase_realtime_messages_publication",
+];
+
+/// On a Supabase project, a managed publication only one side has is the platform's (the
+/// replayed history has no Realtime), not a difference: it is left out of both. When both
+/// have it (the migrations create it), its tables are compared as any publication's.
+pub fn align_managed_publications(project: &Project, a: &mut Catalog, b: &mut Catalog) {
+    if !project.is_supabase() {
+        return;
+    }
+    for name in SUPABASE_MANAGED_PUBLICATIONS {
+        let in_a = a.publications.iter().any(|p| p.name == *name);
+        let in_b = b.publications.iter().any(|p| p.name == *name);
+        if in_a != in_b {
+            a.publications.retain(|p| p.name != *name);
+            b.publications.retain(|p| p.name != *name);
+        }
+    }
+}
 
 /// One side of a diff.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,56 +145,29 @@ pub fn open(project: &Project, side: &Side) -> Result<Opened> {
             })
         }
         Side::SqlFile(path) => {
-            let path = if path.is_absolute() {
-                path.clone()
-            } else {
-                project.root.join(path)
-            };
-            let sql = std::fs::read_to_string(&path)
-                .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
             let mut opened = throwaway(project)?;
-            if let Err(message) = apply_file(&mut opened.client, &sql, &path) {
+            if let Err(e) = apply_schema_file(&mut opened.client, project, path) {
                 opened.close();
-                return Err(Error::Failed {
-                    message,
-                    hint: "a schema file for `dbsage diff` must build its schema from nothing (roles it grants to must exist: create them in the file)".into(),
-                });
+                return Err(e);
             }
             Ok(opened)
         }
     }
 }
 
-/// Runs a schema file one statement at a time (one transaction for thousands of tables runs
-/// out of lock slots); a failure names file:line:column.
-fn apply_file(client: &mut Client, sql: &str, path: &Path) -> std::result::Result<(), String> {
-    let mut pieces = Vec::new();
-    dbsage_sql::for_each_statement(sql, |statement| {
-        pieces.push((statement.code_start, statement.range.end));
+/// A `.sql` side (relative to the project) applied on `client`'s empty database.
+fn apply_schema_file(client: &mut Client, project: &Project, path: &Path) -> Result<()> {
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        project.root.join(path)
+    };
+    let sql = std::fs::read_to_string(&path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    crate::schema_file::apply(client, &sql, &path).map_err(|message| Error::Failed {
+        message,
+        hint: "a schema file for `dbsage diff` must build its schema from nothing (roles it grants to must exist: create them in the file)".into(),
     })
-    .map_err(|e| {
-        let at = dbsage_sql::line_col(sql, e.offset.unwrap_or(0));
-        format!(
-            "{}:{}:{}: {}",
-            path.display(),
-            at.line,
-            at.column,
-            e.message
-        )
-    })?;
-    for (start, end) in pieces {
-        if let Err(e) = client.batch_execute(&sql[start..end]) {
-            let at = dbsage_sql::line_col(sql, start);
-            return Err(format!(
-                "{}:{}:{}: does not apply on an empty database: {}",
-                path.display(),
-                at.line,
-                at.column,
-                dbsage_pgerror::describe(&e)
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn read(client: &mut Client, options: &ReadOptions, what: &str) -> Result<Catalog> {
@@ -236,6 +233,12 @@ pub fn roles_named(catalogs: &[&Catalog]) -> BTreeSet<String> {
             roles.insert(d.role.clone());
             grants(&d.grants, &mut roles);
         }
+        roles.extend(catalog.publications.iter().map(|p| p.owner.clone()));
+        roles.extend(catalog.event_triggers.iter().map(|t| t.owner.clone()));
+        for server in &catalog.foreign_servers {
+            roles.insert(server.owner.clone());
+            roles.extend(server.user_mappings.iter().map(|m| m.user.clone()));
+        }
     }
     roles.remove("public");
     roles
@@ -254,12 +257,23 @@ pub struct DiffReport {
 /// Where the time went, in milliseconds.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timings {
-    /// Opening both sides (cluster starts, replays) and reading their catalogs.
+    /// Opening both sides (cluster start, builds, replays) and reading their catalogs.
     pub read_ms: u64,
     /// Planning: the engine alone.
     pub plan_ms: u64,
     /// Building the copy (for an environment), applying the plan, reading and comparing.
     pub proof_ms: u64,
+    /// Starting the one throwaway cluster both sides and the proof share.
+    pub cluster_ms: u64,
+    /// Building each side on its database (applying the file, replaying the history); for
+    /// an environment, connecting to it.
+    pub build_from_ms: u64,
+    pub build_to_ms: u64,
+    /// Reading each side's catalog.
+    pub read_from_ms: u64,
+    pub read_to_ms: u64,
+    /// The whole diff, start to end.
+    pub total_ms: u64,
 }
 
 /// Builds a copy of `schema` on a throwaway cluster through the engine (from an empty
@@ -270,13 +284,29 @@ pub fn rebuild(
     options: &ReadOptions,
 ) -> Result<(Opened, Plan, Vec<Difference>)> {
     let mut copy = throwaway(project)?;
-    ensure_roles(&mut copy.client, &[schema])?;
-    let empty = read(&mut copy.client, options, "an empty database")?;
+    match rebuild_on(&mut copy.client, schema, options) {
+        Ok((build, left)) => Ok((copy, build, left)),
+        Err(e) => {
+            copy.close();
+            Err(e)
+        }
+    }
+}
+
+/// [`rebuild`] on the empty database `copy` is connected to. The build commits every few
+/// hundred statements: one transaction for thousands of tables runs out of lock slots.
+pub fn rebuild_on(
+    copy: &mut Client,
+    schema: &Catalog,
+    options: &ReadOptions,
+) -> Result<(Plan, Vec<Difference>)> {
+    ensure_roles(copy, &[schema])?;
+    let empty = read(copy, options, "an empty database")?;
     let build = plan(&empty, schema, &PlanOptions::default());
-    let proof = prove(&mut copy.client, &build, schema, options)
-        .map_err(|e| Error::db("reading the rebuilt schema", e))?;
-    let mut left = proof.not_handled;
-    if let Some(failure) = proof.failure {
+    let failure = crate::prove::apply_in_chunks(copy, &build).err();
+    let rebuilt = read(copy, options, "the rebuilt schema")?;
+    let mut left = dbsage_catalog::diff(&rebuilt, schema);
+    if let Some(failure) = failure {
         left.insert(
             0,
             Difference {
@@ -287,56 +317,156 @@ pub fn rebuild(
             },
         );
     }
-    Ok((copy, build, left))
+    Ok((build, left))
 }
 
-/// The plan from `from` to `to`, proven on a throwaway copy of `from`.
+/// One side, built on its database of the shared cluster (or an environment, opened) and read.
+struct Built {
+    /// The side's throwaway database, still open: the proof runs on the source's.
+    client: Option<Client>,
+    catalog: Catalog,
+    build_ms: u64,
+    read_ms: u64,
+}
+
+fn millis(since: Instant) -> u64 {
+    since.elapsed().as_millis() as u64
+}
+
+/// The plan from `from` to `to`, proven on a throwaway copy of `from`. Both sides are built
+/// as two databases of one throwaway cluster, concurrently, and read concurrently; an
+/// environment is read as it is, and rebuilt for the proof on a third database.
 pub fn diff_sides(project: &Project, from: &Side, to: &Side) -> Result<DiffReport> {
-    let options = read_options(project);
-    let clock = std::time::Instant::now();
-    let mut timings = Timings::default();
-    let target = {
-        let mut opened = open(project, to)?;
-        let catalog = read(&mut opened.client, &options, &to.describe());
-        opened.close();
-        catalog?
+    let clock = Instant::now();
+    let files = if *from == Side::Migrations || *to == Side::Migrations {
+        dbsage_core::migrations::discover_project(project)?
+    } else {
+        Vec::new()
     };
-    let mut source = open(project, from)?;
-    let result = (|| {
-        let start = read(&mut source.client, &options, &from.describe())?;
-        timings.read_ms = clock.elapsed().as_millis() as u64;
-        let plan = plan(&start, &target, &PlanOptions::default());
-        timings.plan_ms = clock.elapsed().as_millis() as u64 - timings.read_ms;
-        let proof_on = |client: &mut Client| -> Result<Proof> {
-            ensure_roles(client, &[&target])?;
-            prove(client, &plan, &target, &options)
-                .map_err(|e| Error::db("reading the schema after the plan", e))
-        };
-        // The proof runs on a throwaway copy: the source itself when it is one already.
-        let proof = match from {
-            Side::Environment(_) => {
-                let (mut copy, _, left) = rebuild(project, &start, &options)?;
-                let proof = proof_on(&mut copy.client);
-                copy.close();
-                let mut proof = proof?;
-                for difference in left {
-                    if !proof.not_handled.contains(&difference) {
-                        proof.not_handled.push(difference);
-                    }
-                }
-                proof
-            }
-            _ => proof_on(&mut source.client)?,
-        };
-        timings.proof_ms = clock.elapsed().as_millis() as u64 - timings.read_ms - timings.plan_ms;
-        Ok(DiffReport {
-            from: from.describe(),
-            to: to.describe(),
-            plan,
-            proof,
-            timings,
-        })
-    })();
-    source.close();
+    let cluster = dbsage_core::server_settings::start_throwaway(project, &files)?;
+    let mut timings = Timings {
+        cluster_ms: millis(clock),
+        ..Timings::default()
+    };
+    let result = diff_on(&cluster, project, (from, to), &files, &mut timings, clock);
+    cluster.stop();
     result
+}
+
+fn diff_on(
+    cluster: &Cluster,
+    project: &Project,
+    (from, to): (&Side, &Side),
+    files: &[dbsage_core::migrations::MigrationFile],
+    timings: &mut Timings,
+    clock: Instant,
+) -> Result<DiffReport> {
+    let options = read_options(project);
+    // One after the other: the Supabase layer creates roles, which the two databases share.
+    let from_db = prepare(cluster, project, from, "dbsage_from")?;
+    let to_db = prepare(cluster, project, to, "dbsage_to")?;
+    let (from_built, to_built) = std::thread::scope(|scope| {
+        let to_thread = scope.spawn(|| build(project, to, to_db, files, &options));
+        let from_built = build(project, from, from_db, files, &options);
+        let to_built = to_thread
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (from_built, to_built)
+    });
+    let (source, target) = (from_built?, to_built?);
+    timings.build_from_ms = source.build_ms;
+    timings.build_to_ms = target.build_ms;
+    timings.read_from_ms = source.read_ms;
+    timings.read_to_ms = target.read_ms;
+    timings.read_ms = millis(clock);
+    drop(target.client);
+    let (mut start, mut target) = (source.catalog, target.catalog);
+    align_managed_publications(project, &mut start, &mut target);
+    let plan = plan(&start, &target, &PlanOptions::default());
+    timings.plan_ms = millis(clock) - timings.read_ms;
+    let proof_on = |client: &mut Client| -> Result<Proof> {
+        ensure_roles(client, &[&target])?;
+        prove(client, &plan, &target, &options)
+            .map_err(|e| Error::db("reading the schema after the plan", e))
+    };
+    // The proof runs on a throwaway copy: the source itself when it is one already.
+    let proof = match source.client {
+        Some(mut client) => proof_on(&mut client)?,
+        None => {
+            cluster.create_database("dbsage_proof")?;
+            let mut copy = cluster.connect("dbsage_proof")?;
+            if project.is_supabase() {
+                dbsage_core::supabase_layer::install(&mut copy, project)?;
+            }
+            let (_, left) = rebuild_on(&mut copy, &start, &options)?;
+            let mut proof = proof_on(&mut copy)?;
+            for difference in left {
+                if !proof.not_handled.contains(&difference) {
+                    proof.not_handled.push(difference);
+                }
+            }
+            proof
+        }
+    };
+    timings.proof_ms = millis(clock) - timings.read_ms - timings.plan_ms;
+    timings.total_ms = millis(clock);
+    Ok(DiffReport {
+        from: from.describe(),
+        to: to.describe(),
+        plan,
+        proof,
+        timings: timings.clone(),
+    })
+}
+
+/// The database a side is built on (none for an environment), with the Supabase layer.
+fn prepare(
+    cluster: &Cluster,
+    project: &Project,
+    side: &Side,
+    database: &str,
+) -> Result<Option<Client>> {
+    if let Side::Environment(_) = side {
+        return Ok(None);
+    }
+    cluster.create_database(database)?;
+    let mut client = cluster.connect(database)?;
+    if project.is_supabase() {
+        dbsage_core::supabase_layer::install(&mut client, project)?;
+    }
+    Ok(Some(client))
+}
+
+/// Builds `side` on `database` (an environment is opened instead) and reads its catalog.
+fn build(
+    project: &Project,
+    side: &Side,
+    database: Option<Client>,
+    files: &[dbsage_core::migrations::MigrationFile],
+    options: &ReadOptions,
+) -> Result<Built> {
+    let started = Instant::now();
+    let mut client = match (side, database) {
+        (Side::Environment(name), _) => {
+            let target = Target::resolve(project, Some(name))?;
+            target.connect(project, "dbsage diff")?
+        }
+        (Side::Migrations, Some(mut client)) => {
+            dbsage_core::local::replay_into(&mut client, project, files)?;
+            client
+        }
+        (Side::SqlFile(path), Some(mut client)) => {
+            apply_schema_file(&mut client, project, path)?;
+            client
+        }
+        (_, None) => unreachable!("prepare gives every built side a database"),
+    };
+    let build_ms = millis(started);
+    let catalog = read(&mut client, options, &side.describe())?;
+    Ok(Built {
+        client: (!matches!(side, Side::Environment(_))).then_some(client),
+        catalog,
+        build_ms,
+        read_ms: millis(started) - build_ms,
+    })
 }

@@ -6,7 +6,9 @@ use crate::builder::{Builder, Phase};
 use crate::hazard::Hazard::*;
 use crate::sql::{ident, literal, qualified};
 
-pub(crate) fn plan(b: &mut Builder, before: &mut Catalog, to: &Catalog) {
+/// Returns the tables whose columns change type with a recreated domain: views reading them
+/// must be recreated around the change.
+pub(crate) fn plan(b: &mut Builder, before: &mut Catalog, to: &Catalog) -> Vec<(String, String)> {
     schemas_and_extensions(b, before, to);
     for old in &before.enums {
         if to.enum_type(&old.schema, &old.name).is_none() {
@@ -34,8 +36,16 @@ pub(crate) fn plan(b: &mut Builder, before: &mut Catalog, to: &Catalog) {
     before
         .enums
         .retain(|e| !recreated.contains(&(e.schema.clone(), e.name.clone())));
-    domains(b, before, to);
+    let retyped = domains(b, before, to);
+    // Recreated domains come back without their owner and comment: compare against nothing.
+    before.domains.retain(|d| {
+        to.domains
+            .iter()
+            .find(|n| n.schema == d.schema && n.name == d.name)
+            .is_none_or(|n| n.base_type == d.base_type && n.collation == d.collation)
+    });
     composites(b, before, to);
+    retyped
 }
 
 fn schemas_and_extensions(b: &mut Builder, before: &Catalog, to: &Catalog) {
@@ -178,52 +188,7 @@ fn recreate_enum(b: &mut Builder, new: &EnumType, before: &Catalog, to: &Catalog
         &[NotReversible],
     );
     create_enum(b, Phase::AlterTypes, new);
-    let type_name = qualified(&new.schema, &new.name);
-    for table in &to.tables {
-        let Some(old_table) = before.table(&table.schema, &table.name) else {
-            continue;
-        };
-        if table.partition_of.is_some() {
-            continue;
-        }
-        for column in &table.columns {
-            let existed = old_table
-                .columns
-                .iter()
-                .any(|c| c.name == column.name && names_type(&c.data_type, &new.schema, &new.name));
-            if !existed || !names_type(&column.data_type, &new.schema, &new.name) {
-                continue;
-            }
-            let array = if column.data_type.ends_with("[]") {
-                "[]"
-            } else {
-                ""
-            };
-            let target = qualified(&table.schema, &table.name);
-            let col = ident(&column.name);
-            let mut sql = format!("ALTER TABLE {target} ");
-            if column.default.is_some() {
-                sql.push_str(&format!("ALTER COLUMN {col} DROP DEFAULT, "));
-            }
-            sql.push_str(&format!(
-                "ALTER COLUMN {col} TYPE {type_name}{array} USING {col}::text{array}::{type_name}{array}"
-            ));
-            if let Some(default) = &column.default {
-                sql.push_str(&format!(", ALTER COLUMN {col} SET DEFAULT {default}"));
-            }
-            b.push(
-                Phase::AlterTypes,
-                format!("column {}.{}.{}", table.schema, table.name, column.name),
-                sql,
-                &[
-                    DeletesData,
-                    RewritesTable,
-                    AccessExclusiveLock,
-                    NotReversible,
-                ],
-            );
-        }
-    }
+    convert_columns(b, before, to, (&new.schema, &new.name), "text");
     b.push(
         Phase::AlterTypes,
         object,
@@ -265,7 +230,8 @@ fn domain_sql(domain: &Domain) -> String {
     sql
 }
 
-fn domains(b: &mut Builder, before: &Catalog, to: &Catalog) {
+fn domains(b: &mut Builder, before: &Catalog, to: &Catalog) -> Vec<(String, String)> {
+    let mut retyped = Vec::new();
     let find = |c: &'_ Catalog, d: &Domain| {
         c.domains
             .iter()
@@ -290,7 +256,7 @@ fn domains(b: &mut Builder, before: &Catalog, to: &Catalog) {
             continue;
         };
         if old.base_type != new.base_type || old.collation != new.collation {
-            // Columns use it: no ALTER DOMAIN for this. Left to the proof to report.
+            retyped.extend(recreate_domain(b, new, before, to));
             continue;
         }
         if old.default != new.default {
@@ -336,6 +302,96 @@ fn domains(b: &mut Builder, before: &Catalog, to: &Catalog) {
             }
         }
     }
+    retyped
+}
+
+/// A domain whose base type or collation changes: no ALTER DOMAIN does that. The old one is
+/// renamed away, the new one created, every column converted through the new base type
+/// (a value that does not fit makes it fail: nothing is lost silently), the old one dropped.
+fn recreate_domain(
+    b: &mut Builder,
+    new: &Domain,
+    before: &Catalog,
+    to: &Catalog,
+) -> Vec<(String, String)> {
+    let object = format!("domain {}.{}", new.schema, new.name);
+    let old_name = format!("{}__dbsage_old", new.name);
+    let type_name = qualified(&new.schema, &new.name);
+    b.push(
+        Phase::AlterTypes,
+        object.clone(),
+        format!("ALTER DOMAIN {type_name} RENAME TO {}", ident(&old_name)),
+        &[NotReversible],
+    );
+    b.push(Phase::AlterTypes, object.clone(), domain_sql(new), &[]);
+    let retyped = convert_columns(b, before, to, (&new.schema, &new.name), &new.base_type);
+    b.push(
+        Phase::AlterTypes,
+        object,
+        format!("DROP DOMAIN {}", qualified(&new.schema, &old_name)),
+        &[NotReversible],
+    );
+    retyped
+}
+
+/// Every column of type `schema.name` (or an array of it) in both catalogs converted to the
+/// recreated type through `through` (rows that do not fit make it fail: nothing is lost
+/// silently); returns the tables changed.
+fn convert_columns(
+    b: &mut Builder,
+    before: &Catalog,
+    to: &Catalog,
+    (schema, name): (&str, &str),
+    through: &str,
+) -> Vec<(String, String)> {
+    let type_name = qualified(schema, name);
+    let mut converted = Vec::new();
+    for table in &to.tables {
+        let Some(old_table) = before.table(&table.schema, &table.name) else {
+            continue;
+        };
+        if table.partition_of.is_some() {
+            continue;
+        }
+        for column in &table.columns {
+            let existed = old_table
+                .columns
+                .iter()
+                .any(|c| c.name == column.name && names_type(&c.data_type, schema, name));
+            if !existed || !names_type(&column.data_type, schema, name) {
+                continue;
+            }
+            let array = if column.data_type.ends_with("[]") {
+                "[]"
+            } else {
+                ""
+            };
+            let col = ident(&column.name);
+            let mut sql = format!("ALTER TABLE {} ", qualified(&table.schema, &table.name));
+            if column.default.is_some() {
+                sql.push_str(&format!("ALTER COLUMN {col} DROP DEFAULT, "));
+            }
+            sql.push_str(&format!(
+                "ALTER COLUMN {col} TYPE {type_name}{array} USING {col}::{through}{array}::{type_name}{array}"
+            ));
+            if let Some(default) = &column.default {
+                sql.push_str(&format!(", ALTER COLUMN {col} SET DEFAULT {default}"));
+            }
+            b.push(
+                Phase::AlterTypes,
+                format!("column {}.{}.{}", table.schema, table.name, column.name),
+                sql,
+                &[
+                    DeletesData,
+                    RewritesTable,
+                    AccessExclusiveLock,
+                    NotReversible,
+                ],
+            );
+            converted.push((table.schema.clone(), table.name.clone()));
+        }
+    }
+    converted
 }
 
 fn composites(b: &mut Builder, before: &Catalog, to: &Catalog) {

@@ -64,7 +64,6 @@ pub(crate) fn plan(b: &mut Builder, before: &mut Catalog, to: &Catalog, dirty: &
             }
             Some(new)
                 if new.definition != old.definition
-                    || new.options != old.options
                     || new.materialized != old.materialized
                     || new
                         .columns
@@ -134,6 +133,54 @@ pub(crate) fn plan(b: &mut Builder, before: &mut Catalog, to: &Catalog, dirty: &
         .collect();
     for view in dependency_order(&to_create) {
         create_view(b, view);
+    }
+    for old in &before.views {
+        if let Some(new) = to.view(&old.schema, &old.name) {
+            alter_options(b, old, new);
+        }
+    }
+}
+
+/// Options alone changed (`security_barrier`, `security_invoker`, `check_option`, a
+/// materialized view's storage parameters): `ALTER VIEW ... SET/RESET`, no recreate.
+fn alter_options(b: &mut Builder, old: &View, new: &View) {
+    let name_of = |option: &str| option.split('=').next().unwrap_or(option).to_string();
+    let set: Vec<&String> = new
+        .options
+        .iter()
+        .filter(|o| !old.options.contains(o))
+        .collect();
+    let reset: Vec<String> = old
+        .options
+        .iter()
+        .map(|o| name_of(o))
+        .filter(|name| !new.options.iter().any(|o| name_of(o) == *name))
+        .collect();
+    let mut actions = Vec::new();
+    if !set.is_empty() {
+        let set: Vec<&str> = set.iter().map(|o| o.as_str()).collect();
+        actions.push(format!("SET ({})", set.join(", ")));
+    }
+    if !reset.is_empty() {
+        actions.push(format!("RESET ({})", reset.join(", ")));
+    }
+    let security = old
+        .options
+        .iter()
+        .chain(&new.options)
+        .any(|o| o.starts_with("security_"));
+    let name = qualified(&new.schema, &new.name);
+    for action in actions {
+        b.push(
+            Phase::CreateViews,
+            format!("{} {}.{}", kind(new), new.schema, new.name),
+            format!("ALTER {} {name} {action}", kind(new).to_uppercase()),
+            if security {
+                &[ChangesPrivileges][..]
+            } else {
+                &[][..]
+            },
+        );
     }
 }
 

@@ -33,7 +33,9 @@ pub(super) fn read(
         tables: Vec::new(),
         views: Vec::new(),
     };
-    let slots = read_relations(client, excluded, &mut relations)?;
+    let slots = super::timed("relations", || {
+        read_relations(client, excluded, &mut relations)
+    })?;
     let slot = |oid: &u32| slots.get(oid).copied();
     let all: Vec<u32> = slots.keys().copied().collect();
     let tables: Vec<u32> = slots
@@ -42,31 +44,31 @@ pub(super) fn read(
         .map(|(oid, _)| *oid)
         .collect();
 
-    for (oid, column) in columns::read(client, &all)? {
+    for (oid, column) in super::timed("columns", || columns::read(client, &all))? {
         match slot(&oid) {
             Some(Slot::Table(i)) => relations.tables[i].columns.push(column),
             Some(Slot::View(i)) => relations.views[i].columns.push(column),
             None => {}
         }
     }
-    for (oid, constraint) in constraints::read(client, &tables)? {
+    for (oid, constraint) in super::timed("constraints", || constraints::read(client, &tables))? {
         if let Some(Slot::Table(i)) = slot(&oid) {
             relations.tables[i].constraints.push(constraint);
         }
     }
-    for (oid, index) in indexes::read(client, &all)? {
+    for (oid, index) in super::timed("indexes", || indexes::read(client, &all))? {
         match slot(&oid) {
             Some(Slot::Table(i)) => relations.tables[i].indexes.push(index),
             Some(Slot::View(i)) => relations.views[i].indexes.push(index),
             None => {}
         }
     }
-    for (oid, policy) in policies::read(client, &tables)? {
+    for (oid, policy) in super::timed("policies", || policies::read(client, &tables))? {
         if let Some(Slot::Table(i)) = slot(&oid) {
             relations.tables[i].policies.push(policy);
         }
     }
-    for (oid, trigger) in triggers::read(client, &all)? {
+    for (oid, trigger) in super::timed("triggers", || triggers::read(client, &all))? {
         match slot(&oid) {
             Some(Slot::Table(i)) => relations.tables[i].triggers.push(trigger),
             Some(Slot::View(i)) => relations.views[i].triggers.push(trigger),
