@@ -2,104 +2,14 @@
 //! one shared cluster, the plan A → B applied on A, and the proof (A's catalog afterwards
 //! against B's) empty. Each case runs both ways, so creations and drops are both proven.
 
-use std::sync::mpsc;
-use std::sync::OnceLock;
+use dbsage_diff::Hazard;
 
-use dbsage_catalog::{Catalog, ReadOptions};
-use dbsage_cluster::Cluster;
-use dbsage_diff::{plan, prove, Hazard, Plan, PlanOptions};
-
-/// One cluster for the whole file; each case gets its own databases.
-fn cluster() -> &'static Cluster {
-    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        // The server dies with the thread that started it (PR_SET_PDEATHSIG): start it on a
-        // thread that lives as long as the test binary, not on whichever test came first.
-        let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            let cluster = Cluster::start().unwrap();
-            let mut client = cluster.connect("postgres").unwrap();
-            client
-                .batch_execute(
-                    "CREATE ROLE anon NOLOGIN; CREATE ROLE authenticated NOLOGIN; \
-                     CREATE ROLE editor NOLOGIN; CREATE ROLE app_owner NOLOGIN;",
-                )
-                .unwrap();
-            sender.send(cluster).unwrap();
-            loop {
-                std::thread::park();
-            }
-        });
-        receiver.recv().unwrap()
-    })
-}
-
-fn database(name: &str, sql: &str) -> postgres::Client {
-    let cluster = cluster();
-    cluster.create_database(name).unwrap();
-    let mut client = cluster.connect(name).unwrap();
-    client
-        .batch_execute(sql)
-        .unwrap_or_else(|e| panic!("{name}: {}", dbsage_pgerror::describe(&e)));
-    client
-}
-
-fn read(client: &mut postgres::Client) -> Catalog {
-    Catalog::read(client, &ReadOptions::default()).unwrap()
-}
-
-fn one_way(name: &str, from_sql: &str, to_sql: &str) -> Plan {
-    let mut from_db = database(&format!("{name}_from"), from_sql);
-    let mut to_db = database(&format!("{name}_to"), to_sql);
-    let (from, to) = (read(&mut from_db), read(&mut to_db));
-    let plan = plan(&from, &to, &PlanOptions::default());
-    let proof = prove(&mut from_db, &plan, &to, &ReadOptions::default()).unwrap();
-    assert!(
-        proof.is_clean(),
-        "{name}: the plan\n{}\n-- no transaction:\n{}\nleft: {:#?}\nfailure: {:#?}",
-        plan.transactional_sql(),
-        plan.no_transaction_sql(),
-        proof.not_handled,
-        proof.failure
-    );
-    plan
-}
-
-/// A → B and B → A, both proven; returns the A → B plan.
-fn round_trip(name: &str, a: &str, b: &str) -> (Plan, Plan) {
-    let forward = one_way(&format!("{name}_ab"), a, b);
-    let backward = one_way(&format!("{name}_ba"), b, a);
-    assert!(
-        !forward.is_empty(),
-        "{name}: the schemas differ, the plan is empty"
-    );
-    (forward, backward)
-}
-
-fn statement<'a>(plan: &'a Plan, needle: &str) -> &'a dbsage_diff::Statement {
-    plan.statements
-        .iter()
-        .find(|s| s.sql.contains(needle))
-        .unwrap_or_else(|| {
-            panic!(
-                "no statement with `{needle}` in\n{}{}",
-                plan.transactional_sql(),
-                plan.no_transaction_sql()
-            )
-        })
-}
-
-fn position(plan: &Plan, needle: &str) -> usize {
-    plan.statements
-        .iter()
-        .position(|s| s.sql.contains(needle))
-        .unwrap()
-}
+use crate::common::{one_way, position, round_trip, statement};
 
 #[test]
 fn same_schema_gives_an_empty_plan() {
     let sql = "CREATE TABLE t (id int PRIMARY KEY, note text); CREATE VIEW v AS SELECT id FROM t;";
-    let plan = one_way("same", sql, sql);
+    let (plan, _, _) = one_way("same", sql, sql);
     assert!(plan.is_empty());
     assert!(plan.statements.is_empty());
 }

@@ -1,4 +1,7 @@
 //! dbsage-diff's integration tests: one test binary (one link) for the whole crate; each file
 //! is a module. Add a test file as `tests/it/<name>.rs` and a `mod <name>;` line here.
 
+mod common;
+
 mod diff_roundtrip;
+mod diffgaps_kinds;

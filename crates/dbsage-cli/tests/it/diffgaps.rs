@@ -2,7 +2,7 @@
 //! Realtime publication alone; `dbsage diff` builds both sides on one cluster and reports where
 //! its time went.
 
-mod common;
+use crate::common;
 
 use common::{stderr, TestProject};
 

@@ -4,91 +4,9 @@
 //! B built by hand in two databases of one shared cluster, the plan A → B applied on A, the
 //! proof empty; then B → A the same way.
 
-use std::sync::mpsc;
-use std::sync::OnceLock;
+use dbsage_diff::Hazard;
 
-use dbsage_catalog::{Catalog, ReadOptions};
-use dbsage_cluster::Cluster;
-use dbsage_diff::{plan, prove, Hazard, Plan, PlanOptions};
-
-fn cluster() -> &'static Cluster {
-    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        // The server dies with the thread that started it: a thread that outlives the tests.
-        let (sender, receiver) = mpsc::channel();
-        std::thread::spawn(move || {
-            let cluster = Cluster::start().unwrap();
-            cluster
-                .connect("postgres")
-                .unwrap()
-                .batch_execute(
-                    "CREATE ROLE app_owner NOLOGIN; CREATE ROLE billing_reader NOLOGIN; \
-                     CREATE ROLE replicator NOLOGIN;",
-                )
-                .unwrap();
-            sender.send(cluster).unwrap();
-            loop {
-                std::thread::park();
-            }
-        });
-        receiver.recv().unwrap()
-    })
-}
-
-fn database(name: &str, sql: &str) -> postgres::Client {
-    cluster().create_database(name).unwrap();
-    let mut client = cluster().connect(name).unwrap();
-    client
-        .batch_execute(sql)
-        .unwrap_or_else(|e| panic!("{name}: {}", dbsage_pgerror::describe(&e)));
-    client
-}
-
-fn read(client: &mut postgres::Client) -> Catalog {
-    Catalog::read(client, &ReadOptions::default()).unwrap()
-}
-
-fn sql_of(plan: &Plan) -> String {
-    format!("{}{}", plan.transactional_sql(), plan.no_transaction_sql())
-}
-
-fn one_way(name: &str, from_sql: &str, to_sql: &str) -> (Plan, Catalog, Catalog) {
-    let mut from_db = database(&format!("{name}_from"), from_sql);
-    let mut to_db = database(&format!("{name}_to"), to_sql);
-    let (from, to) = (read(&mut from_db), read(&mut to_db));
-    let plan = plan(&from, &to, &PlanOptions::default());
-    let proof = prove(&mut from_db, &plan, &to, &ReadOptions::default()).unwrap();
-    assert!(
-        proof.is_clean(),
-        "{name}: the plan\n{}\nleft: {:#?}\nfailure: {:#?}",
-        sql_of(&plan),
-        proof.not_handled,
-        proof.failure
-    );
-    (plan, from, to)
-}
-
-/// A → B and B → A, both proven; the two plans.
-fn round_trip(name: &str, a: &str, b: &str) -> (Plan, Plan) {
-    let (forward, _, _) = one_way(&format!("{name}_ab"), a, b);
-    let (backward, _, _) = one_way(&format!("{name}_ba"), b, a);
-    assert!(
-        !forward.is_empty(),
-        "{name}: the schemas differ, the plan is empty"
-    );
-    assert!(
-        !backward.is_empty(),
-        "{name}: the schemas differ, the plan is empty"
-    );
-    (forward, backward)
-}
-
-fn statement<'a>(plan: &'a Plan, needle: &str) -> &'a dbsage_diff::Statement {
-    plan.statements
-        .iter()
-        .find(|s| s.sql.contains(needle))
-        .unwrap_or_else(|| panic!("no statement with `{needle}` in\n{}", sql_of(plan)))
-}
+use crate::common::{one_way, position, round_trip, sql_of, statement};
 
 #[test]
 fn aggregates_are_created_replaced_and_dropped() {
@@ -125,12 +43,6 @@ fn aggregates_are_created_replaced_and_dropped() {
     .contains("COMBINEFUNC = pg_catalog.numeric_add"));
     statement(&forward, "DROP AGGREGATE public.legacy_total(numeric)");
     // The aggregate goes before the function it calls.
-    let position = |plan: &Plan, needle: &str| {
-        plan.statements
-            .iter()
-            .position(|s| s.sql.contains(needle))
-            .unwrap()
-    };
     assert!(
         position(&backward, "DROP AGGREGATE public.rounded_total")
             < position(&backward, "DROP FUNCTION public.money_round")
