@@ -121,21 +121,32 @@ pub fn cutover(
     );
     let finished = (|| -> dbsage_core::Result<(String, u64, usize, Comparison)> {
         progress.step("waiting for lag 0");
-        let lsn: String = source
-            .client
-            .query_one("select pg_current_wal_lsn()::text", &[])
-            .map_err(db("reading the source's WAL position"))?
-            .get(0);
         let catching_up = Instant::now();
-        wait_for_lsn(&mut source.client, &state.subscription, &lsn, options.wait)?;
-        let catch_up_ms = catching_up.elapsed().as_millis() as u64;
-        progress.step("copying sequence values");
-        let copied = copy_sequences(&mut source.client, &mut target.client)?;
-        progress.step("comparing row counts");
+        let deadline = catching_up + options.wait;
         let tables =
             snapshot::tables(&mut source.client, &[]).map_err(db("listing the source's tables"))?;
-        let comparison =
-            crate::compare::compare(&mut source.client, &mut target.client, &tables, true)?;
+        // The slot's confirmed position can run ahead of what the subscriber has applied (it
+        // answers a keepalive with the WAL end the keepalive announced), so lag 0 is confirmed
+        // by the comparison itself, tried again until it matches or the wait is over.
+        let (lsn, copied, comparison) = loop {
+            let lsn: String = source
+                .client
+                .query_one("select pg_current_wal_lsn()::text", &[])
+                .map_err(db("reading the source's WAL position"))?
+                .get(0);
+            let left = deadline.saturating_duration_since(Instant::now());
+            wait_for_lsn(&mut source.client, &state.subscription, &lsn, left)?;
+            progress.step("copying sequence values");
+            let copied = copy_sequences(&mut source.client, &mut target.client)?;
+            progress.step("comparing row counts");
+            let comparison =
+                crate::compare::compare(&mut source.client, &mut target.client, &tables, true)?;
+            if comparison.ok() || Instant::now() >= deadline {
+                break (lsn, copied, comparison);
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        let catch_up_ms = catching_up.elapsed().as_millis() as u64;
         if !comparison.ok() {
             return Err(crate::failed(
                 format!(
