@@ -82,6 +82,33 @@ impl Log<'_> {
     }
 }
 
+/// The result, `move_finished`: in the target's log (created now that the data is in), then in
+/// the source's when the run changed the source. `done` says what stands if recording fails.
+pub(crate) fn record_finished(
+    target_log: &Log,
+    target: &mut Client,
+    source: Option<(&Log, &mut Client)>,
+    reason: &str,
+    result: Value,
+    done: &str,
+) -> dbsage_core::Result<()> {
+    let recorded = |e| {
+        crate::with_note(
+            e,
+            &format!("{done}, but the move could not be recorded in the audit log"),
+        )
+    };
+    target_log
+        .record(target, "move_finished", reason, result.clone(), true)
+        .map_err(recorded)?;
+    if let Some((source_log, source)) = source {
+        source_log
+            .record(source, "move_finished", reason, result, false)
+            .map_err(recorded)?;
+    }
+    Ok(())
+}
+
 impl Approval {
     /// The source's log, with the source's protection and confirmation of this run.
     pub(crate) fn source_log<'a>(&'a self, project: &'a Project, from: &'a Target) -> Log<'a> {

@@ -225,26 +225,15 @@ pub fn cutover(
         comparison.tables.len(),
         comparison.rows
     );
-    let target_log = approval.target_log(project, &to);
-    let recorded = |e| {
-        crate::with_note(
-            e,
-            "the move is cut over, but it could not be recorded in the audit log",
-        )
-    };
-    target_log
-        .record(
-            &mut target.client,
-            "move_finished",
-            &reason,
-            result.clone(),
-            true,
-        )
-        .map_err(recorded)?;
+    crate::audit::record_finished(
+        &approval.target_log(project, &to),
+        &mut target.client,
+        Some((&source_log, &mut source.client)),
+        &reason,
+        result,
+        "the move is cut over",
+    )?;
     audit_logs.push("target");
-    source_log
-        .record(&mut source.client, "move_finished", &reason, result, false)
-        .map_err(recorded)?;
     let cutover_steps = crate::dump::cutover_steps(&source, &target, true);
     Ok(CutoverReport {
         from: state.from.clone(),

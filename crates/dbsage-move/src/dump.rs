@@ -261,28 +261,15 @@ pub fn dump(
         comparison.tables.len(),
         comparison.rows
     );
-    let target_log = approval.target_log(project, to);
-    let recorded = |e| {
-        crate::with_note(
-            e,
-            "the data is moved and compared, but the move could not be recorded in the audit log",
-        )
-    };
-    target_log
-        .record(
-            &mut target.client,
-            "move_finished",
-            &reason,
-            result.clone(),
-            true,
-        )
-        .map_err(recorded)?;
+    crate::audit::record_finished(
+        &approval.target_log(project, to),
+        &mut target.client,
+        changes_source.then_some((&source_log, &mut source.client)),
+        &reason,
+        result,
+        "the data is moved and compared",
+    )?;
     audit_logs.push("target");
-    if changes_source {
-        source_log
-            .record(&mut source.client, "move_finished", &reason, result, false)
-            .map_err(recorded)?;
-    }
     let cutover_steps = cutover_steps(&source, &target, drained.is_some());
     Ok(DumpReport {
         preflight,
