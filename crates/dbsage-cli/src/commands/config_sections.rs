@@ -32,7 +32,7 @@ fn load(project: &Project, section: &str) -> dbsage_core::Result<()> {
                     hint: "see `dbsage health --help` for the keys".into(),
                 })
         }
-        "supabase" => only_keys(project, "supabase", &[("enabled", "a boolean")]),
+        "supabase" => only_keys(project, "supabase", &[("enabled", BOOLEAN)]),
         // Read by no workflow yet: any key in it would be ignored.
         "secure" => only_keys(project, "secure", &[]),
         other => Err(Error::Config {
@@ -42,8 +42,17 @@ fn load(project: &Project, section: &str) -> dbsage_core::Result<()> {
     }
 }
 
+/// A key's type: what it is called in messages, and the test of a value.
+type KeyType = (&'static str, fn(&toml::Value) -> bool);
+
+const BOOLEAN: KeyType = ("true or false", toml::Value::is_bool);
+
 /// A section whose keys are few and checked here: each known key with the type it takes.
-fn only_keys(project: &Project, section: &str, known: &[(&str, &str)]) -> dbsage_core::Result<()> {
+fn only_keys(
+    project: &Project,
+    section: &str,
+    known: &[(&str, KeyType)],
+) -> dbsage_core::Result<()> {
     let bad = |message: String| Error::Config {
         message: format!("dbsage.toml [{section}]: {message}"),
         hint: match known {
@@ -52,7 +61,7 @@ fn only_keys(project: &Project, section: &str, known: &[(&str, &str)]) -> dbsage
                 "[{section}] takes {}",
                 known
                     .iter()
-                    .map(|(k, t)| format!("`{k}` ({t})"))
+                    .map(|(k, (t, _))| format!("`{k}` ({t})"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -64,8 +73,8 @@ fn only_keys(project: &Project, section: &str, known: &[(&str, &str)]) -> dbsage
     for (key, value) in table {
         match known.iter().find(|(k, _)| k == key) {
             None => return Err(bad(format!("unknown key `{key}`"))),
-            Some((_, "a boolean")) if !value.is_bool() => {
-                return Err(bad(format!("`{key}` must be true or false")))
+            Some((_, (kind, is))) if !is(value) => {
+                return Err(bad(format!("`{key}` must be {kind}")))
             }
             Some(_) => {}
         }
