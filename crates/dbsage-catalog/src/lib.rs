@@ -112,6 +112,20 @@ impl Catalog {
         objects
     }
 
+    /// Every object key (as in [`Catalog::objects`]) with the key of the top-level object it
+    /// is part of: `column public.users.email` → `table public.users`. A top-level object
+    /// maps to itself.
+    pub fn owners(&self) -> BTreeMap<String, String> {
+        let mut owners = BTreeMap::new();
+        for group in entries::groups(self) {
+            for part in group.parts {
+                owners.insert(part.key, group.key.clone());
+            }
+            owners.insert(group.key.clone(), group.key);
+        }
+        owners
+    }
+
     /// The whole schema as stable text: objects by kind, then name; each followed by its
     /// parts, indented. Row estimates and other data are left out, so the text changes only
     /// when the schema does.

@@ -22,6 +22,7 @@ pub mod pull;
 mod renames;
 mod routines;
 mod schema_file;
+pub mod scope;
 mod sequences;
 pub mod sides;
 mod sql;

@@ -85,8 +85,12 @@ pub(crate) fn plan(b: &mut Builder, before: &mut Catalog, to: &Catalog) {
         let Some(definition) = &new.definition else {
             continue;
         };
-        // An aggregate calls functions of the plan: after them.
-        let phase = if new.kind == FunctionKind::Aggregate || uses_a_table_type(new, to) {
+        // An aggregate calls functions of the plan: after them. A SQL-standard body is parsed
+        // when created (check_function_bodies does not apply): after the tables it reads.
+        let phase = if new.kind == FunctionKind::Aggregate
+            || uses_a_table_type(new, to)
+            || has_sql_standard_body(new)
+        {
             Phase::CreateRoutinesLate
         } else {
             Phase::CreateRoutines
@@ -94,6 +98,16 @@ pub(crate) fn plan(b: &mut Builder, before: &mut Catalog, to: &Catalog) {
         b.push(phase, key(new), definition.trim_end().to_string(), &[]);
     }
     before.functions.retain(|f| !recreated.contains(&key(f)));
+}
+
+/// `BEGIN ATOMIC ... END` or `RETURN expression` (PostgreSQL 14+) rather than a quoted body.
+fn has_sql_standard_body(f: &Function) -> bool {
+    f.language == "sql"
+        && f.definition.as_deref().is_some_and(|definition| {
+            definition
+                .lines()
+                .any(|line| line.starts_with("BEGIN ATOMIC") || line.starts_with("RETURN "))
+        })
 }
 
 /// A function taking or returning a table's row type must wait for the table.

@@ -14,6 +14,7 @@ use dbsage_core::{Error, Result};
 use postgres::Client;
 use serde::Serialize;
 
+use crate::scope::Dependencies;
 use crate::{plan, prove, Plan, PlanOptions, Proof};
 
 /// Schemas Supabase manages: never the project's to diff.
@@ -251,7 +252,35 @@ pub struct DiffReport {
     pub to: String,
     pub plan: Plan,
     pub proof: Proof,
+    /// What the proof ran on.
+    pub proof_copy: ProofCopy,
     pub timings: Timings,
+}
+
+/// The copy of the source the proof applied the plan on.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProofCopy {
+    /// `whole`: the source's whole schema; `affected`: what differs, what depends on it and
+    /// what that needs (a live source, rebuilt in part; see [`crate::scope`]).
+    pub scope: &'static str,
+    /// Top-level objects (tables, views, sequences, functions, types) the copy had, and the
+    /// source has.
+    pub objects: usize,
+    pub of: usize,
+    /// Databases the copy was cut into, proven side by side (pieces that share no dependency).
+    pub pieces: usize,
+}
+
+impl ProofCopy {
+    fn whole(source: &Catalog) -> ProofCopy {
+        let objects = crate::scope::count(source);
+        ProofCopy {
+            scope: "whole",
+            objects,
+            of: objects,
+            pieces: 1,
+        }
+    }
 }
 
 /// Where the time went, in milliseconds.
@@ -325,6 +354,8 @@ struct Built {
     /// The side's throwaway database, still open: the proof runs on the source's.
     client: Option<Client>,
     catalog: Catalog,
+    /// Read when the proof may rebuild the source in part (the source is an environment).
+    dependencies: Option<Dependencies>,
     build_ms: u64,
     read_ms: u64,
 }
@@ -335,7 +366,8 @@ fn millis(since: Instant) -> u64 {
 
 /// The plan from `from` to `to`, proven on a throwaway copy of `from`. Both sides are built
 /// as two databases of one throwaway cluster, concurrently, and read concurrently; an
-/// environment is read as it is, and rebuilt for the proof on a third database.
+/// environment is read as it is while the cluster starts, and rebuilt for the proof, in the
+/// part the plan affects, on databases of its own.
 pub fn diff_sides(project: &Project, from: &Side, to: &Side) -> Result<DiffReport> {
     let clock = Instant::now();
     let files = if *from == Side::Migrations || *to == Side::Migrations {
@@ -343,69 +375,139 @@ pub fn diff_sides(project: &Project, from: &Side, to: &Side) -> Result<DiffRepor
     } else {
         Vec::new()
     };
-    let cluster = dbsage_core::server_settings::start_throwaway(project, &files)?;
-    let mut timings = Timings {
-        cluster_ms: millis(clock),
-        ..Timings::default()
-    };
-    let result = diff_on(&cluster, project, (from, to), &files, &mut timings, clock);
+    let options = read_options(project);
+    let mut timings = Timings::default();
+    let opened = open_sides(project, (from, to), &files, &options, &mut timings, clock)?;
+    let cluster = opened.cluster;
+    let result = diff_opened(
+        &cluster,
+        project,
+        (from, to),
+        (opened.source, opened.target, opened.spare),
+        &options,
+        &mut timings,
+        clock,
+    );
     cluster.stop();
     result
 }
 
-fn diff_on(
+/// The throwaway cluster and both sides, built and read.
+struct OpenedSides {
+    cluster: Cluster,
+    source: Built,
+    target: Built,
+    /// Empty databases made while the sides were read, for a live source's proof.
+    spare: Vec<Client>,
+}
+
+/// Starts the cluster and builds and reads both sides, as much at once as can be: an
+/// environment is read while the cluster starts (and, for a live source, makes the empty
+/// databases its proof will use); a side built on the cluster waits for it.
+fn open_sides<'a>(
+    project: &'a Project,
+    (from, to): (&'a Side, &'a Side),
+    files: &'a [dbsage_core::migrations::MigrationFile],
+    options: &'a ReadOptions,
+    timings: &mut Timings,
+    clock: Instant,
+) -> Result<OpenedSides> {
+    let live_source = matches!(from, Side::Environment(_));
+    std::thread::scope(|scope| {
+        let read_now = |side: &'a Side| {
+            matches!(side, Side::Environment(_)).then(|| {
+                scope.spawn(move || build(project, side, None, files, options, live_source))
+            })
+        };
+        let (from_now, to_now) = (read_now(from), read_now(to));
+        // On this thread: the cluster's server stops when the thread that started it ends.
+        let cluster = dbsage_core::server_settings::start_throwaway(project, files)?;
+        let cluster_ms = millis(clock);
+        let mut spare = Vec::new();
+        if live_source {
+            for i in 0..proof_pieces() {
+                spare.push(new_database(
+                    &cluster,
+                    project,
+                    &format!("dbsage_proof_part{i}"),
+                )?);
+            }
+        }
+        timings.cluster_ms = cluster_ms;
+        // One after the other: the Supabase layer creates roles, which the two databases share.
+        let from_db = prepare(&cluster, project, from, "dbsage_from")?;
+        let to_db = prepare(&cluster, project, to, "dbsage_to")?;
+        let to_later = to_now.or_else(|| {
+            Some(scope.spawn(move || build(project, to, to_db, files, options, live_source)))
+        });
+        let source = match from_now {
+            Some(thread) => joined(thread),
+            None => build(project, from, from_db, files, options, live_source),
+        };
+        let target = to_later.map(joined).expect("the target is read or built");
+        Ok(OpenedSides {
+            cluster,
+            source: source?,
+            target: target?,
+            spare,
+        })
+    })
+}
+
+/// A thread's result; its panic, passed on.
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// How many databases a live source's proof is cut into: one per core, up to four.
+fn proof_pieces() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+}
+
+/// Plans from the source to the target and proves the plan.
+fn diff_opened(
     cluster: &Cluster,
     project: &Project,
     (from, to): (&Side, &Side),
-    files: &[dbsage_core::migrations::MigrationFile],
+    (source, target, spare): (Built, Built, Vec<Client>),
+    options: &ReadOptions,
     timings: &mut Timings,
     clock: Instant,
 ) -> Result<DiffReport> {
-    let options = read_options(project);
-    // One after the other: the Supabase layer creates roles, which the two databases share.
-    let from_db = prepare(cluster, project, from, "dbsage_from")?;
-    let to_db = prepare(cluster, project, to, "dbsage_to")?;
-    let (from_built, to_built) = std::thread::scope(|scope| {
-        let to_thread = scope.spawn(|| build(project, to, to_db, files, &options));
-        let from_built = build(project, from, from_db, files, &options);
-        let to_built = to_thread
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (from_built, to_built)
-    });
-    let (source, target) = (from_built?, to_built?);
     timings.build_from_ms = source.build_ms;
     timings.build_to_ms = target.build_ms;
     timings.read_from_ms = source.read_ms;
     timings.read_to_ms = target.read_ms;
     timings.read_ms = millis(clock);
     drop(target.client);
+    let target_dependencies = target.dependencies;
     let (mut start, mut target) = (source.catalog, target.catalog);
     align_managed_publications(project, &mut start, &mut target);
     let plan = plan(&start, &target, &PlanOptions::default());
     timings.plan_ms = millis(clock) - timings.read_ms;
-    let proof_on = |client: &mut Client| -> Result<Proof> {
-        ensure_roles(client, &[&target])?;
-        prove(client, &plan, &target, &options)
-            .map_err(|e| Error::db("reading the schema after the plan", e))
-    };
     // The proof runs on a throwaway copy: the source itself when it is one already.
-    let proof = match source.client {
-        Some(mut client) => proof_on(&mut client)?,
+    let (proof, proof_copy) = match source.client {
+        Some(mut client) => {
+            ensure_roles(&mut client, &[&target])?;
+            let proof = prove(&mut client, &plan, &target, options)
+                .map_err(|e| Error::db("reading the schema after the plan", e))?;
+            (proof, ProofCopy::whole(&start))
+        }
         None => {
-            cluster.create_database("dbsage_proof")?;
-            let mut copy = cluster.connect("dbsage_proof")?;
-            if project.is_supabase() {
-                dbsage_core::supabase_layer::install(&mut copy, project)?;
-            }
-            let (_, left) = rebuild_on(&mut copy, &start, &options)?;
-            let mut proof = proof_on(&mut copy)?;
-            for difference in left {
-                if !proof.not_handled.contains(&difference) {
-                    proof.not_handled.push(difference);
-                }
-            }
-            proof
+            let dependencies: Vec<&Dependencies> = [&source.dependencies, &target_dependencies]
+                .into_iter()
+                .flatten()
+                .collect();
+            prove_on_rebuilt(
+                cluster,
+                project,
+                &plan,
+                (&start, &target),
+                (&dependencies, spare),
+                options,
+            )?
         }
     };
     timings.proof_ms = millis(clock) - timings.read_ms - timings.plan_ms;
@@ -415,8 +517,124 @@ fn diff_on(
         to: to.describe(),
         plan,
         proof,
+        proof_copy,
         timings: timings.clone(),
     })
+}
+
+/// The proof for a live source, on a copy rebuilt on new databases of `cluster`: only the
+/// part the plan affects when that is smaller ([`crate::scope::affected`]), cut into pieces
+/// proven side by side, else the whole schema. A part that does not prove clean is proven
+/// again whole, so that what is reported is what the whole schema shows, never an artefact
+/// of the cut.
+fn prove_on_rebuilt(
+    cluster: &Cluster,
+    project: &Project,
+    plan: &Plan,
+    (start, target): (&Catalog, &Catalog),
+    (dependencies, spare): (&[&Dependencies], Vec<Client>),
+    options: &ReadOptions,
+) -> Result<(Proof, ProofCopy)> {
+    if dependencies.len() == 2 && !spare.is_empty() {
+        let affected = crate::scope::affected(start, target, dependencies, plan)
+            .filter(|affected| affected.is_small_part_of(start));
+        if let Some(affected) = affected {
+            let pieces =
+                crate::scope::pieces(&affected, dependencies, plan, (start, target), spare.len());
+            let proofs = prove_pieces(plan, (start, target), &pieces, spare, options)?;
+            if proofs.iter().all(Proof::is_clean) {
+                let copy = ProofCopy {
+                    scope: "affected",
+                    objects: crate::scope::count(&crate::scope::restrict(start, &affected.objects)),
+                    of: crate::scope::count(start),
+                    pieces: pieces.len(),
+                };
+                let clean = Proof {
+                    failure: None,
+                    not_handled: Vec::new(),
+                };
+                return Ok((clean, copy));
+            }
+        }
+    }
+    let mut copy = new_database(cluster, project, "dbsage_proof")?;
+    ensure_roles(&mut copy, &[start, target])?;
+    let proof = prove_rebuilt(&mut copy, plan, (start, target), options)?;
+    Ok((proof, ProofCopy::whole(start)))
+}
+
+/// Each piece of the affected part on a database of its own (`clients`, empty, at least one
+/// per piece), concurrently: its objects
+/// rebuilt, its statements applied, the result compared with the target's same objects.
+pub fn prove_pieces(
+    plan: &Plan,
+    (start, target): (&Catalog, &Catalog),
+    pieces: &[crate::scope::Piece],
+    mut clients: Vec<Client>,
+    options: &ReadOptions,
+) -> Result<Vec<Proof>> {
+    // Before the threads: roles belong to the whole cluster.
+    if let Some(first) = clients.first_mut() {
+        ensure_roles(first, &[start, target])?;
+    }
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = pieces
+            .iter()
+            .zip(clients)
+            .map(|(piece, mut client)| {
+                scope.spawn(move || {
+                    let part = crate::scope::restrict(start, &piece.objects);
+                    let target_part = crate::scope::restrict(target, &piece.objects);
+                    let statements = piece
+                        .statements
+                        .iter()
+                        .map(|&i| plan.statements[i].clone())
+                        .collect();
+                    let piece_plan = Plan {
+                        statements,
+                        possible_renames: Vec::new(),
+                    };
+                    prove_rebuilt(&mut client, &piece_plan, (&part, &target_part), options)
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// A new empty database on `cluster`, with the Supabase layer on a Supabase project.
+fn new_database(cluster: &Cluster, project: &Project, name: &str) -> Result<Client> {
+    cluster.create_database(name)?;
+    let mut client = cluster.connect(name)?;
+    if project.is_supabase() {
+        dbsage_core::supabase_layer::install(&mut client, project)?;
+    }
+    Ok(client)
+}
+
+/// `start` built through the engine on the empty database `copy`, then the plan applied on
+/// it and the result compared with `target`; what the build itself missed is reported too.
+fn prove_rebuilt(
+    copy: &mut Client,
+    plan: &Plan,
+    (start, target): (&Catalog, &Catalog),
+    options: &ReadOptions,
+) -> Result<Proof> {
+    let (_, left) = rebuild_on(copy, start, options)?;
+    let mut proof = prove(copy, plan, target, options)
+        .map_err(|e| Error::db("reading the schema after the plan", e))?;
+    for difference in left {
+        if !proof.not_handled.contains(&difference) {
+            proof.not_handled.push(difference);
+        }
+    }
+    Ok(proof)
 }
 
 /// The database a side is built on (none for an environment), with the Supabase layer.
@@ -444,6 +662,7 @@ fn build(
     database: Option<Client>,
     files: &[dbsage_core::migrations::MigrationFile],
     options: &ReadOptions,
+    with_dependencies: bool,
 ) -> Result<Built> {
     let started = Instant::now();
     let mut client = match (side, database) {
@@ -463,9 +682,21 @@ fn build(
     };
     let build_ms = millis(started);
     let catalog = read(&mut client, options, &side.describe())?;
+    let dependencies = if with_dependencies {
+        let read = Dependencies::read(&mut client).map_err(|e| {
+            Error::db(
+                format!("reading the dependencies of {}", side.describe()),
+                e,
+            )
+        })?;
+        Some(read)
+    } else {
+        None
+    };
     Ok(Built {
         client: (!matches!(side, Side::Environment(_))).then_some(client),
         catalog,
+        dependencies,
         build_ms,
         read_ms: millis(started) - build_ms,
     })

@@ -65,6 +65,7 @@ pub fn run(args: DiffArgs, out: &Out) -> dbsage_core::Result<i32> {
                 "clean": report.proof.is_clean(),
                 "failure": report.proof.failure,
                 "not_handled": report.proof.not_handled,
+                "copy": report.proof_copy,
             },
             "written": written,
             "timings": report.timings,
@@ -91,8 +92,17 @@ fn render(out: &Out, report: &DiffReport, written: &[String]) {
         ));
     }
     if report.proof.is_clean() {
+        let copy = &report.proof_copy;
+        let part = if copy.scope == "affected" {
+            format!(
+                " (the {} of its {} tables, views, sequences, functions and types the plan affects, and what they need)",
+                copy.objects, copy.of
+            )
+        } else {
+            String::new()
+        };
         err_line!(
-            "{} applied on a throwaway copy of {}, the result matches {}",
+            "{} applied on a throwaway copy of {}{part}, the result matches {}",
             out.paint_err("proof:", Style::Good),
             report.from,
             report.to

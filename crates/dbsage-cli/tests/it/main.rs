@@ -12,6 +12,7 @@ mod clicons;
 mod config_sections;
 mod deploy;
 mod diff;
+mod diff_scoped;
 mod diffgaps;
 mod environments;
 mod extpgtap;

@@ -35,7 +35,7 @@ fn cluster() -> &'static Cluster {
     })
 }
 
-fn database(name: &str, sql: &str) -> postgres::Client {
+pub fn database(name: &str, sql: &str) -> postgres::Client {
     cluster().create_database(name).unwrap();
     let mut client = cluster().connect(name).unwrap();
     client
@@ -44,7 +44,7 @@ fn database(name: &str, sql: &str) -> postgres::Client {
     client
 }
 
-fn read(client: &mut postgres::Client) -> Catalog {
+pub fn read(client: &mut postgres::Client) -> Catalog {
     Catalog::read(client, &ReadOptions::default()).unwrap()
 }
 

@@ -5,3 +5,4 @@ mod common;
 
 mod diff_roundtrip;
 mod diffgaps_kinds;
+mod scope;
