@@ -347,22 +347,35 @@ fn differing(from: &Catalog, to: &Catalog) -> BTreeSet<Object> {
 /// `catalog` with only the tables, views, sequences, functions and types in `scope`; schemas,
 /// extensions and database-wide objects whole.
 pub fn restrict(catalog: &Catalog, scope: &BTreeSet<Object>) -> Catalog {
-    let keep = |kind, schema: &str, name: &str| scope.contains(&Object::new(kind, schema, name));
-    let mut part = catalog.clone();
-    part.tables
-        .retain(|t| keep(Kind::Relation, &t.schema, &t.name));
-    part.views
-        .retain(|v| keep(Kind::Relation, &v.schema, &v.name));
-    part.sequences
-        .retain(|s| keep(Kind::Relation, &s.schema, &s.name));
-    part.functions
-        .retain(|f| keep(Kind::Function, &f.schema, &f.name));
-    part.enums.retain(|e| keep(Kind::Type, &e.schema, &e.name));
-    part.domains
-        .retain(|d| keep(Kind::Type, &d.schema, &d.name));
-    part.composite_types
-        .retain(|c| keep(Kind::Type, &c.schema, &c.name));
-    part
+    fn kept<T: Clone>(items: &[T], keep: impl Fn(&T) -> bool) -> Vec<T> {
+        items.iter().filter(|item| keep(item)).cloned().collect()
+    }
+    let has = |kind, schema: &str, name: &str| {
+        scope.contains(&Object::new(kind, schema, name))
+    };
+    // Every field named: a kind added to the catalog must be decided on here.
+    Catalog {
+        schemas: catalog.schemas.clone(),
+        tables: kept(&catalog.tables, |t| has(Kind::Relation, &t.schema, &t.name)),
+        views: kept(&catalog.views, |v| has(Kind::Relation, &v.schema, &v.name)),
+        functions: kept(&catalog.functions, |f| {
+            has(Kind::Function, &f.schema, &f.name)
+        }),
+        sequences: kept(&catalog.sequences, |s| {
+            has(Kind::Relation, &s.schema, &s.name)
+        }),
+        enums: kept(&catalog.enums, |e| has(Kind::Type, &e.schema, &e.name)),
+        domains: kept(&catalog.domains, |d| has(Kind::Type, &d.schema, &d.name)),
+        composite_types: kept(&catalog.composite_types, |c| {
+            has(Kind::Type, &c.schema, &c.name)
+        }),
+        extensions: catalog.extensions.clone(),
+        default_privileges: catalog.default_privileges.clone(),
+        publications: catalog.publications.clone(),
+        event_triggers: catalog.event_triggers.clone(),
+        casts: catalog.casts.clone(),
+        foreign_servers: catalog.foreign_servers.clone(),
+    }
 }
 
 /// How many top-level objects `catalog` has (tables, views, sequences, functions, types).
