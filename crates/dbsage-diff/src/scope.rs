@@ -4,7 +4,7 @@
 //! rebuilds only this part on the throwaway cluster: thousands of untouched tables cost seconds
 //! of DDL and prove nothing, since they are the same on both sides and no statement reaches them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use dbsage_catalog::{Catalog, Table};
 use postgres::Client;
@@ -12,7 +12,7 @@ use postgres::Client;
 use crate::Plan;
 
 /// What kind of top-level object: relations (tables, views, sequences) share one name space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     Relation,
     /// A function name: every overload.
@@ -22,7 +22,7 @@ pub enum Kind {
 }
 
 /// A top-level object: a table stands for its columns, indexes, constraints, triggers, policies.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Object {
     pub kind: Kind,
     pub schema: String,
@@ -53,89 +53,112 @@ pub struct Dependency {
 #[derive(Debug, Clone, Default)]
 pub struct Dependencies(pub Vec<Dependency>);
 
-/// `pg_depend` lifted to top-level objects: an index, constraint, default, rule, trigger or
-/// policy counts as its table; an array type as its element; a row type as its relation. A
-/// foreign key's internal triggers are left out (the constraint already links the tables).
-/// Built-in objects (OIDs below 16384) are left out: they exist on every cluster.
-const DEPENDENCIES_SQL: &str = r#"
-WITH rel AS (
-    SELECT c.oid, CASE WHEN c.relkind = 'c' THEN 'type' ELSE 'relation' END AS kind,
-           n.nspname AS schema, c.relname AS name
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c') AND c.oid >= 16384
-),
-typ AS (
-    SELECT t.oid, COALESCE(r.kind, 'type') AS kind, COALESCE(r.schema, n.nspname) AS schema,
-           COALESCE(r.name, t.typname) AS name
-    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-    LEFT JOIN rel r ON r.oid = t.typrelid
-    WHERE t.oid >= 16384 AND NOT (t.typcategory = 'A' AND t.typelem <> 0)
-),
-top AS (
-    SELECT 'pg_class'::regclass AS classid, oid AS objid, kind, schema, name FROM rel
-    UNION ALL
-    SELECT 'pg_class'::regclass, x.indexrelid, r.kind, r.schema, r.name
-    FROM pg_index x JOIN rel r ON r.oid = x.indrelid
-    UNION ALL
-    SELECT 'pg_type'::regclass, oid, kind, schema, name FROM typ
-    UNION ALL
-    SELECT 'pg_type'::regclass, t.oid, e.kind, e.schema, e.name
-    FROM pg_type t JOIN typ e ON e.oid = t.typelem
-    WHERE t.typcategory = 'A' AND t.oid >= 16384
-    UNION ALL
-    SELECT 'pg_proc'::regclass, p.oid, 'function', n.nspname, p.proname
-    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid >= 16384
-    UNION ALL
-    SELECT 'pg_constraint'::regclass, co.oid, r.kind, r.schema, r.name
-    FROM pg_constraint co JOIN rel r ON r.oid = co.conrelid
-    UNION ALL
-    SELECT 'pg_constraint'::regclass, co.oid, t.kind, t.schema, t.name
-    FROM pg_constraint co JOIN typ t ON t.oid = co.contypid
-    UNION ALL
-    SELECT 'pg_attrdef'::regclass, d.oid, r.kind, r.schema, r.name
-    FROM pg_attrdef d JOIN rel r ON r.oid = d.adrelid
-    UNION ALL
-    SELECT 'pg_rewrite'::regclass, w.oid, r.kind, r.schema, r.name
-    FROM pg_rewrite w JOIN rel r ON r.oid = w.ev_class
-    UNION ALL
-    SELECT 'pg_trigger'::regclass, g.oid, r.kind, r.schema, r.name
-    FROM pg_trigger g JOIN rel r ON r.oid = g.tgrelid
-    -- A foreign key's own triggers on the referenced table belong to the constraint.
-    WHERE NOT g.tgisinternal
-    UNION ALL
-    SELECT 'pg_policy'::regclass, p.oid, r.kind, r.schema, r.name
-    FROM pg_policy p JOIN rel r ON r.oid = p.polrelid
-)
-SELECT d.kind, d.schema, d.name, r.kind, r.schema, r.name, bool_or(dep.deptype <> 'n') AS part
-FROM pg_depend dep
-JOIN top d ON d.classid = dep.classid AND d.objid = dep.objid
-JOIN top r ON r.classid = dep.refclassid AND r.objid = dep.refobjid
-WHERE dep.objid >= 16384 AND dep.refobjid >= 16384 AND dep.deptype IN ('n', 'a', 'i')
-  AND (d.kind, d.schema, d.name) <> (r.kind, r.schema, r.name)
-GROUP BY 1, 2, 3, 4, 5, 6
-"#;
+/// `pg_depend` rows between objects made after initdb (built-in objects exist on every
+/// cluster): lifted to top-level objects on the client, which is much cheaper for the server
+/// than joining them there (this runs on the live database).
+const DEPEND_SQL: &str = "
+SELECT classid, objid, refclassid, refobjid, deptype <> 'n' AS part
+FROM pg_depend
+WHERE objid >= 16384 AND refobjid >= 16384 AND deptype IN ('n', 'a', 'i')";
 
-fn kind(text: &str) -> Kind {
-    match text {
-        "relation" => Kind::Relation,
-        "function" => Kind::Function,
-        _ => Kind::Type,
-    }
-}
+/// What a part of an object belongs to: an index, constraint, default, rule, trigger or
+/// policy to its table (or a domain's constraint to the domain); an array type to its
+/// element; a row type to its relation. A foreign key's internal triggers are left out: the
+/// constraint already links the two tables, and the triggers on the referenced table would
+/// make it depend on every table referring to it.
+const OWNERS_SQL: &str = "
+SELECT 'pg_class'::regclass::oid, indexrelid, 'pg_class'::regclass::oid, indrelid
+    FROM pg_index WHERE indexrelid >= 16384
+UNION ALL
+SELECT 'pg_type'::regclass::oid, oid,
+       CASE WHEN typcategory = 'A' AND typelem <> 0 THEN 'pg_type' ELSE 'pg_class' END::regclass::oid,
+       CASE WHEN typcategory = 'A' AND typelem <> 0 THEN typelem ELSE typrelid END
+    FROM pg_type WHERE oid >= 16384 AND ((typcategory = 'A' AND typelem <> 0) OR typrelid <> 0)
+UNION ALL
+SELECT 'pg_constraint'::regclass::oid, oid,
+       CASE WHEN conrelid <> 0 THEN 'pg_class' ELSE 'pg_type' END::regclass::oid,
+       CASE WHEN conrelid <> 0 THEN conrelid ELSE contypid END
+    FROM pg_constraint WHERE oid >= 16384
+UNION ALL
+SELECT 'pg_attrdef'::regclass::oid, oid, 'pg_class'::regclass::oid, adrelid FROM pg_attrdef
+UNION ALL
+SELECT 'pg_rewrite'::regclass::oid, oid, 'pg_class'::regclass::oid, ev_class
+    FROM pg_rewrite WHERE oid >= 16384
+UNION ALL
+SELECT 'pg_trigger'::regclass::oid, oid, 'pg_class'::regclass::oid, tgrelid
+    FROM pg_trigger WHERE NOT tgisinternal
+UNION ALL
+SELECT 'pg_policy'::regclass::oid, oid, 'pg_class'::regclass::oid, polrelid FROM pg_policy";
+
+/// Top-level objects: relations (a composite type's relation is the type), functions, and
+/// types that are neither arrays nor row types.
+const NAMES_SQL: &str = "
+SELECT 'pg_class'::regclass::oid, c.oid, CASE WHEN c.relkind = 'c' THEN 't' ELSE 'r' END,
+       n.nspname, c.relname
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.oid >= 16384 AND c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c')
+UNION ALL
+SELECT 'pg_proc'::regclass::oid, p.oid, 'f', n.nspname, p.proname
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE p.oid >= 16384
+UNION ALL
+SELECT 'pg_type'::regclass::oid, t.oid, 't', n.nspname, t.typname
+    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+    WHERE t.oid >= 16384 AND t.typrelid = 0 AND NOT (t.typcategory = 'A' AND t.typelem <> 0)";
+
+/// A catalog row: (catalog, oid).
+type Address = (u32, u32);
 
 impl Dependencies {
     /// Reads the dependencies of the database `client` is connected to (read-only).
     pub fn read(client: &mut Client) -> Result<Dependencies, postgres::Error> {
-        let rows = client.query(DEPENDENCIES_SQL, &[])?;
-        Ok(Dependencies(
-            rows.iter()
-                .map(|row| Dependency {
-                    dependent: Object::new(kind(row.get(0)), row.get(1), row.get(2)),
-                    needs: Object::new(kind(row.get(3)), row.get(4), row.get(5)),
-                    part: row.get(6),
-                })
-                .collect(),
-        ))
+        let mut names: HashMap<Address, Object> = HashMap::new();
+        for row in client.query(NAMES_SQL, &[])? {
+            let kind = match row.get::<_, &str>(2) {
+                "r" => Kind::Relation,
+                "f" => Kind::Function,
+                _ => Kind::Type,
+            };
+            names.insert(
+                (row.get(0), row.get(1)),
+                Object::new(kind, row.get(3), row.get(4)),
+            );
+        }
+        let owners: HashMap<Address, Address> = client
+            .query(OWNERS_SQL, &[])?
+            .iter()
+            .map(|row| ((row.get(0), row.get(1)), (row.get(2), row.get(3))))
+            .collect();
+        // An array of a composite type: array → type → relation → named. Three steps at most.
+        let top = |mut address: Address| -> Option<&Object> {
+            for _ in 0..4 {
+                if let Some(object) = names.get(&address) {
+                    return Some(object);
+                }
+                address = *owners.get(&address)?;
+            }
+            None
+        };
+        let mut edges: HashMap<(&Object, &Object), bool> = HashMap::new();
+        for row in client.query(DEPEND_SQL, &[])? {
+            let (Some(dependent), Some(needs)) =
+                (top((row.get(0), row.get(1))), top((row.get(2), row.get(3))))
+            else {
+                continue;
+            };
+            if dependent != needs {
+                *edges.entry((dependent, needs)).or_default() |= row.get::<_, bool>(4);
+            }
+        }
+        let mut dependencies: Vec<Dependency> = edges
+            .into_iter()
+            .map(|((dependent, needs), part)| Dependency {
+                dependent: dependent.clone(),
+                needs: needs.clone(),
+                part,
+            })
+            .collect();
+        dependencies.sort_by(|a, b| (&a.dependent, &a.needs).cmp(&(&b.dependent, &b.needs)));
+        Ok(Dependencies(dependencies))
     }
 }
 
@@ -350,9 +373,7 @@ pub fn restrict(catalog: &Catalog, scope: &BTreeSet<Object>) -> Catalog {
     fn kept<T: Clone>(items: &[T], keep: impl Fn(&T) -> bool) -> Vec<T> {
         items.iter().filter(|item| keep(item)).cloned().collect()
     }
-    let has = |kind, schema: &str, name: &str| {
-        scope.contains(&Object::new(kind, schema, name))
-    };
+    let has = |kind, schema: &str, name: &str| scope.contains(&Object::new(kind, schema, name));
     // Every field named: a kind added to the catalog must be decided on here.
     Catalog {
         schemas: catalog.schemas.clone(),
