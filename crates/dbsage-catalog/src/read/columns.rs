@@ -3,17 +3,24 @@
 use postgres::{Error, GenericClient};
 
 use super::acl::parse_acl;
-use super::sql::{acl_items, comment_of};
+use super::sql::{acl_items, comment_join, KEPT_RELATIONS};
 use crate::model::{Column, Identity};
 
-/// Reads the columns of the relations `relations` as `(relation oid, column)`, in `attnum`
-/// order within each relation.
+/// A column read, with where it belongs: its relation's OID and its number there (by which
+/// indexes and constraints name their columns).
+pub(super) struct ReadColumn {
+    pub relation: u32,
+    pub attnum: i16,
+    pub column: Column,
+}
+
+/// Reads the columns of the relations `relations`, in `attnum` order within each relation.
 pub(super) fn read(
     client: &mut impl GenericClient,
     relations: &[u32],
-) -> Result<Vec<(u32, Column)>, Error> {
+) -> Result<Vec<ReadColumn>, Error> {
     let sql = format!(
-        "SELECT a.attrelid, a.attname::text AS name, \
+        "SELECT a.attrelid, a.attnum, a.attname::text AS name, \
                 format_type(a.atttypid, a.atttypmod) AS data_type, a.attnotnull, \
                 CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr, \
                 CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated, \
@@ -26,13 +33,14 @@ pub(super) fn read(
                        FROM pg_collation co WHERE co.oid = a.attcollation) \
                 END AS collation, \
                 {grants} AS grants, \
-                {comment} AS comment \
+                d.description AS comment \
          FROM pg_attribute a \
          LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
-         WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped \
+         {comment} \
+         WHERE a.attrelid = ANY({KEPT_RELATIONS}) AND a.attnum > 0 AND NOT a.attisdropped \
          ORDER BY a.attrelid, a.attnum",
         grants = acl_items("a.attacl", None),
-        comment = comment_of("pg_class", "a.attrelid", "a.attnum"),
+        comment = comment_join("d", "pg_class", "a.attrelid", "a.attnum"),
     );
     let rows = super::query_for(client, &sql, relations)?;
     rows.iter()
@@ -53,7 +61,11 @@ pub(super) fn read(
                 grants: parse_acl(&row.try_get::<_, Vec<String>>("grants")?),
                 comment: row.try_get("comment")?,
             };
-            Ok((row.try_get("attrelid")?, column))
+            Ok(ReadColumn {
+                relation: row.try_get("attrelid")?,
+                attnum: row.try_get("attnum")?,
+                column,
+            })
         })
         .collect()
 }

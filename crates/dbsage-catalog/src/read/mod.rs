@@ -4,6 +4,7 @@
 
 mod acl;
 mod casts;
+mod column_names;
 mod columns;
 mod constraints;
 mod default_privileges;

@@ -1,0 +1,67 @@
+//! Column names by relation OID and column number, from the columns already read: indexes and
+//! constraints name their columns by number, and resolving them here costs a hash lookup
+//! instead of a subquery per index or constraint on the server.
+
+use std::collections::HashMap;
+
+use postgres::types::Type;
+use postgres::{Error, GenericClient};
+
+use super::columns::ReadColumn;
+
+#[derive(Default)]
+pub(super) struct ColumnNames {
+    names: HashMap<(u32, i16), String>,
+}
+
+impl ColumnNames {
+    pub fn new(columns: &[ReadColumn]) -> Self {
+        let names = columns
+            .iter()
+            .map(|read| ((read.relation, read.attnum), read.column.name.clone()))
+            .collect();
+        ColumnNames { names }
+    }
+
+    /// The names of the columns `numbers` of `relation`, in the order of their first
+    /// appearance, each once, skipping 0 (an expression): what
+    /// `ARRAY(SELECT attname FROM pg_attribute WHERE attnum = ANY(numbers)
+    /// ORDER BY array_position(numbers, attnum))` gives.
+    pub fn distinct(
+        &self,
+        client: &mut impl GenericClient,
+        relation: u32,
+        numbers: &[i16],
+    ) -> Result<Vec<String>, Error> {
+        let mut seen = Vec::with_capacity(numbers.len());
+        let mut names = Vec::with_capacity(numbers.len());
+        for &number in numbers {
+            if number == 0 || seen.contains(&number) {
+                continue;
+            }
+            seen.push(number);
+            names.extend(self.name(client, relation, number)?);
+        }
+        Ok(names)
+    }
+
+    /// The name of column `number` of `relation`. A column the columns query did not return
+    /// (a system column such as `tableoid`, or one added by concurrent DDL between the
+    /// queries) is asked of the server, as the per-row subquery did; `None` when it does not
+    /// exist (dropped concurrently), which the subqueries left out too.
+    pub fn name(
+        &self,
+        client: &mut impl GenericClient,
+        relation: u32,
+        number: i16,
+    ) -> Result<Option<String>, Error> {
+        if let Some(name) = self.names.get(&(relation, number)) {
+            return Ok(Some(name.clone()));
+        }
+        let rows = client.query_typed(
+            "SELECT attname::text FROM pg_attribute WHERE attrelid = $1 AND attnum = $2",
+            &[(&relation, Type::OID), (&number, Type::INT2)],
+        )?;
+        rows.first().map(|row| row.try_get(0)).transpose()
+    }
+}
