@@ -8,19 +8,33 @@ use postgres::types::Type;
 use postgres::{Error, GenericClient};
 
 use super::columns::ReadColumn;
+use super::index_definition::KeyColumn;
+
+struct ColumnFacts {
+    name: String,
+    type_oid: u32,
+    collation: u32,
+}
 
 #[derive(Default)]
 pub(super) struct ColumnNames {
-    names: HashMap<(u32, i16), String>,
+    columns: HashMap<(u32, i16), ColumnFacts>,
 }
 
 impl ColumnNames {
     pub fn new(columns: &[ReadColumn]) -> Self {
-        let names = columns
+        let columns = columns
             .iter()
-            .map(|read| ((read.relation, read.attnum), read.column.name.clone()))
+            .map(|read| {
+                let facts = ColumnFacts {
+                    name: read.column.name.clone(),
+                    type_oid: read.type_oid,
+                    collation: read.collation_oid,
+                };
+                ((read.relation, read.attnum), facts)
+            })
             .collect();
-        ColumnNames { names }
+        ColumnNames { columns }
     }
 
     /// The names of the columns `numbers` of `relation`, in the order of their first
@@ -55,13 +69,24 @@ impl ColumnNames {
         relation: u32,
         number: i16,
     ) -> Result<Option<String>, Error> {
-        if let Some(name) = self.names.get(&(relation, number)) {
-            return Ok(Some(name.clone()));
+        if let Some(column) = self.columns.get(&(relation, number)) {
+            return Ok(Some(column.name.clone()));
         }
         let rows = client.query_typed(
             "SELECT attname::text FROM pg_attribute WHERE attrelid = $1 AND attnum = $2",
             &[(&relation, Type::OID), (&number, Type::INT2)],
         )?;
         rows.first().map(|row| row.try_get(0)).transpose()
+    }
+
+    /// Column `number` of `relation` as an index key, if read.
+    pub fn key_column(&self, relation: u32, number: i16) -> Option<KeyColumn<'_>> {
+        self.columns
+            .get(&(relation, number))
+            .map(|column| KeyColumn {
+                name: &column.name,
+                type_oid: column.type_oid,
+                collation: column.collation,
+            })
     }
 }

@@ -11,6 +11,9 @@ use crate::model::{Column, Identity};
 pub(super) struct ReadColumn {
     pub relation: u32,
     pub attnum: i16,
+    /// `atttypid` and `attcollation`, which decide how an index on the column is written.
+    pub type_oid: u32,
+    pub collation_oid: u32,
     pub column: Column,
 }
 
@@ -20,7 +23,7 @@ pub(super) fn read(
     relations: &[u32],
 ) -> Result<Vec<ReadColumn>, Error> {
     let sql = format!(
-        "SELECT a.attrelid, a.attnum, a.attname::text AS name, \
+        "SELECT a.attrelid, a.attnum, a.atttypid, a.attcollation, a.attname::text AS name, \
                 format_type(a.atttypid, a.atttypmod) AS data_type, a.attnotnull, \
                 CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr, \
                 CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated, \
@@ -64,6 +67,8 @@ pub(super) fn read(
             Ok(ReadColumn {
                 relation: row.try_get("attrelid")?,
                 attnum: row.try_get("attnum")?,
+                type_oid: row.try_get("atttypid")?,
+                collation_oid: row.try_get("attcollation")?,
                 column,
             })
         })

@@ -11,6 +11,7 @@ mod default_privileges;
 mod event_triggers;
 mod foreign_servers;
 mod functions;
+mod index_definition;
 mod indexes;
 mod json;
 mod parameters;

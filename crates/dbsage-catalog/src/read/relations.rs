@@ -61,7 +61,19 @@ pub(super) fn read(
             relations.tables[i].constraints.push(constraint);
         }
     }
-    for (oid, index) in super::timed("indexes", || indexes::read(client, &all, &names))? {
+    let relation_names: HashMap<u32, (String, String)> = slots
+        .iter()
+        .map(|(oid, slot)| {
+            let (schema, name) = match *slot {
+                Slot::Table(i) => (&relations.tables[i].schema, &relations.tables[i].name),
+                Slot::View(i) => (&relations.views[i].schema, &relations.views[i].name),
+            };
+            (*oid, (schema.clone(), name.clone()))
+        })
+        .collect();
+    for (oid, index) in super::timed("indexes", || {
+        indexes::read(client, &all, &names, &relation_names)
+    })? {
         match slot(&oid) {
             Some(Slot::Table(i)) => relations.tables[i].indexes.push(index),
             Some(Slot::View(i)) => relations.views[i].indexes.push(index),

@@ -4,7 +4,9 @@
 //! wrong: a dropped column (numbers no longer follow positions), columns listed out of table
 //! order, expressions between plain columns, a column listed twice, a system column, a foreign
 //! key into a schema that is not read, and two schemas with tables, indexes, constraints and
-//! policies of the same names.
+//! policies of the same names. Plain indexes' definitions are written by the reader rather
+//! than by `pg_get_indexdef`: every kind of index that must not be written that way is here
+//! too, and every definition is compared with the server's.
 
 use std::collections::BTreeMap;
 
@@ -78,6 +80,44 @@ COMMENT ON TABLE archive.invoices IS 'closed invoices';
 CREATE MATERIALIZED VIEW archive.totals AS
     SELECT region, count(*) AS invoices FROM archive.invoices GROUP BY region;
 CREATE UNIQUE INDEX totals_region_idx ON archive.totals (region);
+
+-- Index shapes whose definition pg_get_indexdef spells with more than names: sort options,
+-- collations, operator classes (explicit, for a binary-compatible type, for an enum, a domain
+-- or an array), storage and operator class options, INCLUDE, NULLS NOT DISTINCT, other access
+-- methods, names that need quotes, a partitioned table's index.
+CREATE TYPE billing.line_state AS ENUM ('draft', 'open', 'paid', 'void');
+CREATE DOMAIN billing.currency_code AS char(3);
+CREATE TABLE billing."Order Lines" (
+    "select" integer NOT NULL,
+    "Sku" varchar(40) NOT NULL,
+    state billing.line_state NOT NULL DEFAULT 'draft',
+    currency billing.currency_code,
+    attributes jsonb,
+    tags text[],
+    note text,
+    search tsvector,
+    quantity integer NOT NULL,
+    invoice_id bigint
+);
+CREATE INDEX order_lines_select_idx ON billing."Order Lines" ("select" DESC);
+CREATE INDEX order_lines_quantity_idx ON billing."Order Lines" (quantity NULLS FIRST);
+CREATE INDEX "Order Lines_Sku_idx" ON billing."Order Lines" ("Sku");
+CREATE INDEX order_lines_note_pattern_idx ON billing."Order Lines" (note text_pattern_ops);
+CREATE INDEX order_lines_note_c_idx ON billing."Order Lines" (note COLLATE "C");
+CREATE INDEX order_lines_state_idx ON billing."Order Lines" (state);
+CREATE INDEX order_lines_currency_idx ON billing."Order Lines" (currency);
+CREATE INDEX order_lines_attributes_idx ON billing."Order Lines" USING gin (attributes);
+CREATE INDEX order_lines_tags_idx ON billing."Order Lines" USING gin (tags);
+CREATE INDEX order_lines_search_idx ON billing."Order Lines" USING gist (search tsvector_ops (siglen = 128));
+CREATE INDEX order_lines_invoice_hash_idx ON billing."Order Lines" USING hash (invoice_id);
+CREATE INDEX order_lines_invoice_idx ON billing."Order Lines" (invoice_id, quantity) WITH (fillfactor = 70);
+CREATE UNIQUE INDEX order_lines_select_quantity_key ON billing."Order Lines" ("select", quantity) NULLS NOT DISTINCT;
+CREATE INDEX order_lines_quantity_note_idx ON billing."Order Lines" (quantity) INCLUDE (note);
+CREATE INDEX order_lines_plain_idx ON billing."Order Lines" (invoice_id, "select", note);
+CREATE TABLE billing.payments (id bigint NOT NULL, paid_on date NOT NULL) PARTITION BY RANGE (paid_on);
+CREATE TABLE billing.payments_2026 PARTITION OF billing.payments
+    FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE INDEX payments_paid_on_idx ON billing.payments (paid_on);
 "#;
 
 /// Schema, name, owning column, identity, comment.
@@ -388,4 +428,68 @@ fn every_index_and_constraint_lists_the_columns_the_server_names() {
         }
     }
     assert_eq!(read, columns_named_by_the_server(&mut client));
+}
+
+/// Every index's definition as the server prints it, keyed `schema.table.name`.
+fn definitions_printed_by_the_server(client: &mut postgres::Client) -> BTreeMap<String, String> {
+    client
+        .query(
+            "SELECT n.nspname || '.' || c.relname || '.' || ic.relname AS key, \
+                    pg_get_indexdef(i.indexrelid) AS definition \
+             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+             JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname IN ('billing', 'archive')",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get("key"), row.get("definition")))
+        .collect()
+}
+
+fn definitions_read(catalog: &Catalog) -> BTreeMap<String, String> {
+    let tables = catalog
+        .tables
+        .iter()
+        .map(|t| (&t.schema, &t.name, &t.indexes));
+    let views = catalog
+        .views
+        .iter()
+        .map(|v| (&v.schema, &v.name, &v.indexes));
+    tables
+        .chain(views)
+        .flat_map(|(schema, table, indexes)| {
+            indexes.iter().map(move |index| {
+                (
+                    format!("{schema}.{table}.{}", index.name),
+                    index.definition.clone(),
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn every_index_definition_is_what_pg_get_indexdef_prints() {
+    let (_cluster, mut client) = common::start();
+    client.batch_execute(INVOICES).unwrap();
+
+    let catalog = read_without_vendor(&mut client);
+    let read = definitions_read(&catalog);
+    assert_eq!(read, definitions_printed_by_the_server(&mut client));
+    assert_eq!(
+        read["billing.Order Lines.order_lines_plain_idx"],
+        "CREATE INDEX order_lines_plain_idx ON billing.\"Order Lines\" USING btree (invoice_id, \"select\", note)"
+    );
+
+    // With every identifier quoted, the reader quotes them all too.
+    client
+        .batch_execute("SET quote_all_identifiers = on")
+        .unwrap();
+    let quoted = definitions_read(&read_without_vendor(&mut client));
+    assert_eq!(quoted, definitions_printed_by_the_server(&mut client));
+    assert_eq!(
+        quoted["billing.invoices.invoices_pkey"],
+        "CREATE UNIQUE INDEX \"invoices_pkey\" ON \"billing\".\"invoices\" USING \"btree\" (\"id\")"
+    );
 }
