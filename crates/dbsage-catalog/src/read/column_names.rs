@@ -1,6 +1,7 @@
-//! Column names by relation OID and column number, from the columns already read: indexes and
-//! constraints name their columns by number, and resolving them here costs a hash lookup
-//! instead of a subquery per index or constraint on the server.
+//! Names of the kept relations by OID, and of their columns by relation OID and column number,
+//! from what was already read: indexes, constraints and sequences name tables and columns by
+//! number, and resolving them here costs a hash lookup instead of a subquery per row on the
+//! server.
 
 use std::collections::HashMap;
 
@@ -19,10 +20,12 @@ struct ColumnFacts {
 #[derive(Default)]
 pub(super) struct ColumnNames {
     columns: HashMap<(u32, i16), ColumnFacts>,
+    /// Relation OID -> schema and name.
+    relations: HashMap<u32, (String, String)>,
 }
 
 impl ColumnNames {
-    pub fn new(columns: &[ReadColumn]) -> Self {
+    pub fn new(relations: HashMap<u32, (String, String)>, columns: &[ReadColumn]) -> Self {
         let columns = columns
             .iter()
             .map(|read| {
@@ -34,7 +37,21 @@ impl ColumnNames {
                 ((read.relation, read.attnum), facts)
             })
             .collect();
-        ColumnNames { columns }
+        ColumnNames { columns, relations }
+    }
+
+    /// The schema and name of the kept relation `oid`.
+    pub fn relation(&self, oid: u32) -> Option<(&str, &str)> {
+        self.relations
+            .get(&oid)
+            .map(|(schema, name)| (schema.as_str(), name.as_str()))
+    }
+
+    /// The name of column `number` of `relation`, if read.
+    pub fn read_name(&self, relation: u32, number: i16) -> Option<&str> {
+        self.columns
+            .get(&(relation, number))
+            .map(|column| column.name.as_str())
     }
 
     /// The names of the columns `numbers` of `relation`, in the order of their first

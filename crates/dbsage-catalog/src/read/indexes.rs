@@ -11,12 +11,11 @@ use super::sql::{comment_join, KEPT_RELATIONS};
 use crate::model::Index;
 
 /// Reads the indexes of the relations `relations` as `(relation oid, index)`; `names` holds
-/// the columns of those relations, `relation_names` their schema and name.
+/// the names of those relations and their columns.
 pub(super) fn read(
     client: &mut impl GenericClient,
     relations: &[u32],
     names: &ColumnNames,
-    relation_names: &HashMap<u32, (String, String)>,
 ) -> Result<Vec<(u32, Index)>, Error> {
     let writer = DefinitionWriter::read(client)?;
     // Plain columns are named here from their numbers (`keys`); only expressions need the
@@ -94,8 +93,8 @@ pub(super) fn read(
                     .iter()
                     .filter_map(|&number| names.key_column(relation, number))
                     .collect();
-                relation_names
-                    .get(&relation)
+                names
+                    .relation(relation)
                     .and_then(|(schema, table)| writer.plain(&facts, schema, table, &key_columns))
             }
         };

@@ -17,6 +17,8 @@ use crate::model::{Table, TableKind, View};
 pub(super) struct Relations {
     pub tables: Vec<Table>,
     pub views: Vec<View>,
+    /// The names of these relations and their columns, by OID and column number.
+    pub names: ColumnNames,
 }
 
 /// Where the relation with a given OID landed.
@@ -33,6 +35,7 @@ pub(super) fn read(
     let mut relations = Relations {
         tables: Vec::new(),
         views: Vec::new(),
+        names: ColumnNames::default(),
     };
     let slots = super::timed("relations", || {
         read_relations(client, excluded, &mut relations)
@@ -46,7 +49,17 @@ pub(super) fn read(
         .collect();
 
     let read_columns = super::timed("columns", || columns::read(client, &all))?;
-    let names = ColumnNames::new(&read_columns);
+    let relation_names: HashMap<u32, (String, String)> = slots
+        .iter()
+        .map(|(oid, slot)| {
+            let (schema, name) = match *slot {
+                Slot::Table(i) => (&relations.tables[i].schema, &relations.tables[i].name),
+                Slot::View(i) => (&relations.views[i].schema, &relations.views[i].name),
+            };
+            (*oid, (schema.clone(), name.clone()))
+        })
+        .collect();
+    let names = ColumnNames::new(relation_names, &read_columns);
     for read in read_columns {
         match slot(&read.relation) {
             Some(Slot::Table(i)) => relations.tables[i].columns.push(read.column),
@@ -61,19 +74,7 @@ pub(super) fn read(
             relations.tables[i].constraints.push(constraint);
         }
     }
-    let relation_names: HashMap<u32, (String, String)> = slots
-        .iter()
-        .map(|(oid, slot)| {
-            let (schema, name) = match *slot {
-                Slot::Table(i) => (&relations.tables[i].schema, &relations.tables[i].name),
-                Slot::View(i) => (&relations.views[i].schema, &relations.views[i].name),
-            };
-            (*oid, (schema.clone(), name.clone()))
-        })
-        .collect();
-    for (oid, index) in super::timed("indexes", || {
-        indexes::read(client, &all, &names, &relation_names)
-    })? {
+    for (oid, index) in super::timed("indexes", || indexes::read(client, &all, &names))? {
         match slot(&oid) {
             Some(Slot::Table(i)) => relations.tables[i].indexes.push(index),
             Some(Slot::View(i)) => relations.views[i].indexes.push(index),
@@ -110,6 +111,7 @@ pub(super) fn read(
     relations
         .views
         .sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+    relations.names = names;
     Ok(relations)
 }
 
