@@ -3,24 +3,27 @@
 //!
 //! ```text
 //! cargo build --release -p dbsage-catalog --example read_time
-//! target/release/examples/read_time URL [--runs N] [--queries] [--json FILE]
+//! target/release/examples/read_time URL [--runs N] [--queries] [--cpu] [--json FILE]
 //! ```
 //!
 //! `--queries` prints on stderr how long each of the reader's queries took, per read
-//! (through the reader's `DBSAGE_CATALOG_TIMINGS` hook). `--json FILE` writes the catalog
-//! read as JSON, to compare the reads of two builds of the reader.
+//! (through the reader's `DBSAGE_CATALOG_TIMINGS` hook). `--cpu` also gives the median CPU
+//! time of a read in this process and in the server's backend (read from `/proc`, so only
+//! for a server on this machine): on a loaded machine wall times mostly measure waiting.
+//! `--json FILE` writes the catalog read as JSON, to compare the reads of two builds.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use dbsage_catalog::{Catalog, ReadOptions};
 
-const USAGE: &str = "usage: read_time URL [--runs N] [--queries] [--json FILE]";
+const USAGE: &str = "usage: read_time URL [--runs N] [--queries] [--cpu] [--json FILE]";
 
 fn main() -> ExitCode {
     let mut url = None;
     let mut runs = 7usize;
     let mut json_path = None;
+    let mut cpu = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
             },
             // The reader prints its per-query timings when this variable is set.
             "--queries" => std::env::set_var("DBSAGE_CATALOG_TIMINGS", "1"),
+            "--cpu" => cpu = true,
             "--json" => match args.next() {
                 Some(path) => json_path = Some(path),
                 None => return usage("--json takes a file name"),
@@ -49,9 +53,23 @@ fn main() -> ExitCode {
         }
     };
 
+    let backend = if cpu {
+        match client.query_one("SELECT pg_backend_pid()", &[]) {
+            Ok(row) => Some(row.get::<_, i32>(0)),
+            Err(error) => {
+                eprintln!("read_time: cannot ask the backend's process id: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let mut timings: Vec<Duration> = Vec::with_capacity(runs);
+    let mut client_cpu: Vec<Duration> = Vec::with_capacity(runs);
+    let mut server_cpu: Vec<Duration> = Vec::with_capacity(runs);
     let mut catalog = Catalog::default();
     for run in 1..=runs {
+        let cpu_before = backend.map(|pid| (cpu_time("self"), cpu_time(&pid.to_string())));
         let started = Instant::now();
         catalog = match Catalog::read(&mut client, &ReadOptions::default()) {
             Ok(catalog) => catalog,
@@ -63,6 +81,30 @@ fn main() -> ExitCode {
         let elapsed = started.elapsed();
         eprintln!("read {run}: {:.1} ms", elapsed.as_secs_f64() * 1000.0);
         timings.push(elapsed);
+        if let (Some(pid), Some((client_before, server_before))) = (backend, cpu_before) {
+            match (
+                client_before,
+                server_before,
+                cpu_time("self"),
+                cpu_time(&pid.to_string()),
+            ) {
+                (
+                    Some(client_before),
+                    Some(server_before),
+                    Some(client_after),
+                    Some(server_after),
+                ) => {
+                    client_cpu.push(client_after.saturating_sub(client_before));
+                    server_cpu.push(server_after.saturating_sub(server_before));
+                }
+                _ => {
+                    eprintln!(
+                        "read_time: --cpu needs the server on this machine (/proc/{pid}/schedstat)"
+                    );
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
     }
     timings.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
@@ -77,6 +119,15 @@ fn main() -> ExitCode {
         ms(timings[0]),
         ms(timings[runs - 1]),
     );
+    if !client_cpu.is_empty() {
+        client_cpu.sort();
+        server_cpu.sort();
+        println!(
+            "CPU per read: median {:.1} ms in this process, {:.1} ms in the server backend",
+            ms(client_cpu[runs / 2]),
+            ms(server_cpu[runs / 2]),
+        );
+    }
     if let Some(path) = json_path {
         let written = serde_json::to_vec_pretty(&catalog)
             .map_err(|e| e.to_string())
@@ -87,6 +138,13 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The CPU time process `pid` (or `self`) has run, from `/proc/PID/schedstat`.
+fn cpu_time(pid: &str) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
+    let nanoseconds = stat.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanoseconds))
 }
 
 fn usage(problem: &str) -> ExitCode {

@@ -22,11 +22,13 @@ pub(super) fn read(
     client: &mut impl GenericClient,
     relations: &[u32],
 ) -> Result<Vec<ReadColumn>, Error> {
+    // The default is a subquery asked only of columns that have one (`atthasdef`): a join
+    // hashed every column read. The server does not sort: the rows are put in order here.
     let sql = format!(
         "SELECT a.attrelid, a.attnum, a.atttypid, a.attcollation, a.attname::text AS name, \
                 format_type(a.atttypid, a.atttypmod) AS data_type, a.attnotnull, \
-                CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr, \
-                CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated, \
+                CASE WHEN a.atthasdef AND a.attgenerated = '' THEN {default} END AS default_expr, \
+                CASE WHEN a.atthasdef AND a.attgenerated <> '' THEN {default} END AS generated, \
                 a.attidentity::text AS identity, \
                 CASE WHEN a.attcollation <> 0 AND a.attcollation <> \
                           (SELECT t.typcollation FROM pg_type t WHERE t.oid = a.atttypid) THEN \
@@ -38,15 +40,16 @@ pub(super) fn read(
                 {grants} AS grants, \
                 d.description AS comment \
          FROM pg_attribute a \
-         LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
          {comment} \
-         WHERE a.attrelid = ANY({KEPT_RELATIONS}) AND a.attnum > 0 AND NOT a.attisdropped \
-         ORDER BY a.attrelid, a.attnum",
+         WHERE a.attrelid = ANY({KEPT_RELATIONS}) AND a.attnum > 0 AND NOT a.attisdropped",
+        default = "(SELECT pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad \
+                     WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum)",
         grants = acl_items("a.attacl", None),
         comment = comment_join("d", "pg_class", "a.attrelid", "a.attnum"),
     );
     let rows = super::query_for(client, &sql, relations)?;
-    rows.iter()
+    let mut columns = rows
+        .iter()
         .map(|row| {
             let identity = match row.try_get::<_, &str>("identity")? {
                 "a" => Some(Identity::Always),
@@ -72,5 +75,7 @@ pub(super) fn read(
                 column,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, Error>>()?;
+    columns.sort_unstable_by_key(|read| (read.relation, read.attnum));
+    Ok(columns)
 }
