@@ -23,12 +23,14 @@ pub(super) fn read(
     relations: &[u32],
 ) -> Result<Vec<ReadColumn>, Error> {
     // The default is a subquery asked only of columns that have one (`atthasdef`): a join
-    // hashed every column read. The server does not sort: the rows are put in order here.
+    // hashed every column read. A default cannot refer to columns, so it is deparsed without
+    // its table (relid 0), which spares opening the table; a generation expression can, and
+    // is deparsed with it. The server does not sort: the rows are put in order here.
     let sql = format!(
         "SELECT a.attrelid, a.attnum, a.atttypid, a.attcollation, a.attname::text AS name, \
                 format_type(a.atttypid, a.atttypmod) AS data_type, a.attnotnull, \
                 CASE WHEN a.atthasdef AND a.attgenerated = '' THEN {default} END AS default_expr, \
-                CASE WHEN a.atthasdef AND a.attgenerated <> '' THEN {default} END AS generated, \
+                CASE WHEN a.atthasdef AND a.attgenerated <> '' THEN {generated} END AS generated, \
                 a.attidentity::text AS identity, \
                 CASE WHEN a.attcollation <> 0 AND a.attcollation <> \
                           (SELECT t.typcollation FROM pg_type t WHERE t.oid = a.atttypid) THEN \
@@ -42,8 +44,10 @@ pub(super) fn read(
          FROM pg_attribute a \
          {comment} \
          WHERE a.attrelid = ANY({KEPT_RELATIONS}) AND a.attnum > 0 AND NOT a.attisdropped",
-        default = "(SELECT pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad \
+        default = "(SELECT pg_get_expr(ad.adbin, 0) FROM pg_attrdef ad \
                      WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum)",
+        generated = "(SELECT pg_get_expr(ad.adbin, ad.adrelid) FROM pg_attrdef ad \
+                       WHERE ad.adrelid = a.attrelid AND ad.adnum = a.attnum)",
         grants = acl_items("a.attacl", None),
         comment = comment_join("d", "pg_class", "a.attrelid", "a.attnum"),
     );

@@ -114,7 +114,17 @@ CREATE INDEX order_lines_invoice_idx ON billing."Order Lines" (invoice_id, quant
 CREATE UNIQUE INDEX order_lines_select_quantity_key ON billing."Order Lines" ("select", quantity) NULLS NOT DISTINCT;
 CREATE INDEX order_lines_quantity_note_idx ON billing."Order Lines" (quantity) INCLUDE (note);
 CREATE INDEX order_lines_plain_idx ON billing."Order Lines" (invoice_id, "select", note);
-CREATE TABLE billing.payments (id bigint NOT NULL, paid_on date NOT NULL) PARTITION BY RANGE (paid_on);
+CREATE TABLE billing.payments (
+    id bigint NOT NULL,
+    paid_on date NOT NULL DEFAULT CURRENT_DATE,
+    reference text DEFAULT 'PAY-' || lpad(nextval('billing.batch_numbers')::text, 8, '0'),
+    state billing.line_state DEFAULT 'open'::billing.line_state,
+    labels text[] DEFAULT ARRAY['new', 'unchecked'],
+    paid_by name DEFAULT CURRENT_USER,
+    window_during tsrange DEFAULT tsrange(now()::timestamp, NULL),
+    amount numeric(12, 2) DEFAULT 0.00,
+    amount_cents bigint GENERATED ALWAYS AS ((amount * 100)::bigint) STORED
+) PARTITION BY RANGE (paid_on);
 CREATE TABLE billing.payments_2026 PARTITION OF billing.payments
     FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
 CREATE INDEX payments_paid_on_idx ON billing.payments (paid_on);
@@ -491,5 +501,48 @@ fn every_index_definition_is_what_pg_get_indexdef_prints() {
     assert_eq!(
         quoted["billing.invoices.invoices_pkey"],
         "CREATE UNIQUE INDEX \"invoices_pkey\" ON \"billing\".\"invoices\" USING \"btree\" (\"id\")"
+    );
+}
+
+#[test]
+fn every_default_and_generation_expression_is_what_pg_get_expr_prints() {
+    let (_cluster, mut client) = common::start();
+    client.batch_execute(INVOICES).unwrap();
+    let catalog = read_without_vendor(&mut client);
+
+    let mut read = BTreeMap::new();
+    for table in &catalog.tables {
+        for column in &table.columns {
+            let key = format!("{}.{}.{}", table.schema, table.name, column.name);
+            read.insert(key, (column.default.clone(), column.generated.clone()));
+        }
+    }
+    let printed: BTreeMap<String, (Option<String>, Option<String>)> = client
+        .query(
+            "SELECT n.nspname || '.' || c.relname || '.' || a.attname AS key, \
+                    CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END, \
+                    CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END \
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
+             WHERE n.nspname IN ('billing', 'archive') AND c.relkind IN ('r', 'p') \
+               AND a.attnum > 0 AND NOT a.attisdropped",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get(0), (row.get(1), row.get(2))))
+        .collect();
+    assert_eq!(read, printed);
+    assert_eq!(
+        read["billing.payments.paid_by"],
+        (Some("CURRENT_USER".to_string()), None)
+    );
+    assert_eq!(
+        read["billing.payments.amount_cents"],
+        (
+            None,
+            Some("((amount * (100)::numeric))::bigint".to_string())
+        )
     );
 }
