@@ -8,6 +8,11 @@
 //! for exactly the column's type. For those `pg_get_indexdef` prints
 //! `CREATE [UNIQUE ]INDEX name ON schema.table USING method (col, ...)`, every name through
 //! `quote_identifier`. Every other index keeps the server's text.
+//!
+//! Likewise `pg_get_constraintdef` of a primary key or unique constraint whose index has no
+//! INCLUDE columns and no NULLS NOT DISTINCT: `PRIMARY KEY (col, ...)` / `UNIQUE (col, ...)`,
+//! then ` DEFERRABLE`, ` INITIALLY DEFERRED`, ` NOT VALID` as they apply. PostgreSQL 18 adds
+//! `WITHOUT OVERLAPS` there, so from 18 on the server writes them all.
 
 use std::collections::{HashMap, HashSet};
 
@@ -84,6 +89,51 @@ impl DefinitionWriter {
              AND NOT EXISTS (SELECT 1 FROM pg_attribute ia \
                              WHERE ia.attrelid = i.indexrelid AND ia.attoptions IS NOT NULL)"
         )
+    }
+
+    /// A condition true for a primary key or unique constraint `con`, whose index is `ci`
+    /// (`pg_index`, left-joined on `conindid`), that [`Self::key_constraint`] writes.
+    pub fn plain_key_constraint_sql(&self) -> String {
+        if self.version >= 180000 {
+            return "false".to_string();
+        }
+        let nulls_distinct = if self.version >= 150000 {
+            "AND NOT ci.indnullsnotdistinct"
+        } else {
+            ""
+        };
+        format!(
+            "coalesce(con.contype IN ('p', 'u') AND ci.indnatts = ci.indnkeyatts {nulls_distinct}, false)"
+        )
+    }
+
+    /// `pg_get_constraintdef` of a primary key (`primary`) or unique constraint on `columns`.
+    pub fn key_constraint(
+        &self,
+        primary: bool,
+        columns: &[String],
+        deferrable: bool,
+        initially_deferred: bool,
+        validated: bool,
+    ) -> String {
+        let mut text = String::from(if primary { "PRIMARY KEY (" } else { "UNIQUE (" });
+        for (i, column) in columns.iter().enumerate() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            self.push_identifier(&mut text, column);
+        }
+        text.push(')');
+        if deferrable {
+            text.push_str(" DEFERRABLE");
+        }
+        if initially_deferred {
+            text.push_str(" INITIALLY DEFERRED");
+        }
+        if !validated {
+            text.push_str(" NOT VALID");
+        }
+        text
     }
 
     /// The definition of a plain index on `schema.table` whose key columns are `columns`

@@ -16,8 +16,8 @@ pub(super) fn read(
     client: &mut impl GenericClient,
     relations: &[u32],
     names: &ColumnNames,
+    writer: &DefinitionWriter,
 ) -> Result<Vec<(u32, Index)>, Error> {
-    let writer = DefinitionWriter::read(client)?;
     // Plain columns are named here from their numbers (`keys`); only expressions need the
     // (slower) per-column pg_get_indexdef, asked for indexes that have some. The definition
     // of a plain index is written here too (`index_definition`): pg_get_indexdef is asked

@@ -9,6 +9,7 @@ use postgres::{Error, GenericClient};
 
 use super::acl::parse_acl;
 use super::column_names::ColumnNames;
+use super::index_definition::DefinitionWriter;
 use super::sql::{acl_items, comment_join, not_extension_member, VISIBLE_NAMESPACE};
 use super::{columns, constraints, indexes, policies, triggers};
 use crate::model::{Table, TableKind, View};
@@ -60,6 +61,7 @@ pub(super) fn read(
         })
         .collect();
     let names = ColumnNames::new(relation_names, &read_columns);
+    let writer = DefinitionWriter::read(client)?;
     for read in read_columns {
         match slot(&read.relation) {
             Some(Slot::Table(i)) => relations.tables[i].columns.push(read.column),
@@ -67,14 +69,14 @@ pub(super) fn read(
             None => {}
         }
     }
-    for (oid, constraint) in
-        super::timed("constraints", || constraints::read(client, &tables, &names))?
-    {
+    for (oid, constraint) in super::timed("constraints", || {
+        constraints::read(client, &tables, &names, &writer)
+    })? {
         if let Some(Slot::Table(i)) = slot(&oid) {
             relations.tables[i].constraints.push(constraint);
         }
     }
-    for (oid, index) in super::timed("indexes", || indexes::read(client, &all, &names))? {
+    for (oid, index) in super::timed("indexes", || indexes::read(client, &all, &names, &writer))? {
         match slot(&oid) {
             Some(Slot::Table(i)) => relations.tables[i].indexes.push(index),
             Some(Slot::View(i)) => relations.views[i].indexes.push(index),

@@ -114,6 +114,15 @@ CREATE INDEX order_lines_invoice_idx ON billing."Order Lines" (invoice_id, quant
 CREATE UNIQUE INDEX order_lines_select_quantity_key ON billing."Order Lines" ("select", quantity) NULLS NOT DISTINCT;
 CREATE INDEX order_lines_quantity_note_idx ON billing."Order Lines" (quantity) INCLUDE (note);
 CREATE INDEX order_lines_plain_idx ON billing."Order Lines" (invoice_id, "select", note);
+-- Primary key and unique constraints, plain and not.
+ALTER TABLE billing."Order Lines" ADD CONSTRAINT order_lines_pkey PRIMARY KEY ("select", quantity);
+ALTER TABLE billing."Order Lines" ADD CONSTRAINT order_lines_sku_key UNIQUE ("Sku")
+    DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE billing."Order Lines" ADD CONSTRAINT order_lines_state_key UNIQUE (state, currency)
+    DEFERRABLE;
+ALTER TABLE billing."Order Lines" ADD CONSTRAINT order_lines_invoice_key UNIQUE (invoice_id)
+    INCLUDE (note);
+ALTER TABLE billing."Order Lines" ADD CONSTRAINT order_lines_note_key UNIQUE NULLS NOT DISTINCT (note);
 CREATE TABLE billing.payments (
     id bigint NOT NULL,
     paid_on date NOT NULL DEFAULT CURRENT_DATE,
@@ -544,5 +553,69 @@ fn every_default_and_generation_expression_is_what_pg_get_expr_prints() {
             None,
             Some("((amount * (100)::numeric))::bigint".to_string())
         )
+    );
+}
+
+/// Every constraint's definition as the server prints it, keyed `schema.table.name`.
+fn constraint_definitions_printed_by_the_server(
+    client: &mut postgres::Client,
+) -> BTreeMap<String, String> {
+    client
+        .query(
+            "SELECT n.nspname || '.' || c.relname || '.' || con.conname AS key, \
+                    pg_get_constraintdef(con.oid, true) AS definition \
+             FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname IN ('billing', 'archive') AND con.contype IN ('p', 'u', 'f', 'c', 'x') \
+               AND con.conparentid = 0",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| (row.get("key"), row.get("definition")))
+        .collect()
+}
+
+fn constraint_definitions_read(catalog: &Catalog) -> BTreeMap<String, String> {
+    catalog
+        .tables
+        .iter()
+        .flat_map(|table| {
+            table.constraints.iter().map(move |constraint| {
+                (
+                    format!("{}.{}.{}", table.schema, table.name, constraint.name),
+                    constraint.definition.clone(),
+                )
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn every_constraint_definition_is_what_pg_get_constraintdef_prints() {
+    let (_cluster, mut client) = common::start();
+    client.batch_execute(INVOICES).unwrap();
+
+    let read = constraint_definitions_read(&read_without_vendor(&mut client));
+    assert_eq!(
+        read,
+        constraint_definitions_printed_by_the_server(&mut client)
+    );
+    assert_eq!(
+        read["billing.Order Lines.order_lines_pkey"],
+        "PRIMARY KEY (\"select\", quantity)"
+    );
+    assert_eq!(
+        read["billing.Order Lines.order_lines_sku_key"],
+        "UNIQUE (\"Sku\") DEFERRABLE INITIALLY DEFERRED"
+    );
+
+    client
+        .batch_execute("SET quote_all_identifiers = on")
+        .unwrap();
+    let quoted = constraint_definitions_read(&read_without_vendor(&mut client));
+    assert_eq!(
+        quoted,
+        constraint_definitions_printed_by_the_server(&mut client)
     );
 }
