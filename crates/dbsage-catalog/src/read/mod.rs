@@ -4,12 +4,14 @@
 
 mod acl;
 mod casts;
+mod column_names;
 mod columns;
 mod constraints;
 mod default_privileges;
 mod event_triggers;
 mod foreign_servers;
 mod functions;
+mod index_definition;
 mod indexes;
 mod json;
 mod parameters;
@@ -38,7 +40,9 @@ pub(crate) fn read_catalog(
         tables: relations.tables,
         views: relations.views,
         functions: timed("functions", || functions::read(client, excluded))?,
-        sequences: timed("sequences", || sequences::read(client, excluded))?,
+        sequences: timed("sequences", || {
+            sequences::read(client, excluded, &relations.names)
+        })?,
         enums: timed("enums", || types::read_enums(client, excluded))?,
         domains: timed("domains", || types::read_domains(client, excluded))?,
         composite_types: timed("composite types", || {

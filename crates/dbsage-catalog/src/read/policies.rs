@@ -2,6 +2,7 @@
 
 use postgres::{Error, GenericClient};
 
+use super::sql::KEPT_RELATIONS;
 use crate::model::{Policy, PolicyCommand};
 
 /// Reads the policies of the tables `tables` as `(table oid, policy)`.
@@ -9,17 +10,16 @@ pub(super) fn read(
     client: &mut impl GenericClient,
     tables: &[u32],
 ) -> Result<Vec<(u32, Policy)>, Error> {
-    let rows = super::query_for(
-        client,
+    let sql = format!(
         "SELECT p.polrelid, p.polname::text AS name, p.polcmd::text AS command, p.polpermissive, \
                 ARRAY(SELECT CASE WHEN r = 0 THEN 'public' ELSE pg_get_userbyid(r)::text END \
                       FROM unnest(p.polroles) r) AS roles, \
                 pg_get_expr(p.polqual, p.polrelid, true) AS using_expr, \
                 pg_get_expr(p.polwithcheck, p.polrelid, true) AS with_check \
          FROM pg_policy p \
-         WHERE p.polrelid = ANY($1::oid[])",
-        tables,
-    )?;
+         WHERE p.polrelid = ANY({KEPT_RELATIONS})"
+    );
+    let rows = super::query_for(client, &sql, tables)?;
     rows.iter()
         .map(|row| {
             let mut roles: Vec<String> = row.try_get("roles")?;

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use postgres::{Error, GenericClient};
 
 use super::acl::parse_acl;
-use super::sql::{acl_items, comment_of, not_extension_member, VISIBLE_NAMESPACE};
+use super::column_names::ColumnNames;
+use super::index_definition::DefinitionWriter;
+use super::sql::{acl_items, comment_join, not_extension_member, VISIBLE_NAMESPACE};
 use super::{columns, constraints, indexes, policies, triggers};
 use crate::model::{Table, TableKind, View};
 
@@ -16,6 +18,8 @@ use crate::model::{Table, TableKind, View};
 pub(super) struct Relations {
     pub tables: Vec<Table>,
     pub views: Vec<View>,
+    /// The names of these relations and their columns, by OID and column number.
+    pub names: ColumnNames,
 }
 
 /// Where the relation with a given OID landed.
@@ -32,6 +36,7 @@ pub(super) fn read(
     let mut relations = Relations {
         tables: Vec::new(),
         views: Vec::new(),
+        names: ColumnNames::default(),
     };
     let slots = super::timed("relations", || {
         read_relations(client, excluded, &mut relations)
@@ -44,19 +49,34 @@ pub(super) fn read(
         .map(|(oid, _)| *oid)
         .collect();
 
-    for (oid, column) in super::timed("columns", || columns::read(client, &all))? {
-        match slot(&oid) {
-            Some(Slot::Table(i)) => relations.tables[i].columns.push(column),
-            Some(Slot::View(i)) => relations.views[i].columns.push(column),
+    let read_columns = super::timed("columns", || columns::read(client, &all))?;
+    let relation_names: HashMap<u32, (String, String)> = slots
+        .iter()
+        .map(|(oid, slot)| {
+            let (schema, name) = match *slot {
+                Slot::Table(i) => (&relations.tables[i].schema, &relations.tables[i].name),
+                Slot::View(i) => (&relations.views[i].schema, &relations.views[i].name),
+            };
+            (*oid, (schema.clone(), name.clone()))
+        })
+        .collect();
+    let names = ColumnNames::new(relation_names, &read_columns);
+    let writer = DefinitionWriter::read(client)?;
+    for read in read_columns {
+        match slot(&read.relation) {
+            Some(Slot::Table(i)) => relations.tables[i].columns.push(read.column),
+            Some(Slot::View(i)) => relations.views[i].columns.push(read.column),
             None => {}
         }
     }
-    for (oid, constraint) in super::timed("constraints", || constraints::read(client, &tables))? {
+    for (oid, constraint) in super::timed("constraints", || {
+        constraints::read(client, &tables, &names, &writer)
+    })? {
         if let Some(Slot::Table(i)) = slot(&oid) {
             relations.tables[i].constraints.push(constraint);
         }
     }
-    for (oid, index) in super::timed("indexes", || indexes::read(client, &all))? {
+    for (oid, index) in super::timed("indexes", || indexes::read(client, &all, &names, &writer))? {
         match slot(&oid) {
             Some(Slot::Table(i)) => relations.tables[i].indexes.push(index),
             Some(Slot::View(i)) => relations.views[i].indexes.push(index),
@@ -93,6 +113,7 @@ pub(super) fn read(
     relations
         .views
         .sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+    relations.names = names;
     Ok(relations)
 }
 
@@ -117,12 +138,13 @@ fn read_relations(
                 pg_get_expr(c.relpartbound, c.oid) AS partition_bound, \
                 CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END AS view_definition, \
                 {grants} AS grants, \
-                {comment} AS comment \
+                d.description AS comment \
          FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
+         {comment} \
          WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND {VISIBLE_NAMESPACE} AND {not_member}",
         grants = acl_items("c.relacl", Some(("r", "c.relowner"))),
-        comment = comment_of("pg_class", "c.oid", "0"),
+        comment = comment_join("d", "pg_class", "c.oid", "0"),
         not_member = not_extension_member("pg_class", "c.oid"),
     );
     let rows = super::query_excluding(client, &sql, excluded)?;

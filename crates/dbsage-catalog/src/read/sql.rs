@@ -7,6 +7,9 @@
 //!
 //! Comments and similar one-row lookups are scalar subqueries rather than joins: with a dozen
 //! catalog tables in a query, planning the joins costs more than running the index lookups.
+//! Queries that return a row per part of thousands of relations (columns, indexes,
+//! constraints, sequences) join instead ([`comment_join`]): one hash join costs less than
+//! thousands of index lookups, each a subplan run per row.
 
 /// A condition true for a namespace (alias `n`) the catalog covers: not a system schema and
 /// not excluded by `$1`.
@@ -14,6 +17,12 @@ pub(super) const VISIBLE_NAMESPACE: &str = "n.nspname NOT IN ('pg_catalog', 'inf
      AND n.nspname NOT LIKE 'pg\\_toast%' \
      AND n.nspname NOT LIKE 'pg\\_temp\\_%' \
      AND n.nspname::text <> ALL($1::text[])";
+
+/// `= ANY(...)` of this array matches the relations that were kept (`$1`, `oid[]`). Through a
+/// subquery, the planner does not see thousands of OIDs as constants: estimating them costs
+/// milliseconds of planning, and the estimate made it scan whole catalogs (`pg_attribute`)
+/// where index lookups cost less.
+pub(super) const KEPT_RELATIONS: &str = "ARRAY(SELECT unnest($1::oid[]))";
 
 /// A condition true when the object `oid` of catalog `catalog` (`pg_class`, `pg_proc`, ...)
 /// is not a member of an extension: such objects come and go with `CREATE EXTENSION` and are
@@ -45,5 +54,15 @@ pub(super) fn comment_of(catalog: &str, oid: &str, subid: &str) -> String {
     format!(
         "(SELECT d.description FROM pg_description d WHERE d.objoid = {oid} \
          AND d.classoid = '{catalog}'::regclass AND d.objsubid = {subid})"
+    )
+}
+
+/// A `LEFT JOIN` of `pg_description` as `alias`, for the comment on object `oid` of catalog
+/// `catalog`, sub-object `subid`: the join form of [`comment_of`] (at most one row matches,
+/// `pg_description`'s key is the object).
+pub(super) fn comment_join(alias: &str, catalog: &str, oid: &str, subid: &str) -> String {
+    format!(
+        "LEFT JOIN pg_description {alias} ON {alias}.objoid = {oid} \
+         AND {alias}.classoid = '{catalog}'::regclass AND {alias}.objsubid = {subid}"
     )
 }

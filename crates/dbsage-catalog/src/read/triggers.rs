@@ -2,7 +2,7 @@
 
 use postgres::{Error, GenericClient};
 
-use super::sql::comment_of;
+use super::sql::{comment_of, KEPT_RELATIONS};
 use crate::model::{Trigger, TriggerEnabled};
 
 /// Reads the non-internal triggers of the relations `relations` as `(relation oid, trigger)`.
@@ -16,7 +16,7 @@ pub(super) fn read(
         "SELECT t.tgrelid, t.tgname::text AS name, pg_get_triggerdef(t.oid) AS definition, \
                 t.tgenabled::text AS enabled, {comment} AS comment \
          FROM pg_trigger t \
-         WHERE t.tgrelid = ANY($1::oid[]) AND NOT t.tgisinternal",
+         WHERE t.tgrelid = ANY({KEPT_RELATIONS}) AND NOT t.tgisinternal",
         comment = comment_of("pg_trigger", "t.oid", "0"),
     );
     let rows = super::query_for(client, &sql, relations)?;

@@ -6,6 +6,7 @@ mod common;
 mod diff;
 mod filters;
 mod read;
+mod readspeed_same;
 mod render;
 mod timing;
 mod types_parameters;
