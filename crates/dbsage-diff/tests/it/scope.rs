@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use dbsage_catalog::{Catalog, ReadOptions};
-use dbsage_diff::scope::{self, Affected, Dependencies, Kind, Object};
-use dbsage_diff::{plan, Plan, PlanOptions};
+use dbsage_diff::scope::{self, Affected, Dependencies, Kind, Object, Piece};
+use dbsage_diff::{plan, Plan, PlanOptions, Proof};
 
 use crate::common::{database, read};
 
@@ -52,6 +52,21 @@ fn sides(name: &str, from_sql: &str, to_sql: &str) -> Sides {
         dependencies,
         plan,
     }
+}
+
+/// Each piece proven on an empty database of its own, as `dbsage diff` does.
+fn prove_on_new_databases(name: &str, s: &Sides, pieces: &[Piece]) -> Vec<Proof> {
+    let clients = (0..pieces.len())
+        .map(|i| database(&format!("{name}_copy{i}"), ""))
+        .collect();
+    dbsage_diff::sides::prove_pieces(
+        &s.plan,
+        (&s.from, &s.to),
+        pieces,
+        clients,
+        &ReadOptions::default(),
+    )
+    .unwrap()
 }
 
 fn relations(names: &[&str]) -> BTreeSet<Object> {
@@ -152,19 +167,7 @@ fn pieces_are_cut_where_nothing_joins_them_and_each_proves_clean_on_its_own_data
     assert!(in_billing("invoices_due_on_idx"));
     assert!(!in_billing("open_tasks"));
 
-    let clients = vec![
-        database("scope_pieces_copy0", ""),
-        database("scope_pieces_copy1", ""),
-    ];
-    let proofs = dbsage_diff::sides::prove_pieces(
-        &s.plan,
-        (&s.from, &s.to),
-        &pieces,
-        clients,
-        &ReadOptions::default(),
-    )
-    .unwrap();
-    for proof in &proofs {
+    for proof in &prove_on_new_databases("scope_pieces", &s, &pieces) {
         assert!(proof.is_clean(), "{proof:#?}");
     }
 }
@@ -188,17 +191,7 @@ fn a_dependency_only_the_server_records_is_in_the_part_so_its_failure_shows() {
         names(&affected.reached)
     );
     let pieces = scope::pieces(&affected, &s.dependencies(), &s.plan, (&s.from, &s.to), 2);
-    let clients = (0..pieces.len())
-        .map(|i| database(&format!("scope_atomic_copy{i}"), ""))
-        .collect();
-    let proofs = dbsage_diff::sides::prove_pieces(
-        &s.plan,
-        (&s.from, &s.to),
-        &pieces,
-        clients,
-        &ReadOptions::default(),
-    )
-    .unwrap();
+    let proofs = prove_on_new_databases("scope_atomic", &s, &pieces);
     let failure = proofs
         .iter()
         .find_map(|p| p.failure.as_ref())
