@@ -157,8 +157,9 @@ fn every_kind_of_change_is_reported_and_nothing_else() {
         "changed comment table app.users: people -> humans"
     );
     let view = find(&differences, "view app.active_users");
-    assert!(view.before.as_deref().unwrap().contains("users.score > 0"));
-    assert!(view.after.as_deref().unwrap().contains("users.score > 1"));
+    // `users.score` up to PostgreSQL 16; 17's pg_get_viewdef leaves a lone table's name out.
+    assert!(view.before.as_deref().unwrap().contains("score > 0"));
+    assert!(view.after.as_deref().unwrap().contains("score > 1"));
 }
 
 #[test]
