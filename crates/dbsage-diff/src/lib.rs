@@ -49,6 +49,8 @@ pub fn plan(from: &Catalog, to: &Catalog, options: &PlanOptions) -> Plan {
     routines::plan(&mut builder, &mut before, to);
     let mut dirty = tables::plan(&mut builder, &before, to);
     dirty.extend(retyped);
+    let readers = routines::plan_readers(&mut builder, &mut before, to, &dirty);
+    dirty.extend(readers);
     views::plan(&mut builder, &mut before, to, &dirty);
     tables::plan_triggers_and_policies(&mut builder, &before, to);
     privileges::plan(&mut builder, &before, to);

@@ -100,6 +100,51 @@ pub(crate) fn plan(b: &mut Builder, before: &mut Catalog, to: &Catalog) {
     before.functions.retain(|f| !recreated.contains(&key(f)));
 }
 
+/// Functions with a SQL-standard body that read a relation whose columns change (`changed`):
+/// PostgreSQL records what such a body reads and refuses to alter it underneath, so they are
+/// dropped before the tables change and created after, as views are. Returns them, as
+/// changed relations, for the views that call them.
+pub(crate) fn plan_readers(
+    b: &mut Builder,
+    before: &mut Catalog,
+    to: &Catalog,
+    changed: &[(String, String)],
+) -> Vec<(String, String)> {
+    let (mut readers, mut dropped) = (Vec::new(), Vec::new());
+    for old in &before.functions {
+        let Some(new) = find(to, old) else { continue };
+        let Some(definition) = old.definition.as_deref() else {
+            continue;
+        };
+        let reads_changed = changed
+            .iter()
+            .any(|(schema, name)| crate::sql::reads(definition, &old.schema, schema, name));
+        if !has_sql_standard_body(old) || !reads_changed {
+            continue;
+        }
+        b.push(
+            Phase::DropRoutinesChanged,
+            key(old),
+            format!("DROP {}", signature(old)),
+            &[],
+        );
+        // A changed definition is already created by [`plan`], after the tables.
+        if new.definition == old.definition {
+            b.push(
+                Phase::CreateRoutinesLate,
+                key(new),
+                definition.trim_end().to_string(),
+                &[],
+            );
+        }
+        readers.push((old.schema.clone(), old.name.clone()));
+        dropped.push(key(old));
+    }
+    // Dropped and created again: their grants, owner and comment come back.
+    before.functions.retain(|f| !dropped.contains(&key(f)));
+    readers
+}
+
 /// `BEGIN ATOMIC ... END` or `RETURN expression` (PostgreSQL 14+) rather than a quoted body.
 fn has_sql_standard_body(f: &Function) -> bool {
     f.language == "sql"

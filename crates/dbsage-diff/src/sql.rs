@@ -42,6 +42,14 @@ pub fn mentions(text: &str, name: &str) -> bool {
     false
 }
 
+/// Whether a definition (a view's query, a function's SQL-standard body) living in
+/// `own_schema` reads the relation or function `schema.name`: its name as a word, quoted or
+/// not, and its schema named too unless it is the definition's own or `public`.
+pub fn reads(definition: &str, own_schema: &str, schema: &str, name: &str) -> bool {
+    (mentions(definition, name) || mentions(definition, &format!("\"{name}\"")))
+        && (schema == own_schema || schema == "public" || mentions(definition, schema))
+}
+
 /// Tables by `(schema, name)`: thousands of lookups against a list would be quadratic.
 pub(crate) fn tables_by_name(
     catalog: &dbsage_catalog::Catalog,

@@ -8,7 +8,7 @@ use dbsage_catalog::{Catalog, View};
 
 use crate::builder::{Builder, Phase};
 use crate::hazard::Hazard::*;
-use crate::sql::{mentions, qualified};
+use crate::sql::qualified;
 use crate::tables::Dirty;
 
 fn kind(view: &View) -> &'static str {
@@ -26,8 +26,7 @@ fn key(view: &View) -> (String, String) {
 /// Whether `view`'s query reads the relation (or function) `schema.name`.
 fn reads(view: &View, schema: &str, name: &str) -> bool {
     (view.schema != schema || view.name != name)
-        && (mentions(&view.definition, name) || mentions(&view.definition, &format!("\"{name}\"")))
-        && (schema == view.schema || schema == "public" || mentions(&view.definition, schema))
+        && crate::sql::reads(&view.definition, &view.schema, schema, name)
 }
 
 /// Views in an order where each comes after the views it reads.

@@ -172,34 +172,66 @@ fn pieces_are_cut_where_nothing_joins_them_and_each_proves_clean_on_its_own_data
     }
 }
 
+/// A function with a SQL-standard body reading tasks.estimate, and a policy on invoices (an
+/// area the change does not touch) calling it.
+const BUDGET_POLICY: &str = "
+CREATE FUNCTION total_estimate() RETURNS numeric LANGUAGE sql STABLE
+    BEGIN ATOMIC SELECT coalesce(sum(estimate), 0) FROM tasks; END;
+ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+CREATE POLICY invoices_within_budget ON invoices USING (total_estimate() < 100000);";
+
 #[test]
 fn a_dependency_only_the_server_records_is_in_the_part_so_its_failure_shows() {
-    // A SQL-standard function body depends on tasks.estimate: PostgreSQL refuses to retype
-    // the column. Only pg_depend knows it; a part without the function would prove clean.
-    let with_function = format!(
-        "{SAAS}\nCREATE FUNCTION total_estimate() RETURNS numeric LANGUAGE sql STABLE
-         BEGIN ATOMIC SELECT sum(estimate) FROM tasks; END;"
-    );
-    let target = with_function.replace("    estimate integer,", "    estimate numeric(6,2),");
-    let s = sides("scope_atomic", &with_function, &target);
+    // Retyping tasks.estimate means dropping and creating total_estimate() around it, which
+    // the policy on invoices forbids. Only pg_depend links invoices to tasks: a part without
+    // invoices would prove clean.
+    let with_policy = format!("{SAAS}\n{BUDGET_POLICY}");
+    let target = with_policy.replace("    estimate integer,", "    estimate numeric(6,2),");
+    let s = sides("scope_policy", &with_policy, &target);
     let affected = scope::affected(&s.from, &s.to, &s.dependencies(), &s.plan).unwrap();
-    assert!(
-        affected
-            .reached
-            .contains(&object(Kind::Function, "total_estimate")),
-        "{:?}",
-        names(&affected.reached)
-    );
+    for object in [
+        object(Kind::Function, "total_estimate"),
+        object(Kind::Relation, "invoices"),
+    ] {
+        assert!(
+            affected.reached.contains(&object),
+            "{object:?} not in {:?}",
+            names(&affected.reached)
+        );
+    }
     let pieces = scope::pieces(&affected, &s.dependencies(), &s.plan, (&s.from, &s.to), 2);
-    let proofs = prove_on_new_databases("scope_atomic", &s, &pieces);
+    let proofs = prove_on_new_databases("scope_policy", &s, &pieces);
     let failure = proofs
         .iter()
         .find_map(|p| p.failure.as_ref())
         .unwrap_or_else(|| panic!("the part proved clean: {proofs:#?}"));
     assert!(
-        failure.error.contains("used by a function or procedure"),
+        failure
+            .error
+            .contains("cannot drop function total_estimate()"),
         "{failure:#?}"
     );
+}
+
+#[test]
+fn a_sql_standard_body_reading_a_retyped_column_is_dropped_and_created_around_it() {
+    // PostgreSQL refuses to retype a column such a body reads; its grants and a view calling
+    // it come back after.
+    let schema = "
+        CREATE TABLE tasks (id bigint PRIMARY KEY, estimate integer);
+        CREATE FUNCTION total_estimate() RETURNS numeric LANGUAGE sql STABLE
+            BEGIN ATOMIC SELECT coalesce(sum(estimate), 0) FROM tasks; END;
+        REVOKE EXECUTE ON FUNCTION total_estimate() FROM PUBLIC;
+        GRANT EXECUTE ON FUNCTION total_estimate() TO editor;
+        CREATE VIEW estimate_report AS SELECT total_estimate() AS total;";
+    let target = schema.replace("estimate integer", "estimate numeric(6,2)");
+    let (plan, _, _) = crate::common::one_way("sql_body_reader", schema, &target);
+    let position = |needle| crate::common::position(&plan, needle);
+    let alter = position("ALTER COLUMN estimate TYPE");
+    assert!(position("DROP VIEW public.estimate_report") < position("DROP FUNCTION"));
+    assert!(position("DROP FUNCTION public.total_estimate()") < alter);
+    assert!(alter < position("CREATE OR REPLACE FUNCTION public.total_estimate()"));
+    assert!(alter < position("GRANT EXECUTE ON FUNCTION public.total_estimate() TO editor"));
 }
 
 #[test]
