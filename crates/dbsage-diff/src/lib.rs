@@ -52,6 +52,8 @@ pub fn plan(from: &Catalog, to: &Catalog, options: &PlanOptions) -> Plan {
     let readers = routines::plan_readers(&mut builder, &mut before, to, &dirty);
     dirty.extend(readers);
     views::plan(&mut builder, &mut before, to, &dirty);
+    let recreated = routines::recreated(from, &before, to);
+    tables::plan_policies_calling(&mut builder, &mut before, &recreated);
     tables::plan_triggers_and_policies(&mut builder, &before, to);
     privileges::plan(&mut builder, &before, to);
     comments::plan(&mut builder, &before, to);

@@ -145,6 +145,16 @@ pub(crate) fn plan_readers(
     readers
 }
 
+/// Functions the plan drops and creates again, as `(schema, name)`: in `from` and `to`, but
+/// taken out of the planner's copy `before`.
+pub(crate) fn recreated(from: &Catalog, before: &Catalog, to: &Catalog) -> Vec<(String, String)> {
+    from.functions
+        .iter()
+        .filter(|f| find(before, f).is_none() && find(to, f).is_some())
+        .map(|f| (f.schema.clone(), f.name.clone()))
+        .collect()
+}
+
 /// `BEGIN ATOMIC ... END` or `RETURN expression` (PostgreSQL 14+) rather than a quoted body.
 fn has_sql_standard_body(f: &Function) -> bool {
     f.language == "sql"

@@ -508,6 +508,42 @@ pub(crate) fn concurrently(definition: &str) -> Option<String> {
 }
 
 /// Triggers, RLS flags and policies of tables and views, once the relations exist.
+/// Policies whose expressions call a function the plan drops and creates again
+/// (`functions`): PostgreSQL refuses to drop a function a policy calls, so the policy goes
+/// first and comes back with the others (it is taken out of `before`).
+pub(crate) fn plan_policies_calling(
+    b: &mut Builder,
+    before: &mut Catalog,
+    functions: &[(String, String)],
+) {
+    if functions.is_empty() {
+        return;
+    }
+    for table in &mut before.tables {
+        let (schema, relation) = (&table.schema, format!("{}.{}", table.schema, table.name));
+        let name = qualified(&table.schema, &table.name);
+        table.policies.retain(|policy| {
+            let calls = |expression: &Option<String>| {
+                expression.as_deref().is_some_and(|text| {
+                    functions
+                        .iter()
+                        .any(|(s, f)| crate::sql::reads(text, schema, s, f))
+                })
+            };
+            if !calls(&policy.using) && !calls(&policy.with_check) {
+                return true;
+            }
+            b.push(
+                Phase::DropPolicies,
+                format!("policy {relation}.{}", policy.name),
+                format!("DROP POLICY {} ON {name}", ident(&policy.name)),
+                &[ChangesPrivileges],
+            );
+            false
+        });
+    }
+}
+
 pub(crate) fn plan_triggers_and_policies(b: &mut Builder, before: &Catalog, to: &Catalog) {
     let old_tables = tables_by_name(before);
     for new in &to.tables {

@@ -172,22 +172,24 @@ fn pieces_are_cut_where_nothing_joins_them_and_each_proves_clean_on_its_own_data
     }
 }
 
-/// A function with a SQL-standard body reading tasks.estimate, and a policy on invoices (an
-/// area the change does not touch) calling it.
-const BUDGET_POLICY: &str = "
+/// A function with a SQL-standard body reading tasks.estimate, and a trigger on invoices (an
+/// area the change does not touch) whose condition calls it.
+const BUDGET_TRIGGER: &str = "
 CREATE FUNCTION total_estimate() RETURNS numeric LANGUAGE sql STABLE
     BEGIN ATOMIC SELECT coalesce(sum(estimate), 0) FROM tasks; END;
-ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
-CREATE POLICY invoices_within_budget ON invoices USING (total_estimate() < 100000);";
+CREATE FUNCTION flag_over_budget() RETURNS trigger LANGUAGE plpgsql
+    AS $$ BEGIN RAISE NOTICE 'invoice % is over the estimate', NEW.id; RETURN NEW; END $$;
+CREATE TRIGGER invoices_over_budget AFTER INSERT ON invoices FOR EACH ROW
+    WHEN (NEW.total > total_estimate()) EXECUTE FUNCTION flag_over_budget();";
 
 #[test]
 fn a_dependency_only_the_server_records_is_in_the_part_so_its_failure_shows() {
     // Retyping tasks.estimate means dropping and creating total_estimate() around it, which
-    // the policy on invoices forbids. Only pg_depend links invoices to tasks: a part without
-    // invoices would prove clean.
-    let with_policy = format!("{SAAS}\n{BUDGET_POLICY}");
-    let target = with_policy.replace("    estimate integer,", "    estimate numeric(6,2),");
-    let s = sides("scope_policy", &with_policy, &target);
+    // the trigger on invoices forbids (the engine does not recreate triggers for it). Only
+    // pg_depend links invoices to tasks: a part without invoices would prove clean.
+    let with_trigger = format!("{SAAS}\n{BUDGET_TRIGGER}");
+    let target = with_trigger.replace("    estimate integer,", "    estimate numeric(6,2),");
+    let s = sides("scope_trigger", &with_trigger, &target);
     let affected = scope::affected(&s.from, &s.to, &s.dependencies(), &s.plan).unwrap();
     for object in [
         object(Kind::Function, "total_estimate"),
@@ -200,7 +202,7 @@ fn a_dependency_only_the_server_records_is_in_the_part_so_its_failure_shows() {
         );
     }
     let pieces = scope::pieces(&affected, &s.dependencies(), &s.plan, (&s.from, &s.to), 2);
-    let proofs = prove_on_new_databases("scope_policy", &s, &pieces);
+    let proofs = prove_on_new_databases("scope_trigger", &s, &pieces);
     let failure = proofs
         .iter()
         .find_map(|p| p.failure.as_ref())
@@ -214,16 +216,20 @@ fn a_dependency_only_the_server_records_is_in_the_part_so_its_failure_shows() {
 }
 
 #[test]
-fn a_sql_standard_body_reading_a_retyped_column_is_dropped_and_created_around_it() {
-    // PostgreSQL refuses to retype a column such a body reads; its grants and a view calling
-    // it come back after.
+fn a_sql_standard_body_reading_a_retyped_column_is_dropped_and_created_around_it_with_its_callers()
+{
+    // PostgreSQL refuses to retype a column such a body reads; its grants, a view and a policy
+    // calling it come back after.
     let schema = "
         CREATE TABLE tasks (id bigint PRIMARY KEY, estimate integer);
         CREATE FUNCTION total_estimate() RETURNS numeric LANGUAGE sql STABLE
             BEGIN ATOMIC SELECT coalesce(sum(estimate), 0) FROM tasks; END;
         REVOKE EXECUTE ON FUNCTION total_estimate() FROM PUBLIC;
         GRANT EXECUTE ON FUNCTION total_estimate() TO editor;
-        CREATE VIEW estimate_report AS SELECT total_estimate() AS total;";
+        CREATE VIEW estimate_report AS SELECT total_estimate() AS total;
+        CREATE TABLE invoices (id bigint PRIMARY KEY, total numeric(12,2) NOT NULL);
+        ALTER TABLE invoices ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY invoices_within_budget ON invoices USING (total < total_estimate());";
     let target = schema.replace("estimate integer", "estimate numeric(6,2)");
     let (plan, _, _) = crate::common::one_way("sql_body_reader", schema, &target);
     let position = |needle| crate::common::position(&plan, needle);
@@ -232,6 +238,11 @@ fn a_sql_standard_body_reading_a_retyped_column_is_dropped_and_created_around_it
     assert!(position("DROP FUNCTION public.total_estimate()") < alter);
     assert!(alter < position("CREATE OR REPLACE FUNCTION public.total_estimate()"));
     assert!(alter < position("GRANT EXECUTE ON FUNCTION public.total_estimate() TO editor"));
+    // The policy calling it goes first and comes back after.
+    assert!(position("DROP POLICY invoices_within_budget") < position("DROP FUNCTION"));
+    assert!(
+        position("CREATE OR REPLACE FUNCTION") < position("CREATE POLICY invoices_within_budget")
+    );
 }
 
 #[test]
