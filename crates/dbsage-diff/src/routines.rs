@@ -111,17 +111,16 @@ pub(crate) fn plan_readers(
     changed: &[(String, String)],
 ) -> Vec<(String, String)> {
     let (mut readers, mut dropped) = (Vec::new(), Vec::new());
-    for old in &before.functions {
-        let Some(new) = find(to, old) else { continue };
+    for old in before.functions.iter().filter(|f| has_sql_standard_body(f)) {
         let Some(definition) = old.definition.as_deref() else {
             continue;
         };
         let reads_changed = changed
             .iter()
             .any(|(schema, name)| crate::sql::reads(definition, &old.schema, schema, name));
-        if !has_sql_standard_body(old) || !reads_changed {
+        let Some(new) = find(to, old).filter(|_| reads_changed) else {
             continue;
-        }
+        };
         b.push(
             Phase::DropRoutinesChanged,
             key(old),
@@ -148,9 +147,16 @@ pub(crate) fn plan_readers(
 /// Functions the plan drops and creates again, as `(schema, name)`: in `from` and `to`, but
 /// taken out of the planner's copy `before`.
 pub(crate) fn recreated(from: &Catalog, before: &Catalog, to: &Catalog) -> Vec<(String, String)> {
+    let keys = |catalog: &Catalog| -> std::collections::HashSet<String> {
+        catalog.functions.iter().map(key).collect()
+    };
+    let (kept, wanted) = (keys(before), keys(to));
     from.functions
         .iter()
-        .filter(|f| find(before, f).is_none() && find(to, f).is_some())
+        .filter(|f| {
+            let key = key(f);
+            !kept.contains(&key) && wanted.contains(&key)
+        })
         .map(|f| (f.schema.clone(), f.name.clone()))
         .collect()
 }
