@@ -171,6 +171,9 @@ pub struct Affected {
     /// `reached` with everything it needs to exist (and their own parts, such as an identity
     /// sequence), and the tables of publications.
     pub objects: BTreeSet<Object>,
+    /// How many of the source's top-level objects are in `objects`, and how many it has.
+    pub source_objects_kept: usize,
+    pub source_objects: usize,
 }
 
 /// Both sides' dependencies, as maps.
@@ -238,20 +241,26 @@ pub fn affected(
         }
     }
     let graph = Graph::new(dependencies);
-    let mut changed = differing(from, to);
+    let source = items(from);
+    let mut changed = differing(&source, &items(to));
     changed.extend(planned_relations(plan));
     let reached = closure(changed, &[&graph.needed_by]);
     let mut seeds = reached.clone();
     seeds.extend(published_tables(from, to));
     let objects = graph.needed(seeds);
-    Some(Affected { reached, objects })
+    Some(Affected {
+        source_objects_kept: source.keys().filter(|o| objects.contains(o)).count(),
+        source_objects: source.len(),
+        reached,
+        objects,
+    })
 }
 
 impl Affected {
-    /// At most half of `source`'s objects: cheaper to rebuild than the whole, by enough to
+    /// At most half of the source's objects: cheaper to rebuild than the whole, by enough to
     /// pay for reading the dependencies and cutting the plan.
-    pub fn is_small_part_of(&self, source: &Catalog) -> bool {
-        self.objects.len() * 2 <= count(source)
+    pub fn is_small(&self) -> bool {
+        self.objects.len() * 2 <= self.source_objects
     }
 }
 
@@ -275,19 +284,11 @@ fn closure(
 /// Relations the plan names as its statements' objects (a view it recreates because its text
 /// mentions a changed table, say), so the copy has them.
 fn planned_relations(plan: &Plan) -> BTreeSet<Object> {
-    let mut objects = BTreeSet::new();
-    for statement in &plan.statements {
-        for prefix in ["table ", "view ", "materialized view ", "sequence "] {
-            if let Some((schema, name)) = statement
-                .object
-                .strip_prefix(prefix)
-                .and_then(|rest| rest.split_once('.'))
-            {
-                objects.insert(Object::new(Kind::Relation, schema, name));
-            }
-        }
-    }
-    objects
+    plan.statements
+        .iter()
+        .filter_map(|statement| object_of_group(&statement.object))
+        .filter(|object| object.kind == Kind::Relation)
+        .collect()
 }
 
 /// A top-level object of a catalog, borrowed.
@@ -351,19 +352,19 @@ fn items(catalog: &Catalog) -> BTreeMap<Object, Vec<Item<'_>>> {
 }
 
 /// Objects present on one side only or different on the two.
-fn differing(from: &Catalog, to: &Catalog) -> BTreeSet<Object> {
-    let before = items(from);
-    let mut after = items(to);
-    let mut changed = BTreeSet::new();
-    for (object, old) in before {
-        let same = after.remove(&object).is_some_and(|new| {
-            new.len() == old.len() && new.iter().zip(&old).all(|(n, o)| n.same_as(o))
-        });
-        if !same {
-            changed.insert(object);
-        }
-    }
-    changed.extend(after.into_keys());
+fn differing(
+    before: &BTreeMap<Object, Vec<Item>>,
+    after: &BTreeMap<Object, Vec<Item>>,
+) -> BTreeSet<Object> {
+    let same = |old: &Vec<Item>, new: &Vec<Item>| {
+        new.len() == old.len() && new.iter().zip(old).all(|(n, o)| n.same_as(o))
+    };
+    let mut changed: BTreeSet<Object> = before
+        .iter()
+        .filter(|(object, old)| !after.get(*object).is_some_and(|new| same(old, new)))
+        .map(|(object, _)| object.clone())
+        .collect();
+    changed.extend(after.keys().filter(|o| !before.contains_key(*o)).cloned());
     changed
 }
 

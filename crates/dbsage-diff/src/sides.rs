@@ -422,7 +422,7 @@ fn open_sides<'a>(
         let (from_now, to_now) = (read_now(from), read_now(to));
         // On this thread: the cluster's server stops when the thread that started it ends.
         let cluster = dbsage_core::server_settings::start_throwaway(project, files)?;
-        let cluster_ms = millis(clock);
+        timings.cluster_ms = millis(clock);
         let mut spare = Vec::new();
         if live_source {
             for i in 0..proof_pieces() {
@@ -433,18 +433,17 @@ fn open_sides<'a>(
                 )?);
             }
         }
-        timings.cluster_ms = cluster_ms;
         // One after the other: the Supabase layer creates roles, which the two databases share.
         let from_db = prepare(&cluster, project, from, "dbsage_from")?;
         let to_db = prepare(&cluster, project, to, "dbsage_to")?;
-        let to_later = to_now.or_else(|| {
-            Some(scope.spawn(move || build(project, to, to_db, files, options, live_source)))
+        let to_thread = to_now.unwrap_or_else(|| {
+            scope.spawn(move || build(project, to, to_db, files, options, live_source))
         });
         let source = match from_now {
             Some(thread) => joined(thread),
             None => build(project, from, from_db, files, options, live_source),
         };
-        let target = to_later.map(joined).expect("the target is read or built");
+        let target = joined(to_thread);
         Ok(OpenedSides {
             cluster,
             source: source?,
@@ -537,7 +536,7 @@ fn prove_on_rebuilt(
 ) -> Result<(Proof, ProofCopy)> {
     if dependencies.len() == 2 && !spare.is_empty() {
         let affected = crate::scope::affected(start, target, dependencies, plan)
-            .filter(|affected| affected.is_small_part_of(start));
+            .filter(crate::scope::Affected::is_small);
         if let Some(affected) = affected {
             let pieces =
                 crate::scope::pieces(&affected, dependencies, plan, (start, target), spare.len());
@@ -545,8 +544,8 @@ fn prove_on_rebuilt(
             if proofs.iter().all(Proof::is_clean) {
                 let copy = ProofCopy {
                     scope: "affected",
-                    objects: crate::scope::count(&crate::scope::restrict(start, &affected.objects)),
-                    of: crate::scope::count(start),
+                    objects: affected.source_objects_kept,
+                    of: affected.source_objects,
                     pieces: pieces.len(),
                 };
                 let clean = Proof {
