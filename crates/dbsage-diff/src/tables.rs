@@ -508,6 +508,16 @@ pub(crate) fn concurrently(definition: &str) -> Option<String> {
 }
 
 /// Triggers, RLS flags and policies of tables and views, once the relations exist.
+/// `DROP POLICY` for `policy` of `relation` (`schema.table`, spelled `name` in SQL).
+fn drop_policy(b: &mut Builder, relation: &str, name: &str, policy: &Policy) {
+    b.push(
+        Phase::DropPolicies,
+        format!("policy {relation}.{}", policy.name),
+        format!("DROP POLICY {} ON {name}", ident(&policy.name)),
+        &[ChangesPrivileges],
+    );
+}
+
 /// Policies whose expressions call a function the plan drops and creates again
 /// (`functions`): PostgreSQL refuses to drop a function a policy calls, so the policy goes
 /// first and comes back with the others (it is taken out of `before`).
@@ -533,12 +543,7 @@ pub(crate) fn plan_policies_calling(
             if !calls(&policy.using) && !calls(&policy.with_check) {
                 return true;
             }
-            b.push(
-                Phase::DropPolicies,
-                format!("policy {relation}.{}", policy.name),
-                format!("DROP POLICY {} ON {name}", ident(&policy.name)),
-                &[ChangesPrivileges],
-            );
+            drop_policy(b, &relation, &name, policy);
             false
         });
     }
@@ -585,12 +590,7 @@ pub(crate) fn plan_triggers_and_policies(b: &mut Builder, before: &Catalog, to: 
         let old_policies = old.map(|t| t.policies.as_slice()).unwrap_or(&[]);
         for policy in old_policies {
             if !new.policies.contains(policy) {
-                b.push(
-                    Phase::DropPolicies,
-                    format!("policy {relation}.{}", policy.name),
-                    format!("DROP POLICY {} ON {name}", ident(&policy.name)),
-                    &[ChangesPrivileges],
-                );
+                drop_policy(b, &relation, &name, policy);
             }
         }
         for policy in &new.policies {
