@@ -329,9 +329,19 @@ pub fn rebuild_on(
     schema: &Catalog,
     options: &ReadOptions,
 ) -> Result<(Plan, Vec<Difference>)> {
-    ensure_roles(copy, &[schema])?;
     let empty = read(copy, options, "an empty database")?;
-    let build = plan(&empty, schema, &PlanOptions::default());
+    rebuild_from(copy, &empty, schema, options)
+}
+
+/// [`rebuild_on`] when the empty database's catalog was read already (`empty`).
+fn rebuild_from(
+    copy: &mut Client,
+    empty: &Catalog,
+    schema: &Catalog,
+    options: &ReadOptions,
+) -> Result<(Plan, Vec<Difference>)> {
+    ensure_roles(copy, &[schema])?;
+    let build = plan(empty, schema, &PlanOptions::default());
     let failure = crate::prove::apply_in_chunks(copy, &build).err();
     let rebuilt = read(copy, options, "the rebuilt schema")?;
     let mut left = dbsage_catalog::diff(&rebuilt, schema);
@@ -398,7 +408,29 @@ struct OpenedSides {
     source: Built,
     target: Built,
     /// Empty databases made while the sides were read, for a live source's proof.
-    spare: Vec<Client>,
+    spare: Option<SpareDatabases>,
+}
+
+/// Empty databases for a live source's proof, made alike, and the catalog they all read as:
+/// read once, while the sides are read, each piece's rebuild starts from it.
+pub struct SpareDatabases {
+    clients: Vec<Client>,
+    empty: Catalog,
+}
+
+impl SpareDatabases {
+    /// `clients`, connected to empty databases made the same way (at least one).
+    pub fn new(mut clients: Vec<Client>, options: &ReadOptions) -> Result<SpareDatabases> {
+        let first = clients
+            .first_mut()
+            .expect("a proof needs at least one spare database");
+        let empty = read(first, options, "an empty database")?;
+        Ok(SpareDatabases { clients, empty })
+    }
+
+    fn len(&self) -> usize {
+        self.clients.len()
+    }
 }
 
 /// Starts the cluster and builds and reads both sides, as much at once as can be: an
@@ -423,16 +455,14 @@ fn open_sides<'a>(
         // On this thread: the cluster's server stops when the thread that started it ends.
         let cluster = dbsage_core::server_settings::start_throwaway(project, files)?;
         timings.cluster_ms = millis(clock);
-        let mut spare = Vec::new();
-        if live_source {
-            for i in 0..proof_pieces() {
-                spare.push(new_database(
-                    &cluster,
-                    project,
-                    &format!("dbsage_proof_part{i}"),
-                )?);
-            }
-        }
+        let spare = if live_source {
+            let clients = (0..proof_pieces())
+                .map(|i| new_database(&cluster, project, &format!("dbsage_proof_part{i}")))
+                .collect::<Result<Vec<_>>>()?;
+            Some(SpareDatabases::new(clients, options)?)
+        } else {
+            None
+        };
         // One after the other: the Supabase layer creates roles, which the two databases share.
         let from_db = prepare(&cluster, project, from, "dbsage_from")?;
         let to_db = prepare(&cluster, project, to, "dbsage_to")?;
@@ -470,7 +500,7 @@ fn diff_opened(
     cluster: &Cluster,
     project: &Project,
     (from, to): (&Side, &Side),
-    (source, target, spare): (Built, Built, Vec<Client>),
+    (source, target, spare): (Built, Built, Option<SpareDatabases>),
     options: &ReadOptions,
     timings: &mut Timings,
     clock: Instant,
@@ -531,10 +561,10 @@ fn prove_on_rebuilt(
     project: &Project,
     plan: &Plan,
     (start, target): (&Catalog, &Catalog),
-    (dependencies, spare): (&[&Dependencies], Vec<Client>),
+    (dependencies, spare): (&[&Dependencies], Option<SpareDatabases>),
     options: &ReadOptions,
 ) -> Result<(Proof, ProofCopy)> {
-    if dependencies.len() == 2 && !spare.is_empty() {
+    if let Some(spare) = spare.filter(|_| dependencies.len() == 2) {
         let affected = crate::scope::affected(start, target, dependencies, plan)
             .filter(crate::scope::Affected::is_small);
         if let Some(affected) = affected {
@@ -558,24 +588,26 @@ fn prove_on_rebuilt(
     }
     let mut copy = new_database(cluster, project, "dbsage_proof")?;
     ensure_roles(&mut copy, &[start, target])?;
-    let proof = prove_rebuilt(&mut copy, plan, (start, target), options)?;
+    let proof = prove_rebuilt(&mut copy, None, plan, (start, target), options)?;
     Ok((proof, ProofCopy::whole(start)))
 }
 
-/// Each piece of the affected part on a database of its own (`clients`, empty, at least one
-/// per piece), concurrently: its objects
-/// rebuilt, its statements applied, the result compared with the target's same objects.
+/// Each piece of the affected part on a database of its own (`spare`, at least one per
+/// piece), concurrently: its objects rebuilt, its statements applied, the result compared
+/// with the target's same objects.
 pub fn prove_pieces(
     plan: &Plan,
     (start, target): (&Catalog, &Catalog),
     pieces: &[crate::scope::Piece],
-    mut clients: Vec<Client>,
+    spare: SpareDatabases,
     options: &ReadOptions,
 ) -> Result<Vec<Proof>> {
+    let SpareDatabases { mut clients, empty } = spare;
     // Before the threads: roles belong to the whole cluster.
     if let Some(first) = clients.first_mut() {
         ensure_roles(first, &[start, target])?;
     }
+    let empty = &empty;
     std::thread::scope(|scope| {
         let threads: Vec<_> = pieces
             .iter()
@@ -593,7 +625,13 @@ pub fn prove_pieces(
                         statements,
                         possible_renames: Vec::new(),
                     };
-                    prove_rebuilt(&mut client, &piece_plan, (&part, &target_part), options)
+                    prove_rebuilt(
+                        &mut client,
+                        Some(empty),
+                        &piece_plan,
+                        (&part, &target_part),
+                        options,
+                    )
                 })
             })
             .collect();
@@ -617,15 +655,20 @@ fn new_database(cluster: &Cluster, project: &Project, name: &str) -> Result<Clie
     Ok(client)
 }
 
-/// `start` built through the engine on the empty database `copy`, then the plan applied on
-/// it and the result compared with `target`; what the build itself missed is reported too.
+/// `start` built through the engine on the empty database `copy` (whose catalog is `empty`
+/// when read already), then the plan applied on it and the result compared with `target`;
+/// what the build itself missed is reported too.
 fn prove_rebuilt(
     copy: &mut Client,
+    empty: Option<&Catalog>,
     plan: &Plan,
     (start, target): (&Catalog, &Catalog),
     options: &ReadOptions,
 ) -> Result<Proof> {
-    let (_, left) = rebuild_on(copy, start, options)?;
+    let (_, left) = match empty {
+        Some(empty) => rebuild_from(copy, empty, start, options)?,
+        None => rebuild_on(copy, start, options)?,
+    };
     let mut proof = prove(copy, plan, target, options)
         .map_err(|e| Error::db("reading the schema after the plan", e))?;
     for difference in left {

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use dbsage_catalog::{Catalog, ReadOptions};
 use dbsage_diff::scope::{self, Affected, Dependencies, Kind, Object, Piece};
+use dbsage_diff::sides::SpareDatabases;
 use dbsage_diff::{plan, Plan, PlanOptions, Proof};
 
 use crate::common::{database, read};
@@ -59,11 +60,12 @@ fn prove_on_new_databases(name: &str, s: &Sides, pieces: &[Piece]) -> Vec<Proof>
     let clients = (0..pieces.len())
         .map(|i| database(&format!("{name}_copy{i}"), ""))
         .collect();
+    let spare = SpareDatabases::new(clients, &ReadOptions::default()).unwrap();
     dbsage_diff::sides::prove_pieces(
         &s.plan,
         (&s.from, &s.to),
         pieces,
-        clients,
+        spare,
         &ReadOptions::default(),
     )
     .unwrap()
