@@ -507,7 +507,6 @@ pub(crate) fn concurrently(definition: &str) -> Option<String> {
     None
 }
 
-/// Triggers, RLS flags and policies of tables and views, once the relations exist.
 /// `DROP POLICY` for `policy` of `relation` (`schema.table`, spelled `name` in SQL).
 fn drop_policy(b: &mut Builder, relation: &str, name: &str, policy: &Policy) {
     b.push(
@@ -549,6 +548,7 @@ pub(crate) fn plan_policies_calling(
     }
 }
 
+/// Triggers, RLS flags and policies of tables and views, once the relations exist.
 pub(crate) fn plan_triggers_and_policies(b: &mut Builder, before: &Catalog, to: &Catalog) {
     let old_tables = tables_by_name(before);
     for new in &to.tables {
