@@ -588,7 +588,8 @@ fn prove_on_rebuilt(
     }
     let mut copy = new_database(cluster, project, "dbsage_proof")?;
     ensure_roles(&mut copy, &[start, target])?;
-    let proof = prove_rebuilt(&mut copy, None, plan, (start, target), options)?;
+    let empty = read(&mut copy, options, "an empty database")?;
+    let proof = prove_rebuilt(&mut copy, &empty, plan, (start, target), options)?;
     Ok((proof, ProofCopy::whole(start)))
 }
 
@@ -627,7 +628,7 @@ pub fn prove_pieces(
                     };
                     prove_rebuilt(
                         &mut client,
-                        Some(empty),
+                        empty,
                         &piece_plan,
                         (&part, &target_part),
                         options,
@@ -655,20 +656,17 @@ fn new_database(cluster: &Cluster, project: &Project, name: &str) -> Result<Clie
     Ok(client)
 }
 
-/// `start` built through the engine on the empty database `copy` (whose catalog is `empty`
-/// when read already), then the plan applied on it and the result compared with `target`;
-/// what the build itself missed is reported too.
+/// `start` built through the engine on the empty database `copy` (whose catalog is
+/// `empty`), then the plan applied on it and the result compared with `target`; what the
+/// build itself missed is reported too.
 fn prove_rebuilt(
     copy: &mut Client,
-    empty: Option<&Catalog>,
+    empty: &Catalog,
     plan: &Plan,
     (start, target): (&Catalog, &Catalog),
     options: &ReadOptions,
 ) -> Result<Proof> {
-    let (_, left) = match empty {
-        Some(empty) => rebuild_from(copy, empty, start, options)?,
-        None => rebuild_on(copy, start, options)?,
-    };
+    let (_, left) = rebuild_from(copy, empty, start, options)?;
     let mut proof = prove(copy, plan, target, options)
         .map_err(|e| Error::db("reading the schema after the plan", e))?;
     for difference in left {
