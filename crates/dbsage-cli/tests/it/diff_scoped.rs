@@ -9,6 +9,8 @@ use dbsage_cluster::Cluster;
 use serde_json::Value;
 
 const SAAS: &str = include_str!("../../../dbsage-diff/tests/fixtures/scope/saas.sql");
+const BUDGET_TRIGGER: &str =
+    include_str!("../../../dbsage-diff/tests/fixtures/scope/budget_trigger.sql");
 
 /// Twenty archive tables nothing changes: the part a small change affects is then a small
 /// part of the schema, as in a real one.
@@ -100,15 +102,7 @@ fn a_part_that_does_not_prove_clean_is_proven_again_whole() {
     // Retyping tasks.estimate means dropping and creating total_estimate() (a SQL-standard
     // body reads it) around the change; a trigger on invoices whose condition calls it forbids
     // the drop (the engine does not recreate triggers for it).
-    let from = format!(
-        "{}\nCREATE FUNCTION total_estimate() RETURNS numeric LANGUAGE sql STABLE
-             BEGIN ATOMIC SELECT coalesce(sum(estimate), 0) FROM tasks; END;
-         CREATE FUNCTION flag_over_budget() RETURNS trigger LANGUAGE plpgsql
-             AS $$ BEGIN RAISE NOTICE 'invoice % is over the estimate', NEW.id; RETURN NEW; END $$;
-         CREATE TRIGGER invoices_over_budget AFTER INSERT ON invoices FOR EACH ROW
-             WHEN (NEW.total > total_estimate()) EXECUTE FUNCTION flag_over_budget();",
-        with_archives(SAAS)
-    );
+    let from = format!("{}\n{BUDGET_TRIGGER}", with_archives(SAAS));
     let to = estimate_in_cents(&from);
     let p = live_pair(&from, &to);
     let (report, code) = p.json(&["diff", "--from", "test", "--to", "target"]);

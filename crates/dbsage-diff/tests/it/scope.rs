@@ -175,15 +175,7 @@ fn pieces_are_cut_where_nothing_joins_them_and_each_proves_clean_on_its_own_data
     }
 }
 
-/// A function with a SQL-standard body reading tasks.estimate, and a trigger on invoices (an
-/// area the change does not touch) whose condition calls it.
-const BUDGET_TRIGGER: &str = "
-CREATE FUNCTION total_estimate() RETURNS numeric LANGUAGE sql STABLE
-    BEGIN ATOMIC SELECT coalesce(sum(estimate), 0) FROM tasks; END;
-CREATE FUNCTION flag_over_budget() RETURNS trigger LANGUAGE plpgsql
-    AS $$ BEGIN RAISE NOTICE 'invoice % is over the estimate', NEW.id; RETURN NEW; END $$;
-CREATE TRIGGER invoices_over_budget AFTER INSERT ON invoices FOR EACH ROW
-    WHEN (NEW.total > total_estimate()) EXECUTE FUNCTION flag_over_budget();";
+const BUDGET_TRIGGER: &str = include_str!("../fixtures/scope/budget_trigger.sql");
 
 #[test]
 fn a_dependency_only_the_server_records_is_in_the_part_so_its_failure_shows() {
